@@ -1,0 +1,75 @@
+"""liftpose-dlc: 3D poses from a single camera for DeepLabCut and SLEAP users.
+
+The public names below are imported lazily, so ``import liftpose_dlc`` is fast and does
+not import torch until a lifter is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # data model and errors
+    "Poses": "liftpose_dlc.poses",
+    "Source": "liftpose_dlc.poses",
+    "poses_to_dict": "liftpose_dlc.poses",
+    "LiftPoseError": "liftpose_dlc.errors",
+    # readers and writers
+    "load_poses": "liftpose_dlc.io",
+    "load_dlc": "liftpose_dlc.io.dlc",
+    "save_dlc": "liftpose_dlc.io.dlc",
+    "read_dlc_config": "liftpose_dlc.io.dlc_project",
+    "find_analysis_outputs": "liftpose_dlc.io.dlc_project",
+    "load_sleap": "liftpose_dlc.io.sleap",
+    "load_poses_3d": "liftpose_dlc.io",
+    # cameras
+    "Camera": "liftpose_dlc.cameras",
+    "load_calibration": "liftpose_dlc.cameras",
+    "make_training_pairs": "liftpose_dlc.training_pairs",
+    # lifter
+    "Lifter": "liftpose_dlc.lifter.lifter",
+    "train": "liftpose_dlc.seed_api",
+    "test": "liftpose_dlc.seed_api",
+    "load_test_results": "liftpose_dlc.seed_api",
+    "load_params": "liftpose_dlc.params",
+    # workflow
+    "lift_dlc_project": "liftpose_dlc.workflow",
+    "train_dlc_project": "liftpose_dlc.workflow",
+    "lift_file": "liftpose_dlc.workflow",
+}
+_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo"}
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"liftpose_dlc.{name}")
+    raise AttributeError(f"module 'liftpose_dlc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from liftpose_dlc.cameras import Camera, load_calibration
+    from liftpose_dlc.errors import LiftPoseError
+    from liftpose_dlc.io import load_poses, load_poses_3d
+    from liftpose_dlc.io.dlc import load_dlc, save_dlc
+    from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
+    from liftpose_dlc.io.sleap import load_sleap
+    from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.params import load_params
+    from liftpose_dlc.poses import Poses, Source, poses_to_dict
+    from liftpose_dlc.seed_api import load_test_results, test, train
+    from liftpose_dlc.training_pairs import make_training_pairs
+    from liftpose_dlc.workflow import lift_dlc_project, lift_file, train_dlc_project

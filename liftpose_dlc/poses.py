@@ -1,0 +1,324 @@
+"""The :class:`Poses` container: every reader ends in it, every writer starts from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from liftpose_dlc.errors import KeypointError, PosesValidationError
+
+__all__ = ["Poses", "Source", "poses_to_dict"]
+
+
+@attrs.frozen
+class Source:
+    """Where a :class:`Poses` came from.
+
+    Attributes
+    ----------
+    path
+        The file it was read from, or None for poses built in memory.
+    software
+        The software that wrote it (``"DeepLabCut"``, ``"SLEAP"``, ``"liftpose-dlc"``, ...).
+    """
+
+    path: str | None = attrs.field(default=None, converter=lambda p: None if p is None else str(p))
+    software: str | None = None
+
+    def describe(self) -> str:
+        """A short human-readable description, used in error messages."""
+        if self.path is None:
+            return "poses in memory" if self.software is None else f"{self.software} poses"
+        return self.path
+
+
+def _as_names(value: Iterable[Any]) -> list[str]:
+    return [str(v) for v in value]
+
+
+def _as_edges(value: Iterable[Sequence[Any]] | None) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    edges = []
+    for edge in value:
+        edge = tuple(edge)
+        if len(edge) != 2:
+            raise PosesValidationError(f"a skeleton edge must be a pair of names, got {edge!r}")
+        edges.append((str(edge[0]), str(edge[1])))
+    return edges
+
+
+def _as_float_array(value: Any) -> np.ndarray:
+    # copy=True: a Poses never shares memory with the caller's array
+    return np.array(value, dtype=np.float64, copy=True)
+
+
+def _check_unique(names: list[str], what: str, where: str) -> None:
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})
+    if dupes:
+        raise PosesValidationError(f"{where}: {what} names must be unique; repeated: {dupes}")
+
+
+@attrs.define(eq=False)
+class Poses:
+    """Pose tracks of one recording: 2D (from a tracker) or 3D (lifted or triangulated).
+
+    Parameters
+    ----------
+    data
+        Coordinates, shape ``(n_frames, n_individuals, n_keypoints, n_dims)`` with
+        ``n_dims`` 2 (x, y in pixels) or 3; NaN where a point is missing. A 3-D array
+        ``(n_frames, n_keypoints, n_dims)`` is taken as a single individual.
+    keypoints
+        Keypoint (bodypart, node) names, in the order of ``data``'s third axis.
+    individuals
+        Individual (track) names; default ``["individual_0", ...]``.
+    confidence
+        Per-point confidence (DLC likelihood, SLEAP score), shape
+        ``(n_frames, n_individuals, n_keypoints)``; NaN where the source has none.
+        Default: all NaN.
+    skeleton
+        Edges as pairs of keypoint names (may be empty).
+    fps
+        Frame rate in frames per second, or None when unknown.
+    source
+        Where the poses came from (:class:`Source`).
+
+    Raises
+    ------
+    PosesValidationError
+        If shapes disagree, names repeat, ``n_dims`` is not 2 or 3, or a skeleton edge
+        names an unknown keypoint.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> poses = Poses(np.zeros((10, 1, 3, 2)), keypoints=["head", "body", "tail"])
+    >>> poses.n_frames, poses.n_individuals, poses.n_keypoints, poses.n_dims
+    (10, 1, 3, 2)
+    >>> poses.select(keypoints=["tail", "head"]).keypoints
+    ['tail', 'head']
+    >>> sorted(poses.to_dict())
+    ['individual_0']
+    """
+
+    data: np.ndarray = attrs.field(converter=_as_float_array)
+    keypoints: list[str] = attrs.field(converter=_as_names)
+    individuals: list[str] | None = attrs.field(default=None, kw_only=True)
+    confidence: np.ndarray | None = attrs.field(default=None, kw_only=True)
+    skeleton: list[tuple[str, str]] = attrs.field(factory=list, converter=_as_edges, kw_only=True)
+    fps: float | None = attrs.field(default=None, kw_only=True)
+    source: Source = attrs.field(factory=Source, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        where = self.source.describe()
+        if self.data.ndim == 3:
+            self.data = self.data[:, None]
+        if self.data.ndim != 4:
+            raise PosesValidationError(
+                f"{where}: data must have shape (n_frames, n_individuals, n_keypoints, n_dims), "
+                f"got {self.data.shape}"
+            )
+        n_frames, n_ind, n_kp, n_dims = self.data.shape
+        if n_dims not in (2, 3):
+            raise PosesValidationError(f"{where}: n_dims must be 2 or 3, got {n_dims}")
+        if len(self.keypoints) != n_kp:
+            raise PosesValidationError(
+                f"{where}: {len(self.keypoints)} keypoint names for {n_kp} keypoints in data"
+            )
+        _check_unique(self.keypoints, "keypoint", where)
+        if self.individuals is None:
+            self.individuals = [f"individual_{i}" for i in range(n_ind)]
+        self.individuals = _as_names(self.individuals)
+        if len(self.individuals) != n_ind:
+            raise PosesValidationError(
+                f"{where}: {len(self.individuals)} individual names for {n_ind} individuals in data"
+            )
+        _check_unique(self.individuals, "individual", where)
+        if self.confidence is None:
+            self.confidence = np.full((n_frames, n_ind, n_kp), np.nan)
+        else:
+            conf = np.array(self.confidence, dtype=np.float64, copy=True)
+            if conf.ndim == 2 and n_ind == 1:
+                conf = conf[:, None]
+            if conf.shape != (n_frames, n_ind, n_kp):
+                raise PosesValidationError(
+                    f"{where}: confidence must have shape {(n_frames, n_ind, n_kp)}, "
+                    f"got {conf.shape}"
+                )
+            self.confidence = conf
+        unknown = sorted({n for edge in self.skeleton for n in edge} - set(self.keypoints))
+        if unknown:
+            raise PosesValidationError(f"{where}: skeleton names unknown keypoints {unknown}")
+        if self.fps is not None:
+            self.fps = float(self.fps)
+            if not np.isfinite(self.fps) or self.fps <= 0:
+                raise PosesValidationError(f"{where}: fps must be positive, got {self.fps}")
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return self.data.shape[0]
+
+    @property
+    def n_individuals(self) -> int:
+        """Number of individuals (tracks)."""
+        return self.data.shape[1]
+
+    @property
+    def n_keypoints(self) -> int:
+        """Number of keypoints."""
+        return self.data.shape[2]
+
+    @property
+    def n_dims(self) -> int:
+        """2 for image coordinates, 3 for 3D poses."""
+        return self.data.shape[3]
+
+    @property
+    def edge_indices(self) -> list[tuple[int, int]]:
+        """The skeleton as pairs of keypoint indices."""
+        index = {name: i for i, name in enumerate(self.keypoints)}
+        return [(index[a], index[b]) for a, b in self.skeleton]
+
+    def __repr__(self) -> str:
+        return (
+            f"Poses(n_frames={self.n_frames}, individuals={self.individuals}, "
+            f"keypoints={self.keypoints}, n_dims={self.n_dims}, fps={self.fps}, "
+            f"source={self.source.describe()!r})"
+        )
+
+    # -------------------------------------------------------------- selection
+    def select(
+        self,
+        keypoints: Sequence[str] | None = None,
+        individuals: Sequence[str] | None = None,
+        frames: slice | Sequence[int] | np.ndarray | None = None,
+    ) -> Poses:
+        """Return a new :class:`Poses` with keypoints/individuals picked and reordered by name.
+
+        Parameters
+        ----------
+        keypoints
+            Keypoint names in the wanted order; None keeps all.
+        individuals
+            Individual names in the wanted order; None keeps all.
+        frames
+            A slice or indices of frames to keep; None keeps all.
+
+        Raises
+        ------
+        KeypointError
+            If a name is not present; the message lists the missing and the available names.
+        """
+        where = self.source.describe()
+        kp_idx = _indices(self.keypoints, keypoints, "keypoint", where)
+        ind_idx = _indices(self.individuals, individuals, "individual", where)
+        frame_idx = slice(None) if frames is None else frames
+        data = self.data[frame_idx][:, ind_idx][:, :, kp_idx]
+        conf = self.confidence[frame_idx][:, ind_idx][:, :, kp_idx]
+        kept = {self.keypoints[i] for i in kp_idx}
+        return attrs.evolve(
+            self,
+            data=data,
+            keypoints=[self.keypoints[i] for i in kp_idx],
+            individuals=[self.individuals[i] for i in ind_idx],
+            confidence=conf,
+            skeleton=[e for e in self.skeleton if e[0] in kept and e[1] in kept],
+        )
+
+    def replace(self, **changes: Any) -> Poses:
+        """Return a copy with some fields changed (validated again)."""
+        return attrs.evolve(self, **changes)
+
+    # ------------------------------------------------------------ conversion
+    def dict_key(self, individual: str) -> str:
+        """The key :meth:`to_dict` uses for ``individual``."""
+        if self.source.path is None:
+            return individual
+        return f"{Path(self.source.path).stem}/{individual}"
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """The lifter's input convention: ``{key: (n_frames, n_keypoints, n_dims)}``.
+
+        One key per individual: the individual's name for poses in memory,
+        ``"<file stem>/<individual>"`` for poses read from a file (so that dictionaries from
+        several files can be merged with :func:`poses_to_dict`). Arrays are copies.
+        """
+        return {self.dict_key(ind): self.data[:, i].copy() for i, ind in enumerate(self.individuals)}
+
+    def confidence_dict(self) -> dict[str, np.ndarray]:
+        """Confidence with the same keys as :meth:`to_dict`, each ``(n_frames, n_keypoints)``."""
+        return {
+            self.dict_key(ind): self.confidence[:, i].copy()
+            for i, ind in enumerate(self.individuals)
+        }
+
+    @classmethod
+    def from_dict(
+        cls,
+        arrays: Mapping[str, np.ndarray],
+        keypoints: Sequence[str],
+        **kwargs: Any,
+    ) -> Poses:
+        """Build one :class:`Poses` per seed-style dictionary, stacking keys as individuals.
+
+        All arrays must have the same number of frames; the keys become individual names.
+        """
+        if not arrays:
+            raise PosesValidationError("cannot build Poses from an empty dictionary")
+        shapes = {k: np.shape(v) for k, v in arrays.items()}
+        if len({s[0] for s in shapes.values()}) != 1:
+            raise PosesValidationError(
+                f"all arrays must have the same number of frames to stack them: {shapes}"
+            )
+        data = np.stack([np.asarray(v, dtype=np.float64) for v in arrays.values()], axis=1)
+        return cls(data, keypoints, individuals=list(arrays), **kwargs)
+
+
+def _indices(
+    names: list[str], wanted: Sequence[str] | None, what: str, where: str
+) -> list[int]:
+    if wanted is None:
+        return list(range(len(names)))
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    wanted = [str(w) for w in wanted]
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        raise KeypointError(
+            f"{where}: {what}s not found: {missing}; available {what}s: {names}"
+        )
+    index = {n: i for i, n in enumerate(names)}
+    return [index[w] for w in wanted]
+
+
+def poses_to_dict(poses: Iterable[Poses]) -> dict[str, np.ndarray]:
+    """Merge several :class:`Poses` into one seed-style dictionary (one key per file/individual).
+
+    Raises
+    ------
+    PosesValidationError
+        If two entries would get the same key, or keypoints differ between them.
+    """
+    out: dict[str, np.ndarray] = {}
+    keypoints: list[str] | None = None
+    for p in poses:
+        if keypoints is None:
+            keypoints = p.keypoints
+        elif p.keypoints != keypoints:
+            raise PosesValidationError(
+                f"{p.source.describe()}: keypoints {p.keypoints} differ from {keypoints}; "
+                "use .select(keypoints=...) first"
+            )
+        for key, arr in p.to_dict().items():
+            if key in out:
+                raise PosesValidationError(f"two poses give the same key {key!r}")
+            out[key] = arr
+    return out
