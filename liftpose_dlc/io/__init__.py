@@ -1,0 +1,1 @@
+"""Readers and writers of pose files, one module per format."""
