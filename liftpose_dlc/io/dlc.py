@@ -1,0 +1,598 @@
+"""DeepLabCut pose tables (``.h5`` / ``.csv``) to and from :class:`~liftpose_dlc.Poses`.
+
+DeepLabCut stores poses as a pandas table with one row per frame and MultiIndex columns:
+
+- single animal: ``(scorer, bodyparts, coords)``,
+- multi-animal: ``(scorer, individuals, bodyparts, coords)``,
+
+with ``coords`` ``x, y, likelihood`` for 2D and ``x, y, z`` for DeepLabCut 3D. The same reader
+opens analysis outputs (``analyze_videos``, tracked ``_el``/``_bx`` tables, ``_filtered``),
+labelled data (``CollectedData_*.h5/.csv``, indexed by image paths) and the 3D files this
+package writes.
+
+Multi-animal unique bodyparts
+-----------------------------
+DeepLabCut puts the project's unique bodyparts (e.g. arena corners) under a pseudo-individual
+called ``single``. :func:`load_dlc` keeps it as an individual named ``"single"``; the keypoints
+of the :class:`~liftpose_dlc.Poses` are the union of all bodyparts in file order (animal
+bodyparts first, then unique ones, as DeepLabCut writes them). Points an individual does not
+have (a unique bodypart of an animal, an animal bodypart of ``single``) are NaN, with NaN
+confidence. :func:`save_dlc` undoes this: the keypoints that only ``single`` has data for are
+written under ``single`` and not under the animals, so a file read and written back has
+DeepLabCut's own columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc.errors import ConfigError, FileFormatError, PosesValidationError
+from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
+from liftpose_dlc.io.dlc_project import (
+    _as_config,
+    config_pcutoff,
+    config_skeleton,
+    read_dlc_meta,
+)
+from liftpose_dlc.poses import Poses, Source
+
+__all__ = [
+    "load_dlc",
+    "save_dlc",
+    "read_dlc_table",
+    "poses_from_dlc_table",
+    "poses_to_dlc_table",
+    "load_dlc_inferred",
+    "DLCTable",
+    "HDF_KEY",
+]
+
+#: The HDF5 key DeepLabCut (and :func:`save_dlc`) use for the pose table.
+HDF_KEY = "df_with_missing"
+
+_LEVELS = {
+    3: ["scorer", "bodyparts", "coords"],
+    4: ["scorer", "individuals", "bodyparts", "coords"],
+}
+_KNOWN_COORDS = ("x", "y", "z", "likelihood", "inferred")
+_SINGLE = "single"  # DeepLabCut's pseudo-individual holding the unique bodyparts
+_ATTR = "liftpose_dlc_"  # prefix of the HDF5 attributes save_dlc adds (fps, skeleton, ...)
+
+ConfigLike = str | os.PathLike | Mapping[str, Any]
+
+
+# ---------------------------------------------------------------------------- reading
+def load_dlc(
+    path: str | os.PathLike,
+    pcutoff: float | None = None,
+    *,
+    config: ConfigLike | None = None,
+    key: str | None = None,
+    read_meta: bool = True,
+) -> Poses:
+    """Read a DeepLabCut pose file (``.h5`` or ``.csv``, 2D or 3D, single or multi-animal).
+
+    Parameters
+    ----------
+    path
+        The file. Its content decides how it is read (HDF5 or CSV), not its extension.
+    pcutoff
+        Points whose likelihood is below ``pcutoff`` become NaN in ``data`` (their
+        ``confidence`` is kept). Default: the config's ``pcutoff`` when ``config`` is given,
+        else all points are kept.
+    config
+        The project's ``config.yaml`` (path) or a dict from
+        :func:`~liftpose_dlc.io.dlc_project.read_dlc_config`; gives the default ``pcutoff``
+        and the ``skeleton`` (edges between keypoints present in the file).
+    key
+        The HDF5 key, needed only when the file holds several pandas tables (the one table of
+        a DeepLabCut file is found whatever its key: ``df_with_missing``, ``tracks``, ...).
+    read_meta
+        Take ``fps`` from DeepLabCut's ``<output>_meta.pickle`` beside the file when present.
+        That pickle is written by the user's own DeepLabCut (see
+        :func:`~liftpose_dlc.io.dlc_project.read_dlc_meta`); pass False for files you do not
+        trust. A missing or unreadable pickle gives ``fps=None``.
+
+    Returns
+    -------
+    Poses
+        ``data`` (n_frames, n_individuals, n_keypoints, 2 or 3); ``confidence`` from
+        ``likelihood`` (NaN for 3D tables); one individual (``"individual_0"``) for
+        single-animal tables; ``source=Source(path, "DeepLabCut")`` (``"liftpose-dlc"`` for
+        files written by :func:`save_dlc`). Rows are frames, in file order, whatever the index
+        (frame numbers or image paths).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    FileFormatError
+        If it is not a DeepLabCut table: not HDF5 or CSV, no pandas table or several, columns
+        that are not a DeepLabCut layout, non-numeric values.
+    ConfigError
+        If ``config`` is invalid.
+
+    Examples
+    --------
+    >>> poses = load_dlc("m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5")  # doctest: +SKIP
+    >>> poses.data.shape  # doctest: +SKIP
+    (2330, 1, 4, 2)
+    >>> poses.keypoints  # doctest: +SKIP
+    ['snout', 'leftear', 'rightear', 'tailbase']
+    """
+    p = check_file(path, "DeepLabCut file")
+    cfg = None if config is None else _as_config(config)
+    if pcutoff is None and cfg is not None:
+        pcutoff = config_pcutoff(cfg)
+    if pcutoff is not None:
+        try:
+            pcutoff = float(pcutoff)
+        except (TypeError, ValueError):
+            raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
+        if not np.isfinite(pcutoff):
+            raise ConfigError(f"pcutoff must be finite, got {pcutoff}")
+
+    table = read_dlc_table(p, key=key)
+    attrs = _read_our_attrs(p, table.key) if table.key is not None else {}
+    ours = bool(attrs)
+    source = Source(p, "liftpose-dlc" if ours else "DeepLabCut")
+    poses = poses_from_dlc_table(table.frame, source=source, pcutoff=pcutoff)
+
+    changes: dict[str, Any] = {}
+    if poses.n_individuals == 1 and table.frame.columns.nlevels == 3 and "individual" in attrs:
+        changes["individuals"] = [str(attrs["individual"])]
+    if cfg is not None:
+        changes["skeleton"] = config_skeleton(cfg, poses.keypoints)
+    elif "skeleton" in attrs:
+        changes["skeleton"] = [
+            e for e in attrs["skeleton"] if e[0] in poses.keypoints and e[1] in poses.keypoints
+        ]
+    if "fps" in attrs:
+        changes["fps"] = attrs["fps"]
+    elif read_meta and not ours:
+        meta = read_dlc_meta(p, scorer=_scorer(table.frame))
+        if meta is not None and meta.fps is not None:
+            changes["fps"] = meta.fps
+    return poses.replace(**changes) if changes else poses
+
+
+def load_dlc_inferred(path: str | os.PathLike, *, key: str | None = None) -> np.ndarray | None:
+    """The ``inferred`` mask :func:`save_dlc` may write, shape (n_frames, n_individuals, n_kp).
+
+    Returns None when the file has no ``inferred`` coordinate. Individuals and keypoints are
+    in the order of :func:`load_dlc`'s :class:`~liftpose_dlc.Poses`; points without an
+    ``inferred`` column are False.
+    """
+    p = check_file(path, "DeepLabCut file")
+    table = read_dlc_table(p, key=key)
+    arrays = _table_arrays(table.frame, p.as_posix())
+    return arrays["inferred"]
+
+
+class DLCTable(NamedTuple):
+    """A DeepLabCut pandas table and the HDF5 key it was read from (None for CSV)."""
+
+    frame: pd.DataFrame
+    key: str | None
+
+
+def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTable:
+    """Read the pandas table of a DeepLabCut ``.h5`` or ``.csv`` (detected from the content).
+
+    Raises the same errors as :func:`load_dlc` for files that are not DeepLabCut tables.
+    """
+    p = check_file(path, "DeepLabCut file")
+    if is_hdf5(p):
+        return _read_hdf(p, key)
+    rows = first_csv_cells(p)
+    if rows and rows[0] and rows[0][0].strip() == "scorer":
+        return DLCTable(_read_csv(p, rows), None)
+    raise FileFormatError(
+        f"{p}: not a DeepLabCut file: expected an HDF5 pose table or a CSV whose header rows "
+        f"start with scorer/[individuals/]bodyparts/coords; the file is {describe_content(p)}"
+    )
+
+
+def _read_hdf(path: Path, key: str | None) -> DLCTable:
+    try:
+        store = pd.HDFStore(path, mode="r")
+    except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
+        raise FileFormatError(f"{path}: cannot open the HDF5 file: {exc}") from exc
+    with store:
+        keys = store.keys()
+        if key is not None:
+            wanted = key if key.startswith("/") else f"/{key}"
+            if wanted not in keys:
+                raise FileFormatError(f"{path}: no table {key!r} in the file; tables: {keys}")
+        elif len(keys) == 1:
+            wanted = keys[0]
+        elif not keys:
+            raise FileFormatError(
+                f"{path}: the HDF5 file holds no pandas pose table (top-level objects: "
+                f"{_h5_names(path)}); DeepLabCut files hold one table"
+                f"{_sleap_hint(path)}"
+            )
+        else:
+            raise FileFormatError(
+                f"{path}: the HDF5 file holds several pandas tables {keys}; pass key=... "
+                "to choose one"
+            )
+        try:
+            frame = store.get(wanted)
+        except Exception as exc:  # noqa: BLE001
+            raise FileFormatError(f"{path}: cannot read table {wanted!r}: {exc}") from exc
+    if not isinstance(frame, pd.DataFrame):
+        raise FileFormatError(
+            f"{path}: table {wanted!r} is a {type(frame).__name__}, not a DeepLabCut DataFrame"
+        )
+    return DLCTable(frame, wanted.lstrip("/"))
+
+
+def _h5_names(path: Path) -> list[str]:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return sorted(f.keys())
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _sleap_hint(path: Path) -> str:
+    names = set(_h5_names(path))
+    if {"tracks", "node_names"} <= names or {"metadata", "frames"} <= names:
+        return "; it looks like a SLEAP file: use load_sleap or load_poses"
+    return ""
+
+
+def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
+    first = [r[0].strip() if r else "" for r in rows]
+    n_header = 4 if len(first) > 3 and first[1] == "individuals" else 3
+    expected = _LEVELS[n_header]
+    if first[:n_header] != expected:
+        raise FileFormatError(
+            f"{path}: the CSV header rows must start with {expected} (DeepLabCut layout), "
+            f"got {first[:n_header]}"
+        )
+    # index columns: "scorer" followed by empty cells (labelled data have 3: folder/video/image)
+    n_index = 1
+    for cell in rows[0][1:]:
+        if cell.strip():
+            break
+        n_index += 1
+    try:
+        return pd.read_csv(
+            path,
+            header=list(range(n_header)),
+            index_col=list(range(n_index)) if n_index > 1 else 0,
+            low_memory=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - pandas parser errors
+        raise FileFormatError(f"{path}: cannot parse the DeepLabCut CSV: {exc}") from exc
+
+
+def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
+    """fps/skeleton/individual written by save_dlc, read with h5py (never unpickles)."""
+    import h5py
+
+    out: dict[str, Any] = {}
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = f[key].attrs
+            if f"{_ATTR}version" not in attrs:
+                return {}
+            out["version"] = _attr_str(attrs[f"{_ATTR}version"])
+            if f"{_ATTR}fps" in attrs:
+                fps = float(np.asarray(attrs[f"{_ATTR}fps"]))
+                if np.isfinite(fps) and fps > 0:
+                    out["fps"] = fps
+            if f"{_ATTR}skeleton" in attrs:
+                edges = json.loads(_attr_str(attrs[f"{_ATTR}skeleton"]))
+                out["skeleton"] = [(str(a), str(b)) for a, b in edges]
+            if f"{_ATTR}individual" in attrs:
+                out["individual"] = _attr_str(attrs[f"{_ATTR}individual"])
+    except Exception:  # noqa: BLE001 - extra metadata only; the table itself was read
+        return out if "version" in out else {}
+    return out
+
+
+def _attr_str(value: Any) -> str:
+    value = np.asarray(value).item() if isinstance(value, np.ndarray) else value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _scorer(frame: pd.DataFrame) -> str | None:
+    cols = frame.columns
+    if isinstance(cols, pd.MultiIndex) and cols.nlevels in _LEVELS:
+        scorers = cols.get_level_values(0).unique()
+        if len(scorers) == 1:
+            return str(scorers[0])
+    return None
+
+
+def _table_arrays(frame: pd.DataFrame, where: str) -> dict[str, Any]:
+    cols = frame.columns
+    if not isinstance(cols, pd.MultiIndex) or cols.nlevels not in _LEVELS:
+        names = list(cols.names) if isinstance(cols, pd.MultiIndex) else [cols.name]
+        raise FileFormatError(
+            f"{where}: columns are not a DeepLabCut layout: expected levels "
+            f"{_LEVELS[3]} or {_LEVELS[4]}, got {cols.nlevels} level(s) {names}"
+        )
+    nlevels = cols.nlevels
+    names = [None if n is None else str(n) for n in cols.names]
+    if any(n is not None for n in names) and names != _LEVELS[nlevels]:
+        raise FileFormatError(
+            f"{where}: columns are not a DeepLabCut layout: expected levels "
+            f"{_LEVELS[nlevels]}, got {names}"
+        )
+    levels = [[str(v) for v in cols.get_level_values(i)] for i in range(nlevels)]
+    scorers = list(dict.fromkeys(levels[0]))
+    if len(scorers) != 1:
+        raise FileFormatError(f"{where}: expected one scorer, found {scorers}")
+    coords = levels[-1]
+    unknown = sorted(set(coords) - set(_KNOWN_COORDS))
+    if unknown:
+        raise FileFormatError(
+            f"{where}: unknown coords {unknown} (a DeepLabCut table has x, y, likelihood; "
+            "3D tables x, y, z)"
+        )
+    if cols.duplicated().any():
+        dupes = [tuple(c) for c in cols[cols.duplicated()]]
+        raise FileFormatError(f"{where}: repeated columns {dupes[:5]}")
+    dims = ["x", "y", "z"] if "z" in coords else ["x", "y"]
+    inds = levels[1] if nlevels == 4 else [""] * len(coords)
+    bps = levels[-2]
+    ind_names = list(dict.fromkeys(inds))
+    kp_names = list(dict.fromkeys(bps))
+    ind_index = {n: i for i, n in enumerate(ind_names)}
+    kp_index = {n: i for i, n in enumerate(kp_names)}
+    try:
+        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{where}: the table holds non-numeric values ({exc})") from exc
+
+    n_frames = values.shape[0]
+    data = np.full((n_frames, len(ind_names), len(kp_names), len(dims)), np.nan)
+    conf = np.full((n_frames, len(ind_names), len(kp_names)), np.nan)
+    inferred = None
+    pairs: dict[tuple[str, str], dict[str, int]] = {}
+    for j, (ind, bp, c) in enumerate(zip(inds, bps, coords, strict=True)):
+        pairs.setdefault((ind, bp), {})[c] = j
+    for (ind, bp), cmap in pairs.items():
+        lacking = [d for d in dims if d not in cmap]
+        if lacking:
+            label = f"{ind}/{bp}" if ind else bp
+            raise FileFormatError(f"{where}: bodypart {label} has no {lacking} column(s)")
+        i, k = ind_index[ind], kp_index[bp]
+        data[:, i, k, :] = values[:, [cmap[d] for d in dims]]
+        if "likelihood" in cmap:
+            conf[:, i, k] = values[:, cmap["likelihood"]]
+        if "inferred" in cmap:
+            if inferred is None:
+                inferred = np.zeros(conf.shape, dtype=bool)
+            inferred[:, i, k] = np.nan_to_num(values[:, cmap["inferred"]]) > 0.5
+    return {
+        "data": data,
+        "confidence": conf,
+        "keypoints": kp_names,
+        "individuals": ind_names if nlevels == 4 else None,
+        "inferred": inferred,
+    }
+
+
+def poses_from_dlc_table(
+    frame: pd.DataFrame,
+    *,
+    source: Source | None = None,
+    pcutoff: float | None = None,
+) -> Poses:
+    """Convert a DeepLabCut pandas table (as in the ``.h5``) to :class:`~liftpose_dlc.Poses`.
+
+    See :func:`load_dlc` for the layout rules; ``source`` only names the table in errors and
+    in the result.
+    """
+    source = source or Source(None, "DeepLabCut")
+    arrays = _table_arrays(frame, source.describe())
+    data, conf = arrays["data"], arrays["confidence"]
+    if pcutoff is not None:
+        with np.errstate(invalid="ignore"):
+            data[conf < pcutoff] = np.nan
+    return Poses(
+        data,
+        arrays["keypoints"],
+        individuals=arrays["individuals"],
+        confidence=conf,
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------------------- writing
+def _has_values(poses: Poses) -> np.ndarray:
+    """(n_individuals, n_keypoints): whether any frame has a coordinate or a confidence."""
+    data_any = ~np.isnan(poses.data).all(axis=(0, 3))
+    conf_any = ~np.isnan(poses.confidence).all(axis=0)
+    return data_any | conf_any
+
+
+def _column_pairs(poses: Poses) -> list[tuple[int, int]]:
+    """(individual, keypoint) pairs to write, leaving unique bodyparts to ``single`` only."""
+    n_ind, n_kp = poses.n_individuals, poses.n_keypoints
+    all_pairs = [(i, k) for i in range(n_ind) for k in range(n_kp)]
+    if n_ind == 1 or _SINGLE not in poses.individuals:
+        return all_pairs
+    s = poses.individuals.index(_SINGLE)
+    has = _has_values(poses)
+    others = [i for i in range(n_ind) if i != s]
+    unique = [bool(has[s, k] and not has[others, k].any()) for k in range(n_kp)]
+    if not any(unique):
+        return all_pairs
+    pairs = []
+    for i in range(n_ind):
+        for k in range(n_kp):
+            if i == s:
+                if unique[k] or has[s, k]:
+                    pairs.append((i, k))
+            elif not unique[k]:
+                pairs.append((i, k))
+    return pairs
+
+
+def poses_to_dlc_table(
+    poses: Poses,
+    *,
+    scorer: str = "liftpose-dlc",
+    inferred: np.ndarray | None = None,
+    multianimal: bool | None = None,
+) -> pd.DataFrame:
+    """The DeepLabCut pandas table of a :class:`~liftpose_dlc.Poses` (see :func:`save_dlc`)."""
+    where = poses.source.describe()
+    if multianimal is None:
+        multianimal = poses.n_individuals > 1
+    if not multianimal and poses.n_individuals != 1:
+        raise PosesValidationError(
+            f"{where}: the single-animal layout holds one individual, got "
+            f"{poses.n_individuals}; pass multianimal=True"
+        )
+    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
+    if inferred is not None:
+        inferred = np.asarray(inferred)
+        if inferred.ndim == 2 and poses.n_individuals == 1:
+            inferred = inferred[:, None]
+        if inferred.shape != shape:
+            raise PosesValidationError(
+                f"{where}: inferred must have shape {shape} (frames, individuals, keypoints), "
+                f"got {inferred.shape}"
+            )
+        inferred = inferred.astype(bool)
+
+    if poses.n_dims == 2:
+        coords = ["x", "y", "likelihood"]
+    else:
+        coords = ["x", "y", "z"]
+    if inferred is not None:
+        coords = [*coords, "inferred"]
+
+    tuples: list[tuple[str, ...]] = []
+    columns: list[np.ndarray] = []
+    for i, k in _column_pairs(poses) if multianimal else _column_pairs_single(poses):
+        head = (scorer, poses.individuals[i]) if multianimal else (scorer,)
+        for c in coords:
+            tuples.append((*head, poses.keypoints[k], c))
+            if c in ("x", "y", "z"):
+                columns.append(poses.data[:, i, k, "xyz".index(c)])
+            elif c == "likelihood":
+                columns.append(poses.confidence[:, i, k])
+            else:
+                columns.append(inferred[:, i, k].astype(np.float64))
+    values = np.stack(columns, axis=1) if columns else np.empty((poses.n_frames, 0))
+    names = _LEVELS[4] if multianimal else _LEVELS[3]
+    return pd.DataFrame(
+        values,
+        columns=pd.MultiIndex.from_tuples(tuples, names=names),
+        index=pd.Index(np.arange(poses.n_frames, dtype=np.int64)),
+    )
+
+
+def _column_pairs_single(poses: Poses) -> list[tuple[int, int]]:
+    return [(0, k) for k in range(poses.n_keypoints)]
+
+
+def save_dlc(
+    poses: Poses,
+    path: str | os.PathLike,
+    *,
+    scorer: str = "liftpose-dlc",
+    overwrite: bool = False,
+    save_as_csv: bool = False,
+    inferred: np.ndarray | None = None,
+    multianimal: bool | None = None,
+) -> Path:
+    """Write poses in DeepLabCut's layout (HDF5 readable by pandas 2.x and 3.x, and CSV).
+
+    Parameters
+    ----------
+    poses
+        2D or 3D poses.
+    path
+        Destination. ``.h5``: an HDF5 file (key ``df_with_missing``, pandas *fixed* format, as
+        DeepLabCut writes it; pandas 3's table format is not readable by the pandas 2.x that
+        DeepLabCut pins). ``.csv``: only a CSV.
+    scorer
+        The value of the ``scorer`` column level.
+    overwrite
+        Replace existing files; otherwise :class:`~liftpose_dlc.errors.OutputExistsError`.
+    save_as_csv
+        With a ``.h5`` path, also write the same table as ``.csv`` beside it.
+    inferred
+        Optional boolean mask (n_frames, n_individuals, n_keypoints), written as an extra
+        ``inferred`` coordinate (0/1) after the others; :func:`load_dlc_inferred` reads it.
+    multianimal
+        Force the layout: ``(scorer, individuals, bodyparts, coords)`` if True,
+        ``(scorer, bodyparts, coords)`` if False. Default: multi-animal when there is more than
+        one individual.
+
+    Returns
+    -------
+    Path
+        The file written (the ``.h5``, or the ``.csv`` for a ``.csv`` path).
+
+    Notes
+    -----
+    Columns: ``x, y, likelihood`` (likelihood = ``confidence``) for 2D, ``x, y, z`` for 3D
+    (DeepLabCut's triangulated layout; 3D confidence is not written). The index is the frame
+    number. An individual named ``single`` gets only the keypoints no other individual has
+    data for (DeepLabCut's unique bodyparts), and the other individuals do not get those.
+    The HDF5 group also carries attributes ``liftpose_dlc_version``, ``liftpose_dlc_fps``,
+    ``liftpose_dlc_skeleton`` (JSON) and, for the single-animal layout,
+    ``liftpose_dlc_individual``, which :func:`load_dlc` reads back (pandas ignores them).
+    The CSV cannot carry them. Writes are atomic: a failure leaves no partial file.
+
+    Examples
+    --------
+    >>> save_dlc(poses_3d, "videos/m3v1mp4_3d.h5")  # doctest: +SKIP
+    PosixPath('videos/m3v1mp4_3d.h5')
+    """
+    dest = Path(path).expanduser()
+    suffix = dest.suffix.lower()
+    if suffix not in (".h5", ".hdf5", ".csv"):
+        raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
+    frame = poses_to_dlc_table(poses, scorer=scorer, inferred=inferred, multianimal=multianimal)
+    if suffix == ".csv":
+        with atomic_path(dest, overwrite) as tmp:
+            frame.to_csv(tmp)
+        return dest
+    csv_dest = dest.with_suffix(".csv") if save_as_csv else None
+    check_overwrite(dest, overwrite)
+    if csv_dest is not None:
+        check_overwrite(csv_dest, overwrite)
+    with atomic_path(dest, overwrite) as tmp:
+        _write_hdf(frame, tmp, poses, multianimal=frame.columns.nlevels == 4)
+        if csv_dest is not None:
+            with atomic_path(csv_dest, overwrite) as tmp_csv:
+                frame.to_csv(tmp_csv)
+    return dest
+
+
+def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: bool) -> None:
+    from liftpose_dlc import __version__
+
+    frame.to_hdf(tmp, key=HDF_KEY, format="fixed", mode="w")
+    with pd.HDFStore(tmp, mode="a") as store:
+        attrs = store.get_storer(HDF_KEY).attrs
+        # plain strings and floats only (no pickled attributes)
+        setattr(attrs, f"{_ATTR}version", str(__version__))
+        setattr(attrs, f"{_ATTR}skeleton", json.dumps([list(e) for e in poses.skeleton]))
+        if poses.fps is not None:
+            setattr(attrs, f"{_ATTR}fps", float(poses.fps))
+        if not multianimal:
+            setattr(attrs, f"{_ATTR}individual", str(poses.individuals[0]))
