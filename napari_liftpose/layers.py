@@ -2,8 +2,8 @@
 
 Every ``*_layer`` function returns ``(data, kwargs)``: ``viewer.add_points(data, **kwargs)``
 (or ``add_vectors``) builds the layer, and ``(data, kwargs, "points")`` is a napari layer
-data tuple, what readers return. :func:`scene_layers` lays out a whole scene (video, 2D
-keypoints, 3D skeleton) and :func:`add_layers` adds such tuples to a viewer.
+data tuple, what readers return. :mod:`napari_liftpose.scene` puts these layers together
+with the video in one viewer.
 
 Axis conventions
 ----------------
@@ -17,45 +17,23 @@ Axis conventions
   mirrored), the same view as the video; rotate it to see the depth. :func:`to_napari_3d` and
   :func:`from_napari_3d` convert.
 
-Time alignment and layout (see :func:`scene_layers`)
-----------------------------------------------------
-napari aligns the trailing axes of layers with different numbers of dimensions. A video
-``(T, H, W, 3)`` is a 3-D layer ``(t, y, x)`` and 3D points ``(t, z, y, x)`` a 4-D one, so
-napari would put the video's time on the 3D depth axis. We give every layer the same four
-axes ``(frame, depth, y, x)``:
-
-- the video gets a singleton depth axis, ``(T, 1, H, W, 3)``, lazily (nothing decoded),
-  and the 2D keypoints and 2D bones depth 0: they lie on the plane of the video;
-- the 3D skeleton keeps its real coordinates in the layer data and gets a layer ``scale``
-  and ``translate`` that place it beside the video (to its right, one slot per individual,
-  each slot the video's height, same depth as the video), so the video never hides it.
-
-One viewer and one time slider drive everything; ``ndisplay=3`` shows the video as a
-plane with the 3D skeleton next to it, ``ndisplay=2`` shows the video with the 2D
-keypoints (at depth 0). A second, linked viewer would also work but costs a second canvas,
-a second layer list and dims syncing code for no gain.
-
-Multi-animal data
------------------
-- 2D keypoints: one layer for all individuals, with an ``individual`` feature (and a border
-  colour per individual): they share the image frame.
-- 3D skeleton: one joints layer and one bones layer **per individual**, because lifted 3D
-  poses are root-relative (every individual sits around the origin) and a layer has one
-  transform: each individual gets its own slot beside the video. Toggle an individual by
-  hiding its layers.
+Missing data
+------------
+A point with any NaN coordinate is left out of the Points data; a bone is drawn only where
+both of its ends are finite.
 
 Colours
 -------
 Joints (2D and 3D) are coloured per keypoint (DLC's default colormap ``rainbow``); bones
-are coloured per limb (:func:`skeleton_limbs`, :func:`limb_colors`).
+are coloured per limb (:func:`skeleton_limbs`, :func:`limb_colors`); in multi-animal 2D
+layers the border colour tells individuals apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import pandas as pd
 
@@ -64,7 +42,6 @@ from liftpose_dlc.poses import Poses
 
 __all__ = [
     "LayerData",
-    "AXIS_LABELS",
     "to_napari_3d",
     "from_napari_3d",
     "keypoint_colors",
@@ -74,22 +51,10 @@ __all__ = [
     "points_2d_layer",
     "points_3d_layer",
     "bones_layer",
-    "Placement",
-    "SceneLayout",
-    "scene_layout",
-    "with_depth_axis",
-    "add_depth_axis",
-    "video_layer",
-    "scene_layers",
-    "add_layers",
-    "layer_by_name",
 ]
 
 LayerData = tuple[Any, dict[str, Any], str]
 """A napari layer data tuple ``(data, kwargs, layer_type)``."""
-
-AXIS_LABELS = ("frame", "depth", "y", "x")
-"""The axes of every layer of a scene (:func:`scene_layers`)."""
 
 KEYPOINT_CMAP = "rainbow"  # DeepLabCut's default ``colormap``
 LIMB_CMAP = "tab10"
@@ -548,7 +513,6 @@ def bones_layer(
     return data, kwargs
 
 
-# ------------------------------------------------------------------------- layout
 def _extent(data: np.ndarray) -> float:
     """A robust size of a point cloud: the largest 1st-99th percentile range of an axis."""
     flat = data.reshape(-1, data.shape[-1])
@@ -558,328 +522,3 @@ def _extent(data: np.ndarray) -> float:
     low, high = np.percentile(flat, [1, 99], axis=0)
     extent = float(np.max(high - low))
     return extent if extent > 0 else 1.0
-
-
-def _center(data: np.ndarray) -> np.ndarray:
-    """Robust centre (median) of ``(..., 3)`` camera-frame points, in napari order."""
-    flat = data.reshape(-1, 3)
-    flat = flat[np.isfinite(flat).all(axis=1)]
-    if len(flat) == 0:
-        return np.zeros(3)
-    return to_napari_3d(np.median(flat, axis=0))
-
-
-@attrs.frozen
-class Placement:
-    """Where one individual's 3D layers go: world = data × ``scale`` + ``translate``.
-
-    Both are 4-tuples over ``(frame, depth, y, x)``; the frame axis is never scaled or moved.
-    """
-
-    scale: tuple[float, float, float, float]
-    translate: tuple[float, float, float, float]
-
-
-@attrs.frozen
-class SceneLayout:
-    """How a scene's layers share one viewer (see the module notes).
-
-    Attributes
-    ----------
-    n_frames
-        Length of the time slider: the most frames of the video and the poses.
-    frames_match
-        False when the video and the poses have different numbers of frames (the widget
-        should warn: the tracking file is probably not from this video).
-    image_shape
-        ``(height, width)`` of the video, or None without video.
-    placements
-        One :class:`Placement` per 3D individual, in order.
-    """
-
-    n_frames: int
-    frames_match: bool
-    image_shape: tuple[int, int] | None
-    placements: dict[str, Placement]
-
-
-def scene_layout(
-    n_video_frames: int | None = None,
-    image_shape: tuple[int, int] | None = None,
-    poses_3d: Poses | None = None,
-    *,
-    n_pose_frames: int | None = None,
-    fill: float = 0.8,
-    gap: float = 0.1,
-) -> SceneLayout:
-    """Decide the layout of a scene: slider length and where each 3D individual goes.
-
-    With a video, individual ``j``'s 3D skeleton is scaled (one isotropic scale for all
-    individuals, so they keep their relative sizes) to fill ``fill`` of a square slot of
-    the video's height, and centred in slot ``j``: slots stand in a row to the right of the
-    video, ``gap`` × height apart, at the depth of the video plane. Without a video the
-    data keep their units (scale 1); several individuals are still put side by side, one
-    slot (1.2 × the largest extent) apart; a single one stays where it is.
-
-    Parameters
-    ----------
-    n_video_frames
-        Number of video frames, or None without video.
-    image_shape
-        ``(height, width)`` of the video frames, or None without video.
-    poses_3d
-        The 3D poses to place, or None.
-    n_pose_frames
-        Number of frames of the 2D poses, if any (for the slider length and the check).
-    fill, gap
-        Slot filling and spacing, fractions of the video's height.
-
-    Returns
-    -------
-    SceneLayout
-
-    Examples
-    --------
-    >>> layout = scene_layout(100, (480, 640))
-    >>> layout.n_frames, layout.placements
-    (100, {})
-    """
-    counts = [n for n in (n_video_frames, n_pose_frames) if n is not None]
-    if poses_3d is not None:
-        counts.append(poses_3d.n_frames)
-    n_frames = max(counts) if counts else 0
-    frames_match = len(set(counts)) <= 1
-    placements: dict[str, Placement] = {}
-    if poses_3d is not None:
-        _check_dims(poses_3d, 3, "scene_layout")
-        extent = max(_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
-        centers = [_center(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals)]
-        if image_shape is not None:
-            height, width = image_shape
-            scale = fill * height / extent
-            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
-                target = np.array(
-                    [0.0, height / 2.0, width + gap * height + (j + 0.5) * height * (1 + gap)]
-                )
-                translate = target - scale * center
-                placements[ind] = Placement(
-                    scale=(1.0, scale, scale, scale),
-                    translate=(0.0, *map(float, translate)),
-                )
-        else:
-            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
-                if poses_3d.n_individuals == 1:
-                    translate = np.zeros(3)
-                else:
-                    translate = np.array([0.0, 0.0, j * 1.2 * extent]) - center
-                placements[ind] = Placement(
-                    scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, *map(float, translate))
-                )
-    return SceneLayout(
-        n_frames=n_frames,
-        frames_match=frames_match,
-        image_shape=None if image_shape is None else (int(image_shape[0]), int(image_shape[1])),
-        placements=placements,
-    )
-
-
-class _DepthAxisArray:
-    """A lazy view of a ``(T, H, W[, C])`` array as ``(T, 1, H, W[, C])``."""
-
-    def __init__(self, array: Any) -> None:
-        self.array = array
-        self.shape = (array.shape[0], 1, *array.shape[1:])
-        self.dtype = np.dtype(array.dtype)
-        self.ndim = len(self.shape)
-        self.size = int(np.prod(self.shape))
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        out = np.asarray(self.array)[:, None]
-        return out if dtype is None else out.astype(dtype)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            at = next(i for i, k in enumerate(key) if k is Ellipsis)
-            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1 :]
-        key = key + (slice(None),) * (self.ndim - len(key))
-        depth = key[1]
-        if isinstance(depth, (int, np.integer)):
-            if depth not in (0, -1):
-                raise IndexError(f"index {depth} is out of range for the depth axis of size 1")
-            return np.asarray(self.array[(key[0], *key[2:])])
-        if not isinstance(depth, slice):
-            raise IndexError("only integers and slices can index the depth axis")
-        out = np.asarray(self.array[(key[0], *key[2:])])
-        n_depth = len(range(*depth.indices(1)))
-        axis = 0 if isinstance(key[0], (int, np.integer)) else 1
-        out = np.expand_dims(out, axis)
-        return np.repeat(out, n_depth, axis=axis) if n_depth != 1 else out
-
-
-def with_depth_axis(video: Any) -> Any:
-    """A video ``(T, H, W, 3)`` (or ``(T, H, W)``) as ``(T, 1, H, W, 3)``, without reading it.
-
-    A numpy array gets a view; anything else (a :class:`~napari_liftpose.video.VideoArray`,
-    a dask array, ...) is wrapped so that indexing forwards to it frame by frame.
-    """
-    if isinstance(video, np.ndarray):
-        return video[:, None]
-    return _DepthAxisArray(video)
-
-
-def add_depth_axis(data: np.ndarray, depth: float = 0.0) -> np.ndarray:
-    """Insert a depth coordinate after the frame in 2D points ``(t, y, x)`` or vectors.
-
-    Points ``(n, 3)`` become ``(n, 4)`` rows ``(t, depth, y, x)``; vectors
-    ``(n, 2, 3)`` become ``(n, 2, 4)`` (start at ``depth``, direction 0 along depth).
-    """
-    data = np.asarray(data, dtype=float)
-    if data.ndim == 2:
-        return np.insert(data, 1, depth, axis=1)
-    out = np.insert(data, 1, 0.0, axis=2)
-    out[:, 0, 1] = depth
-    return out
-
-
-def video_layer(video: Any, *, name: str = "video") -> tuple[Any, dict[str, Any]]:
-    """The video as napari Image data with a singleton depth axis (see :func:`with_depth_axis`).
-
-    Parameters
-    ----------
-    video
-        ``(T, H, W, 3)`` RGB or ``(T, H, W)`` grayscale, numpy or lazy (``VideoArray``).
-    name
-        The layer's name.
-    """
-    if video.ndim not in (3, 4):
-        raise ValueError(f"a video must be (T, H, W) or (T, H, W, 3), got shape {video.shape}")
-    rgb = video.ndim == 4 and video.shape[-1] in (3, 4)
-    kwargs: dict[str, Any] = {"name": name, "rgb": rgb, "axis_labels": AXIS_LABELS}
-    if np.dtype(video.dtype) == np.uint8:
-        kwargs["contrast_limits"] = (0, 255)  # napari would otherwise sample the data
-    return with_depth_axis(video), kwargs
-
-
-def scene_layers(
-    poses_2d: Poses | None = None,
-    poses_3d: Poses | None = None,
-    video: Any | None = None,
-    *,
-    individual: str | Sequence[str] | None = None,
-    point_size_2d: float | None = None,
-    layout: SceneLayout | None = None,
-) -> list[LayerData]:
-    """All layers of a scene, laid out to share one viewer and one time slider.
-
-    Every layer has the axes ``(frame, depth, y, x)``:
-
-    - ``video``: Image ``(T, 1, H, W, 3)`` (lazy, :func:`with_depth_axis`);
-    - ``keypoints 2D`` and ``bones 2D`` (when there is a skeleton): at depth 0, on the video;
-    - per 3D individual, ``bones 3D`` and ``joints 3D`` (suffixed ``" <individual>"`` when
-      there are several), with the layer ``scale`` and ``translate`` of
-      :func:`scene_layout` that put them beside the video.
-
-    Parameters
-    ----------
-    poses_2d, poses_3d
-        The tracked 2D poses and the lifted (or triangulated) 3D poses; either may be None.
-    video
-        ``(T, H, W, 3)`` array or :class:`~napari_liftpose.video.VideoArray`, or None.
-    individual
-        Individual(s) to show; None shows all.
-    point_size_2d
-        Size of the 2D keypoints in pixels; default 1/60 of the video's height (8 without).
-    layout
-        A layout from :func:`scene_layout`; computed when None.
-
-    Returns
-    -------
-    list of (data, kwargs, layer_type)
-        Layer data tuples, in the order to add them (video first, 3D joints last).
-
-    Examples
-    --------
-    >>> poses = Poses(np.ones((5, 1, 2, 3)), keypoints=["a", "b"], skeleton=[("a", "b")])
-    >>> [(kw["name"], kind) for _, kw, kind in scene_layers(poses_3d=poses)]
-    [('bones 3D', 'vectors'), ('joints 3D', 'points')]
-    """
-    if poses_2d is not None:
-        poses_2d = _pick(poses_2d, individual)
-        _check_dims(poses_2d, 2, "scene_layers' poses_2d")
-    if poses_3d is not None:
-        poses_3d = _pick(poses_3d, individual)
-        _check_dims(poses_3d, 3, "scene_layers' poses_3d")
-    image_shape = None if video is None else tuple(video.shape[1:3])
-    if layout is None:
-        layout = scene_layout(
-            None if video is None else video.shape[0],
-            image_shape,  # type: ignore[arg-type]
-            poses_3d,
-            n_pose_frames=None if poses_2d is None else poses_2d.n_frames,
-        )
-    out: list[LayerData] = []
-    if video is not None:
-        data, kwargs = video_layer(video, name=getattr(video, "name", None) or "video")
-        out.append((data, kwargs, "image"))
-    if poses_2d is not None:
-        if point_size_2d is None:
-            point_size_2d = 8.0 if image_shape is None else max(image_shape[0] / 60.0, 3.0)
-        if poses_2d.skeleton:
-            data, kwargs = bones_layer(poses_2d, edge_width=point_size_2d / 4)
-            out.append((add_depth_axis(data), _with_axes(kwargs), "vectors"))
-        data, kwargs = points_2d_layer(poses_2d, size=point_size_2d)
-        out.append((add_depth_axis(data), _with_axes(kwargs), "points"))
-    if poses_3d is not None:
-        several = poses_3d.n_individuals > 1
-        for ind in poses_3d.individuals:
-            suffix = f" {ind}" if several else ""
-            placement = layout.placements.get(ind, Placement((1.0,) * 4, (0.0,) * 4))
-            one = poses_3d.select(individuals=[ind])
-            extent = _extent(poses_3d.data)
-            transform = {"scale": placement.scale, "translate": placement.translate}
-            if one.skeleton:
-                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 80)
-                out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
-            data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)
-            out.append((data, _with_axes({**kwargs, **transform}), "points"))
-    return out
-
-
-def _with_axes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {**kwargs, "ndim": len(AXIS_LABELS), "axis_labels": AXIS_LABELS}
-
-
-def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | None = 3) -> list:
-    """Add layer data tuples to a viewer (``napari.Viewer`` or ``ViewerModel``) and frame them.
-
-    After adding, the time slider is put on the first frame, the depth slider on the video
-    plane (depth 0) so that the 2D view shows the video and its keypoints, and ``ndisplay``
-    (3 by default: the rotatable 3D view; None leaves it) is set.
-
-    Returns
-    -------
-    list of napari.layers.Layer
-        The layers added, in order.
-    """
-    from napari.layers import Layer
-
-    layers = []
-    for data, kwargs, layer_type in layer_data:
-        layers.append(viewer.add_layer(Layer.create(data, dict(kwargs), layer_type)))
-    if layers and viewer.dims.ndim == len(AXIS_LABELS):
-        viewer.dims.axis_labels = AXIS_LABELS
-        viewer.dims.set_current_step(0, 0)
-        viewer.dims.set_point(1, 0.0)
-    if ndisplay is not None:
-        viewer.dims.ndisplay = ndisplay
-    return layers
-
-
-def layer_by_name(layer_data: Sequence[LayerData]) -> Mapping[str, LayerData]:
-    """Index layer data tuples by their layer names (a convenience for tests and the widget)."""
-    return {kwargs["name"]: (data, kwargs, kind) for data, kwargs, kind in layer_data}

@@ -20,7 +20,8 @@ import pandas as pd
 
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.poses import Poses, Source
-from napari_liftpose.layers import LayerData, scene_layers
+from napari_liftpose.layers import LayerData
+from napari_liftpose.scene import scene_layers
 
 __all__ = ["napari_get_reader", "read_poses_3d_layers"]
 

@@ -9,17 +9,14 @@ from napari_testdata import FLY_KEYPOINTS
 from liftpose_dlc import Poses
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from napari_liftpose.layers import (
-    add_depth_axis,
     bones_layer,
     from_napari_3d,
     keypoint_colors,
     limb_colors,
     points_2d_layer,
     points_3d_layer,
-    scene_layout,
     skeleton_limbs,
     to_napari_3d,
-    with_depth_axis,
 )
 
 # ------------------------------------------------------------------ axes
@@ -226,75 +223,3 @@ def test_bones_without_skeleton():
     data, kwargs = bones_layer(poses)
     assert data.shape == (0, 2, 4)
     assert len(kwargs["features"]) == 0
-
-
-# ------------------------------------------------------------------ layout
-
-
-def test_scene_layout_places_each_individual_beside_the_video(fly_3d):
-    layout = scene_layout(12, (48, 64), fly_3d, n_pose_frames=12)
-    assert layout.n_frames == 12
-    assert layout.frames_match
-    assert list(layout.placements) == ["fly0", "fly1"]
-    boxes = []
-    for j, ind in enumerate(fly_3d.individuals):
-        placement = layout.placements[ind]
-        assert placement.scale[0] == 1.0
-        assert placement.translate[0] == 0.0
-        assert len(set(placement.scale[1:])) == 1  # isotropic
-        world = to_napari_3d(fly_3d.data[:, j]) * placement.scale[1:] + placement.translate[1:]
-        world = world.reshape(-1, 3)
-        world = world[np.isfinite(world).all(axis=1)]
-        center = np.median(world, axis=0)
-        assert center[0] == pytest.approx(0.0, abs=1e-6)  # at the depth of the video plane
-        assert center[1] == pytest.approx(24.0)  # vertically centred on the video
-        assert center[2] > 64  # right of the video (x beyond its width)
-        boxes.append(np.percentile(world, [1, 99], axis=0))
-        assert (boxes[-1][1] - boxes[-1][0]).max() <= 48  # fits the video's height
-    assert boxes[1][0][2] > boxes[0][1][2]  # fly1 right of fly0, no overlap
-
-
-def test_scene_layout_frame_mismatch_and_no_video(fly_3d):
-    layout = scene_layout(40, (48, 64), fly_3d)
-    assert layout.n_frames == 40
-    assert not layout.frames_match
-    alone = scene_layout(poses_3d=fly_3d.select(individuals=["fly1"]))
-    assert alone.placements["fly1"].scale == (1.0, 1.0, 1.0, 1.0)
-    assert alone.placements["fly1"].translate == (0.0, 0.0, 0.0, 0.0)
-
-
-# --------------------------------------------------------------- depth axis
-
-
-def test_with_depth_axis_numpy_and_lazy():
-    video = np.arange(5 * 4 * 6 * 3, dtype=np.uint8).reshape(5, 4, 6, 3)
-    view = with_depth_axis(video)
-    assert view.shape == (5, 1, 4, 6, 3)
-    assert np.shares_memory(view, video)
-
-    class Lazy:
-        shape, dtype, ndim = video.shape, video.dtype, 4
-        reads: list = []
-
-        def __getitem__(self, key):
-            self.reads.append(key)
-            return video[key]
-
-    lazy = with_depth_axis(Lazy())
-    assert lazy.shape == (5, 1, 4, 6, 3)
-    np.testing.assert_array_equal(lazy[2, 0], video[2])
-    np.testing.assert_array_equal(lazy[2], video[2][None])
-    np.testing.assert_array_equal(lazy[1:3, :, :2], video[1:3, None, :2])
-    np.testing.assert_array_equal(lazy[3, ..., 0], video[3, None, ..., 0])
-    assert Lazy.reads[0] == (2, slice(None), slice(None), slice(None))
-    with pytest.raises(IndexError):
-        lazy[0, 1]
-
-
-def test_add_depth_axis_points_and_vectors():
-    points = np.array([[3.0, 10.0, 20.0]])
-    np.testing.assert_array_equal(add_depth_axis(points), [[3.0, 0.0, 10.0, 20.0]])
-    vectors = np.array([[[3.0, 10.0, 20.0], [0.0, 1.0, 2.0]]])
-    np.testing.assert_array_equal(
-        add_depth_axis(vectors), [[[3.0, 0.0, 10.0, 20.0], [0.0, 0.0, 1.0, 2.0]]]
-    )

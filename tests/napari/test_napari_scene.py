@@ -7,13 +7,15 @@ import pytest
 from napari_testdata import FLY_KEYPOINTS, FLY_SKELETON, frame_value
 
 from liftpose_dlc import Poses
-from napari_liftpose.layers import (
+from napari_liftpose.layers import to_napari_3d
+from napari_liftpose.scene import (
     AXIS_LABELS,
+    add_depth_axis,
     add_layers,
     layer_by_name,
     scene_layers,
     scene_layout,
-    to_napari_3d,
+    with_depth_axis,
 )
 
 napari_components = pytest.importorskip("napari.components")
@@ -81,12 +83,31 @@ def test_single_animal_scene_follows_the_time_slider():
         assert len(bones_3d._view_indices) == (2 if k == 2 else 4)
         assert len(bones_2d._view_indices) == (3 if k == 5 else 4)
 
-    # 2D display: the video and its keypoints at depth 0
+    # 2D display: the video and its keypoints at depth 0, and the 3D skeleton projected
+    # along depth (its (y, x), the camera's view)
     viewer.dims.ndisplay = 2
     viewer.dims.set_current_step(0, 7)
     assert np.all(video._data_view == frame_value(7))
     assert video._data_view.shape == (H, W, 3)
     np.testing.assert_allclose(keypoints_2d._view_data, poses_2d.data[7, 0][:, ::-1])
+    np.testing.assert_allclose(joints_3d._view_data, poses_3d.data[7, 0][:, [1, 0]])
+    assert len(bones_3d._view_indices) == 4
+
+
+def test_back_to_2d_shows_the_video_plane():
+    poses_2d, poses_3d = make_poses()
+    viewer = napari_components.ViewerModel()
+    add_layers(viewer, scene_layers(poses_2d, poses_3d, make_video()))
+    viewer.reset_view()
+    viewer.camera.center = (7.5, 20.0, 100.0)  # the 3D camera moved in depth
+    viewer.dims.set_current_step(0, 4)
+    viewer.dims.ndisplay = 2  # napari would put the depth slider at the camera's 7.5
+    assert viewer.dims.point[1] == 0.0
+    assert np.all(viewer.layers["video"]._data_view == frame_value(4))
+    assert len(viewer.layers["keypoints 2D"]._view_data) == 6
+    # the 2D overlays are drawn over the video plane in 3D
+    assert viewer.layers["keypoints 2D"].blending == "translucent_no_depth"
+    assert viewer.layers["joints 3D"].blending == "translucent"
 
 
 def test_3d_skeleton_sits_beside_the_video_in_world_coordinates():
@@ -174,3 +195,76 @@ def test_lazy_video_in_viewer_decodes_only_what_is_shown(video_path):
             shown = viewer.layers["clip"]._data_view
             assert np.abs(shown.astype(int) - frame_value(k)).max() <= 3
         assert video.decoded_frames - before < 40  # never the whole video
+
+
+# ------------------------------------------------------------------ layout
+
+
+def test_scene_layout_places_each_individual_beside_the_video(fly_3d):
+    layout = scene_layout(12, (48, 64), fly_3d, n_pose_frames=12)
+    assert layout.n_frames == 12
+    assert layout.frames_match
+    assert list(layout.placements) == ["fly0", "fly1"]
+    boxes = []
+    for j, ind in enumerate(fly_3d.individuals):
+        placement = layout.placements[ind]
+        assert placement.scale[0] == 1.0
+        assert placement.translate[0] == 0.0
+        assert len(set(placement.scale[1:])) == 1  # isotropic
+        world = to_napari_3d(fly_3d.data[:, j]) * placement.scale[1:] + placement.translate[1:]
+        world = world.reshape(-1, 3)
+        world = world[np.isfinite(world).all(axis=1)]
+        center = np.median(world, axis=0)
+        # depth range centred on the video plane (depth 0)
+        assert world[:, 0].min() == pytest.approx(-world[:, 0].max())
+        assert center[1] == pytest.approx(24.0)  # vertically centred on the video
+        assert center[2] > 64  # right of the video (x beyond its width)
+        boxes.append(np.percentile(world, [1, 99], axis=0))
+        assert (boxes[-1][1] - boxes[-1][0]).max() <= 48  # fits the video's height
+    assert boxes[1][0][2] > boxes[0][1][2]  # fly1 right of fly0, no overlap
+
+
+def test_scene_layout_frame_mismatch_and_no_video(fly_3d):
+    layout = scene_layout(40, (48, 64), fly_3d)
+    assert layout.n_frames == 40
+    assert not layout.frames_match
+    alone = scene_layout(poses_3d=fly_3d.select(individuals=["fly1"]))
+    assert alone.placements["fly1"].scale == (1.0, 1.0, 1.0, 1.0)
+    assert alone.placements["fly1"].translate == (0.0, 0.0, 0.0, 0.0)
+
+
+# --------------------------------------------------------------- depth axis
+
+
+def test_with_depth_axis_numpy_and_lazy():
+    video = np.arange(5 * 4 * 6 * 3, dtype=np.uint8).reshape(5, 4, 6, 3)
+    view = with_depth_axis(video)
+    assert view.shape == (5, 1, 4, 6, 3)
+    assert np.shares_memory(view, video)
+
+    class Lazy:
+        shape, dtype, ndim = video.shape, video.dtype, 4
+        reads: list = []
+
+        def __getitem__(self, key):
+            self.reads.append(key)
+            return video[key]
+
+    lazy = with_depth_axis(Lazy())
+    assert lazy.shape == (5, 1, 4, 6, 3)
+    np.testing.assert_array_equal(lazy[2, 0], video[2])
+    np.testing.assert_array_equal(lazy[2], video[2][None])
+    np.testing.assert_array_equal(lazy[1:3, :, :2], video[1:3, None, :2])
+    np.testing.assert_array_equal(lazy[3, ..., 0], video[3, None, ..., 0])
+    assert Lazy.reads[0] == (2, slice(None), slice(None), slice(None))
+    with pytest.raises(IndexError):
+        lazy[0, 1]
+
+
+def test_add_depth_axis_points_and_vectors():
+    points = np.array([[3.0, 10.0, 20.0]])
+    np.testing.assert_array_equal(add_depth_axis(points), [[3.0, 0.0, 10.0, 20.0]])
+    vectors = np.array([[[3.0, 10.0, 20.0], [0.0, 1.0, 2.0]]])
+    np.testing.assert_array_equal(
+        add_depth_axis(vectors), [[[3.0, 0.0, 10.0, 20.0], [0.0, 0.0, 1.0, 2.0]]]
+    )
