@@ -22,8 +22,9 @@ Container metadata can be wrong or absent (``nb_frames`` is 0 in most .mkv and .
 and an estimate from duration × rate is off by a few frames for variable frame rate or edit
 lists). :class:`VideoArray` counts the video packets that carry a timestamp, which is exact
 for every container with timestamps (mp4, mov, mkv, avi, ...) and costs one pass over the
-file's packets without decoding. Streams whose packets carry no timestamps (raw ``.h264``)
-are read in decode order from the start instead: correct but slow for random access.
+file's packets without decoding. Streams whose packets carry no timestamps (raw ``.h264``,
+which cannot seek either) are counted by decoding them once and read in decode order from
+the start (reopening the file to go back): correct, but slow for random access.
 """
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ class VideoArray:
         self.decoded_frames = 0
         self._lock = threading.RLock()
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._decoder: Iterator[Any] | None = None
+        self._next_index: int | None = None  # index of the frame the decoder yields next
+        self._av = av
+        self._open()
+        try:
+            self._index_packets()
+        except av.FFmpegError as exc:
+            self._container.close()
+            raise FileFormatError(f"{self.path}: cannot read the video's packets ({exc})") from exc
+        if self._n_frames == 0:
+            self._container.close()
+            raise FileFormatError(f"{self.path}: the video stream has no frames")
+        first = self._read(0)
+        self._frame_shape: tuple[int, int, int] = first.shape  # type: ignore[assignment]
+        fps = self._stream.average_rate or self._stream.guessed_rate
+        self.fps: float | None = float(fps) if fps else None
+
+    # ----------------------------------------------------------------- index
+    def _open(self) -> None:
+        av = self._av
         try:
             self._container = av.open(str(self.path))
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -108,22 +129,17 @@ class VideoArray:
             raise FileFormatError(f"{self.path}: the file has no video stream")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        try:
-            self._index_packets()
-        except av.FFmpegError as exc:
-            self._container.close()
-            raise FileFormatError(f"{self.path}: cannot read the video's packets ({exc})") from exc
-        if self._n_frames == 0:
-            self._container.close()
-            raise FileFormatError(f"{self.path}: the video stream has no frames")
-        self._decoder: Iterator[Any] | None = None
-        self._next_index: int | None = None  # index of the frame the decoder yields next
-        first = self._read(0)
-        self._frame_shape: tuple[int, int, int] = first.shape  # type: ignore[assignment]
-        fps = self._stream.average_rate or self._stream.guessed_rate
-        self.fps: float | None = float(fps) if fps else None
 
-    # ----------------------------------------------------------------- index
+    def _rewind(self) -> None:
+        """Back to the first packet: a seek, or reopening streams that cannot seek (raw .h264)."""
+        self._decoder = None
+        self._next_index = None
+        try:
+            self._container.seek(0, backward=True, stream=self._stream)
+        except self._av.FFmpegError:
+            self._container.close()
+            self._open()
+
     def _index_packets(self) -> None:
         pts: list[int] = []
         keyframes: list[int] = []
@@ -149,11 +165,10 @@ class VideoArray:
             self._pts_index = {}
             self._keyframe_indices = [0]
             self._n_frames = self._count_by_decoding()
-        self._container.seek(0, backward=True, stream=self._stream)
-        self._decoder = None
+        self._rewind()
 
     def _count_by_decoding(self) -> int:
-        self._container.seek(0, backward=True, stream=self._stream)
+        self._rewind()
         return sum(1 for _ in self._container.decode(self._stream))
 
     # ---------------------------------------------------------- array protocol
@@ -278,7 +293,7 @@ class VideoArray:
 
     def _read_in_decode_order(self, index: int) -> np.ndarray:
         if self._decoder is None or self._next_index is None or self._next_index > index:
-            self._container.seek(0, backward=True, stream=self._stream)
+            self._rewind()
             self._decoder = self._container.decode(self._stream)
             self._next_index = 0
         keep_from = index - self.cache_size // 2

@@ -105,3 +105,23 @@ def test_real_sleap_video(shared_data):
         assert video.fps == pytest.approx(15.0)
         middle = video[550]
         assert middle.std() > 5  # flies on a background, not a flat frame
+
+
+def test_raw_stream_without_timestamps_is_read_in_decode_order(tmp_path):
+    av = pytest.importorskip("av")
+    path = tmp_path / "clip.h264"
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        stream.options = {"crf": "5", "g": "5"}
+        for k in range(15):
+            image = np.full((24, 32, 3), frame_value(k), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with VideoArray(path, cache_size=2) as video:
+        assert not video._seekable  # raw H.264: no timestamps, cannot seek
+        assert video.shape == (15, 24, 32, 3)
+        for k in (10, 3, 14, 0):  # backwards reads reopen the stream
+            assert np.abs(video[k].astype(int) - frame_value(k)).max() <= 3, k
