@@ -1,0 +1,524 @@
+"""Pure functions turning :class:`~liftpose_dlc.Poses` into napari layer data (no Qt).
+
+Every ``*_layer`` function returns ``(data, kwargs)``: ``viewer.add_points(data, **kwargs)``
+(or ``add_vectors``) builds the layer, and ``(data, kwargs, "points")`` is a napari layer
+data tuple, what readers return. :mod:`napari_liftpose.scene` puts these layers together
+with the video in one viewer.
+
+Axis conventions
+----------------
+- 2D poses hold ``(x, y)`` in pixels (x = column, y = row). napari orders axes
+  ``(row, column)``, so 2D points are rows ``(t, y, x)``.
+- 3D poses are in the camera frame: x to the right, y down, z forward (depth, away from the
+  camera). napari's default 3D camera (orientation ``("towards", "down", "right")``) shows the
+  first displayed axis pointing **towards** the viewer, the second down and the third right.
+  3D points are therefore rows ``(t, -z, y, x)``: with the default 3D camera the skeleton is
+  seen exactly as the camera saw it (x right, y down, farther points farther away, not
+  mirrored), the same view as the video; rotate it to see the depth. :func:`to_napari_3d` and
+  :func:`from_napari_3d` convert.
+
+Missing data
+------------
+A point with any NaN coordinate is left out of the Points data; a bone is drawn only where
+both of its ends are finite.
+
+Colours
+-------
+Joints (2D and 3D) are coloured per keypoint (DLC's default colormap ``rainbow``); bones
+are coloured per limb (:func:`skeleton_limbs`, :func:`limb_colors`); in multi-animal 2D
+layers the border colour tells individuals apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from liftpose_dlc.errors import KeypointError, PosesValidationError
+from liftpose_dlc.poses import Poses
+
+__all__ = [
+    "LayerData",
+    "to_napari_3d",
+    "from_napari_3d",
+    "keypoint_colors",
+    "individual_colors",
+    "skeleton_limbs",
+    "limb_colors",
+    "points_2d_layer",
+    "points_3d_layer",
+    "bones_layer",
+]
+
+LayerData = tuple[Any, dict[str, Any], str]
+"""A napari layer data tuple ``(data, kwargs, layer_type)``."""
+
+KEYPOINT_CMAP = "rainbow"  # DeepLabCut's default ``colormap``
+LIMB_CMAP = "tab10"
+INDIVIDUAL_CMAP = "Set2"
+
+
+# --------------------------------------------------------------------------- axes
+def to_napari_3d(xyz: np.ndarray) -> np.ndarray:
+    """Camera-frame ``(..., 3)`` points ``(x, y, z)`` to napari's displayed ``(-z, y, x)``.
+
+    Examples
+    --------
+    >>> to_napari_3d(np.array([1.0, 2.0, 3.0]))
+    array([-3.,  2.,  1.])
+    """
+    xyz = np.asarray(xyz, dtype=float)
+    return np.stack([-xyz[..., 2], xyz[..., 1], xyz[..., 0]], axis=-1)
+
+
+def from_napari_3d(zyx: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`to_napari_3d`: napari ``(-z, y, x)`` back to ``(x, y, z)``."""
+    zyx = np.asarray(zyx, dtype=float)
+    return np.stack([zyx[..., 2], zyx[..., 1], -zyx[..., 0]], axis=-1)
+
+
+def _to_napari(points: np.ndarray) -> np.ndarray:
+    """``(..., 2)`` (x, y) to (y, x), or ``(..., 3)`` (x, y, z) to (-z, y, x)."""
+    if points.shape[-1] == 2:
+        return points[..., ::-1].astype(float)
+    return to_napari_3d(points)
+
+
+# ------------------------------------------------------------------------ colours
+def _colors(n: int, cmap: str) -> np.ndarray:
+    """``n`` RGBA colours from a matplotlib colormap: qualitative ones are cycled."""
+    import matplotlib
+
+    colormap = matplotlib.colormaps[cmap]
+    if n == 0:
+        return np.zeros((0, 4))
+    if getattr(colormap, "N", 256) <= 20:  # qualitative (tab10, Set2, ...)
+        return np.array([colormap(i % colormap.N) for i in range(n)], dtype=float)
+    return np.array(colormap(np.linspace(0, 1, n)), dtype=float)
+
+
+def keypoint_colors(keypoints: Sequence[str], cmap: str = KEYPOINT_CMAP) -> dict[str, np.ndarray]:
+    """One RGBA colour per keypoint, sampled evenly from ``cmap`` in keypoint order.
+
+    Examples
+    --------
+    >>> colors = keypoint_colors(["snout", "tail"])
+    >>> colors["snout"].shape
+    (4,)
+    """
+    return dict(zip(keypoints, _colors(len(keypoints), cmap), strict=True))
+
+
+def individual_colors(
+    individuals: Sequence[str], cmap: str = INDIVIDUAL_CMAP
+) -> dict[str, np.ndarray]:
+    """One RGBA colour per individual (used for the border of 2D keypoints)."""
+    return dict(zip(individuals, _colors(len(individuals), cmap), strict=True))
+
+
+def skeleton_limbs(
+    keypoints: Sequence[str], skeleton: Sequence[tuple[str, str]]
+) -> list[list[tuple[str, str]]]:
+    """Group the skeleton's edges into limbs: chains of bones between branch points or ends.
+
+    A limb is a maximal chain of edges whose inner keypoints have exactly two bones. A
+    skeleton made of separate chains (a fly's six legs) gives one limb per connected
+    component; a branching component is split at its branch points, so a star skeleton
+    (snout to each ear and to the tail base) gives one limb per branch instead of a single
+    colour for the whole animal. A ring gives one limb.
+
+    Parameters
+    ----------
+    keypoints
+        Keypoint names; they order the limbs (by their first keypoint).
+    skeleton
+        Edges as pairs of keypoint names, as in DLC's ``skeleton`` or SLEAP's edges.
+        Repeated edges (either direction) and self-loops are ignored.
+
+    Returns
+    -------
+    list of list of (str, str)
+        The limbs, each a list of edges as given in ``skeleton``, in chain order.
+
+    Raises
+    ------
+    KeypointError
+        If an edge names a keypoint that is not in ``keypoints``.
+
+    Examples
+    --------
+    >>> skeleton_limbs(["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("c", "d")])
+    [[('a', 'b'), ('b', 'c'), ('c', 'd')]]
+    >>> skeleton_limbs(["s", "l", "r", "t"], [("s", "l"), ("s", "r"), ("s", "t")])
+    [[('s', 'l')], [('s', 'r')], [('s', 't')]]
+    """
+    order = {name: i for i, name in enumerate(keypoints)}
+    unknown = sorted({n for edge in skeleton for n in edge} - set(order))
+    if unknown:
+        raise KeypointError(
+            f"skeleton names keypoints {unknown} that are not among the keypoints {list(keypoints)}"
+        )
+    edges: dict[frozenset[str], tuple[str, str]] = {}
+    for a, b in skeleton:
+        if a != b:
+            edges.setdefault(frozenset((a, b)), (a, b))
+    neighbours: dict[str, list[str]] = {}
+    for a, b in edges.values():
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    for names in neighbours.values():
+        names.sort(key=order.__getitem__)
+    seen: set[frozenset[str]] = set()
+
+    def walk(start: str, nxt: str) -> list[tuple[str, str]]:
+        chain = []
+        previous, current = start, nxt
+        while True:
+            key = frozenset((previous, current))
+            if key in seen:
+                break
+            seen.add(key)
+            chain.append(edges[key])
+            if len(neighbours[current]) != 2:
+                break
+            previous, current = current, next(n for n in neighbours[current] if n != previous)
+        return chain
+
+    nodes = sorted(neighbours, key=order.__getitem__)
+    limbs = []
+    for node in nodes:  # chains start at ends and branch points
+        if len(neighbours[node]) != 2:
+            for other in neighbours[node]:
+                if frozenset((node, other)) not in seen:
+                    limbs.append(walk(node, other))
+    for node in nodes:  # what is left are rings
+        for other in neighbours[node]:
+            if frozenset((node, other)) not in seen:
+                limbs.append(walk(node, other))
+    return limbs
+
+
+def limb_colors(
+    keypoints: Sequence[str],
+    skeleton: Sequence[tuple[str, str]],
+    cmap: str = LIMB_CMAP,
+) -> dict[tuple[str, str], np.ndarray]:
+    """One RGBA colour per limb (:func:`skeleton_limbs`), given for each skeleton edge.
+
+    Returns
+    -------
+    dict
+        Maps every edge of ``skeleton`` (as given, and reversed) to its limb's colour.
+
+    Examples
+    --------
+    >>> colors = limb_colors(["a", "b", "c"], [("a", "b"), ("b", "c")])
+    >>> bool((colors[("a", "b")] == colors[("c", "b")]).all())
+    True
+    """
+    limbs = skeleton_limbs(keypoints, skeleton)
+    palette = _colors(len(limbs), cmap)
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for limb, color in zip(limbs, palette, strict=True):
+        for a, b in limb:
+            out[(a, b)] = color
+            out[(b, a)] = color
+    return out
+
+
+def _limb_index(
+    keypoints: Sequence[str], skeleton: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    out = {}
+    for i, limb in enumerate(skeleton_limbs(keypoints, skeleton)):
+        for a, b in limb:
+            out[(a, b)] = out[(b, a)] = i
+    return out
+
+
+# ------------------------------------------------------------------------- layers
+def _pick(poses: Poses, individual: str | Sequence[str] | None) -> Poses:
+    if individual is None:
+        return poses
+    return poses.select(individuals=[individual] if isinstance(individual, str) else individual)
+
+
+def _check_dims(poses: Poses, n_dims: int, what: str) -> None:
+    if poses.n_dims != n_dims:
+        raise PosesValidationError(
+            f"{poses.source.describe()}: {what} needs {n_dims}D poses, got {poses.n_dims}D"
+        )
+
+
+def _point_rows(poses: Poses) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Finite points as napari rows ``(t, ...)`` and their (frame, individual, keypoint)."""
+    finite = np.isfinite(poses.data).all(axis=-1)
+    t, i, k = np.nonzero(finite)
+    coords = _to_napari(poses.data[t, i, k])
+    return np.column_stack([t.astype(float), coords]), (t, i, k)
+
+
+def _points_layer(
+    poses: Poses,
+    *,
+    name: str,
+    cmap: str,
+    size: float,
+    border_by_individual: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    data, (t, i, k) = _point_rows(poses)
+    keypoints = np.asarray(poses.keypoints, dtype=object)
+    individuals = np.asarray(poses.individuals, dtype=object)
+    features = pd.DataFrame(
+        {
+            "keypoint": pd.Categorical(keypoints[k], categories=poses.keypoints),
+            "individual": pd.Categorical(individuals[i], categories=poses.individuals),
+            "confidence": poses.confidence[t, i, k],
+        }
+    )
+    kp_colors = np.array(list(keypoint_colors(poses.keypoints, cmap).values())).reshape(-1, 4)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "features": features,
+        "face_color": kp_colors[k],
+        "size": size,
+        "ndim": data.shape[1],
+        "metadata": {
+            "liftpose": {
+                "keypoints": list(poses.keypoints),
+                "individuals": list(poses.individuals),
+                "source": poses.source.path,
+            }
+        },
+    }
+    if border_by_individual and poses.n_individuals > 1:
+        ind_colors = np.array(list(individual_colors(poses.individuals).values()))
+        kwargs["border_color"] = ind_colors[i]
+        kwargs["border_width"] = 0.2
+    else:
+        kwargs["border_color"] = "white"
+        kwargs["border_width"] = 0.05
+    return data, kwargs
+
+
+def points_2d_layer(
+    poses: Poses,
+    individual: str | Sequence[str] | None = None,
+    *,
+    name: str = "keypoints 2D",
+    cmap: str = KEYPOINT_CMAP,
+    size: float = 8.0,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """2D keypoints as napari Points data: rows ``(t, y, x)``, missing points dropped.
+
+    Parameters
+    ----------
+    poses
+        2D poses (x, y in pixels).
+    individual
+        One name or several to keep; None keeps all (one layer, ``individual`` feature).
+    name
+        The layer's name.
+    cmap
+        Matplotlib colormap for the per-keypoint face colours.
+    size
+        Point size in pixels of the video.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``(n_points, 3)`` rows ``(frame, y, x)``; points with a NaN coordinate are left out.
+    kwargs : dict
+        Keyword arguments for ``viewer.add_points``: ``features`` (``keypoint``,
+        ``individual``, ``confidence``), ``face_color`` per keypoint, ``border_color`` per
+        individual when there are several, ``size``, ``name``, ``metadata``.
+
+    Raises
+    ------
+    PosesValidationError
+        If ``poses`` are not 2D.
+    KeypointError
+        If ``individual`` names an unknown individual.
+
+    Examples
+    --------
+    >>> poses = Poses(np.array([[[1.0, 2.0], [np.nan, np.nan]]]), keypoints=["a", "b"])
+    >>> data, kwargs = points_2d_layer(poses)
+    >>> data
+    array([[0., 2., 1.]])
+    >>> list(kwargs["features"]["keypoint"])
+    ['a']
+    """
+    _check_dims(poses, 2, "points_2d_layer")
+    return _points_layer(
+        _pick(poses, individual), name=name, cmap=cmap, size=size, border_by_individual=True
+    )
+
+
+def points_3d_layer(
+    poses_3d: Poses,
+    individual: str | Sequence[str] | None = None,
+    *,
+    name: str = "joints 3D",
+    cmap: str = KEYPOINT_CMAP,
+    size: float | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """3D joints as napari Points data: rows ``(t, -z, y, x)``, missing joints dropped.
+
+    See the module notes for the axis mapping (camera frame x right, y down, z forward, shown
+    as the camera saw it by napari's default 3D camera).
+
+    Parameters
+    ----------
+    poses_3d
+        3D poses (camera frame).
+    individual
+        One name or several to keep; None keeps all.
+    name
+        The layer's name.
+    cmap
+        Matplotlib colormap for the per-keypoint face colours.
+    size
+        Point size in the poses' units; default 1/30 of the poses' extent.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``(n_points, 4)`` rows ``(frame, -z, y, x)``.
+    kwargs : dict
+        As :func:`points_2d_layer`.
+
+    Examples
+    --------
+    >>> poses = Poses(np.array([[[1.0, 2.0, 3.0]]]), keypoints=["a"])
+    >>> points_3d_layer(poses)[0]
+    array([[ 0., -3.,  2.,  1.]])
+    """
+    _check_dims(poses_3d, 3, "points_3d_layer")
+    poses_3d = _pick(poses_3d, individual)
+    if size is None:
+        size = _extent(poses_3d.data) / 30.0
+    return _points_layer(poses_3d, name=name, cmap=cmap, size=size, border_by_individual=False)
+
+
+def bones_layer(
+    poses: Poses,
+    individual: str | Sequence[str] | None = None,
+    *,
+    name: str | None = None,
+    cmap: str = LIMB_CMAP,
+    edge_width: float | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The skeleton's bones as napari Vectors data, coloured per limb.
+
+    Each bone of each frame and individual whose two ends are finite is one vector
+    ``[[t, *start], [0, *(end - start)]]`` in napari's axis order (``(y, x)`` for 2D,
+    ``(-z, y, x)`` for 3D); the zero time component keeps it inside its frame.
+
+    Parameters
+    ----------
+    poses
+        2D or 3D poses with a ``skeleton``.
+    individual
+        One name or several to keep; None keeps all.
+    name
+        The layer's name; default ``"bones 2D"`` or ``"bones 3D"``.
+    cmap
+        Matplotlib colormap for the limb colours (:func:`limb_colors`).
+    edge_width
+        Line width in the poses' units; default 2 px for 2D, 1/100 of the extent for 3D.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``(n_bones, 2, 1 + n_dims)``; empty (0 rows) when the skeleton is empty.
+    kwargs : dict
+        Keyword arguments for ``viewer.add_vectors``: ``features`` (``bone``, ``limb``,
+        ``individual``), ``edge_color`` per limb, ``edge_width``, ``vector_style="line"``.
+
+    Examples
+    --------
+    >>> poses = Poses(np.array([[[0.0, 0.0], [3.0, 4.0]]]), keypoints=["a", "b"],
+    ...               skeleton=[("a", "b")])
+    >>> bones_layer(poses)[0]
+    array([[[0., 0., 0.],
+            [0., 4., 3.]]])
+    """
+    poses = _pick(poses, individual)
+    n_dims = poses.n_dims
+    if name is None:
+        name = f"bones {n_dims}D"
+    if edge_width is None:
+        edge_width = 2.0 if n_dims == 2 else _extent(poses.data) / 100.0
+    skeleton = list(dict.fromkeys(poses.skeleton))  # drop exact repeats, keep order
+    colors = limb_colors(poses.keypoints, skeleton, cmap)
+    limb = _limb_index(poses.keypoints, skeleton)
+    index = {n: j for j, n in enumerate(poses.keypoints)}
+    vectors, colour_rows, bone_names, limb_ids, ind_ids = [], [], [], [], []
+    for a, b in skeleton:
+        if a == b:
+            continue
+        start = poses.data[:, :, index[a]]
+        end = poses.data[:, :, index[b]]
+        ok = np.isfinite(start).all(-1) & np.isfinite(end).all(-1)
+        t, i = np.nonzero(ok)
+        if len(t) == 0:
+            continue
+        p0 = _to_napari(start[t, i])
+        p1 = _to_napari(end[t, i])
+        v = np.zeros((len(t), 2, 1 + n_dims))
+        v[:, 0, 0] = t
+        v[:, 0, 1:] = p0
+        v[:, 1, 1:] = p1 - p0
+        vectors.append(v)
+        colour_rows.append(np.repeat(colors[(a, b)][None], len(t), axis=0))
+        bone_names.append(np.full(len(t), f"{a}-{b}", dtype=object))
+        limb_ids.append(np.full(len(t), limb[(a, b)]))
+        ind_ids.append(i)
+    if vectors:
+        data = np.concatenate(vectors)
+        edge_color = np.concatenate(colour_rows)
+        individuals = np.asarray(poses.individuals, dtype=object)[np.concatenate(ind_ids)]
+        features = pd.DataFrame(
+            {
+                "bone": np.concatenate(bone_names),
+                "limb": np.concatenate(limb_ids).astype(int),
+                "individual": pd.Categorical(individuals, categories=poses.individuals),
+            }
+        )
+    else:
+        data = np.zeros((0, 2, 1 + n_dims))
+        edge_color = np.zeros((0, 4))
+        features = pd.DataFrame(
+            {
+                "bone": np.array([], dtype=object),
+                "limb": np.array([], dtype=int),
+                "individual": pd.Categorical([], categories=poses.individuals),
+            }
+        )
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "features": features,
+        "edge_color": edge_color if len(data) else "white",
+        "edge_width": edge_width,
+        "vector_style": "line",
+        "length": 1.0,
+        "ndim": 1 + n_dims,
+        "opacity": 1.0,
+        "metadata": {"liftpose": {"skeleton": skeleton, "source": poses.source.path}},
+    }
+    return data, kwargs
+
+
+def _extent(data: np.ndarray) -> float:
+    """A robust size of a point cloud: the largest 1st-99th percentile range of an axis."""
+    flat = data.reshape(-1, data.shape[-1])
+    flat = flat[np.isfinite(flat).all(axis=1)]
+    if len(flat) == 0:
+        return 1.0
+    low, high = np.percentile(flat, [1, 99], axis=0)
+    extent = float(np.max(high - low))
+    return extent if extent > 0 else 1.0

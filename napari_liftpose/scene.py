@@ -1,0 +1,428 @@
+"""One viewer, one time slider: the layout of video, 2D keypoints and 3D skeleton (no Qt).
+
+napari aligns the trailing axes of layers with different numbers of dimensions. A video
+``(T, H, W, 3)`` is a 3-D layer ``(t, y, x)`` and 3D points ``(t, z, y, x)`` a 4-D one, so
+napari would put the video's time on the 3D depth axis. Every layer of a scene therefore has
+the same four axes :data:`AXIS_LABELS` ``(frame, depth, y, x)``:
+
+- the video gets a singleton depth axis, ``(T, 1, H, W, 3)``, lazily (nothing decoded;
+  :func:`with_depth_axis`), and the 2D keypoints and 2D bones depth 0: they lie on the plane
+  of the video;
+- the 3D skeleton keeps its real coordinates in the layer data and gets a layer ``scale``
+  and ``translate`` (:func:`scene_layout`) that place it beside the video: to its right,
+  one slot per individual, each slot the video's height, its depth range centred on the
+  video plane; so the video never hides it and napari's 3D camera, centred on the scene,
+  sees both.
+
+One viewer and one time slider drive everything; ``ndisplay=3`` shows the video as a plane
+with the 3D skeleton next to it (rotatable), ``ndisplay=2`` the video with the 2D keypoints
+(depth slider at 0, which :func:`add_layers` keeps there). A second, linked viewer (or a
+second canvas) would also work, but costs a second canvas, a second layer list and code to
+keep two sets of dims in step, for nothing the single viewer cannot show.
+
+Multi-animal data
+-----------------
+- 2D keypoints: one layer for all individuals, with an ``individual`` feature (and a border
+  colour per individual): they share the image frame.
+- 3D skeleton: one joints layer and one bones layer **per individual**, because lifted 3D
+  poses are root-relative (every individual sits around the origin) and a layer has one
+  transform: each individual gets its own slot beside the video. Toggle an individual by
+  hiding its layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from liftpose_dlc.poses import Poses
+from napari_liftpose.layers import (
+    LayerData,
+    _check_dims,
+    _extent,
+    _pick,
+    bones_layer,
+    points_2d_layer,
+    points_3d_layer,
+    to_napari_3d,
+)
+
+__all__ = [
+    "AXIS_LABELS",
+    "Placement",
+    "SceneLayout",
+    "scene_layout",
+    "with_depth_axis",
+    "add_depth_axis",
+    "video_layer",
+    "scene_layers",
+    "add_layers",
+    "layer_by_name",
+]
+
+AXIS_LABELS = ("frame", "depth", "y", "x")
+"""The axes of every layer of a scene (:func:`scene_layers`)."""
+
+
+def _center(data: np.ndarray) -> np.ndarray:
+    """Centre of ``(..., 3)`` camera-frame points, in napari order ``(depth, y, x)``.
+
+    ``y`` and ``x``: the median (robust to outliers). Depth: the middle of its full range,
+    so the skeleton's depth extent is symmetric about the video plane once placed; napari
+    centres its 3D camera on the scene's bounding box and, going back to 2D, puts the depth
+    slider where the camera's centre was, which is then the video plane.
+    """
+    flat = to_napari_3d(data.reshape(-1, 3))
+    flat = flat[np.isfinite(flat).all(axis=1)]
+    if len(flat) == 0:
+        return np.zeros(3)
+    center = np.median(flat, axis=0)
+    center[0] = (flat[:, 0].min() + flat[:, 0].max()) / 2.0
+    return center
+
+
+@attrs.frozen
+class Placement:
+    """Where one individual's 3D layers go: world = data × ``scale`` + ``translate``.
+
+    Both are 4-tuples over ``(frame, depth, y, x)``; the frame axis is never scaled or moved.
+    """
+
+    scale: tuple[float, float, float, float]
+    translate: tuple[float, float, float, float]
+
+
+@attrs.frozen
+class SceneLayout:
+    """How a scene's layers share one viewer (see the module notes).
+
+    Attributes
+    ----------
+    n_frames
+        Length of the time slider: the most frames of the video and the poses.
+    frames_match
+        False when the video and the poses have different numbers of frames (the widget
+        should warn: the tracking file is probably not from this video).
+    image_shape
+        ``(height, width)`` of the video, or None without video.
+    placements
+        One :class:`Placement` per 3D individual, in order.
+    """
+
+    n_frames: int
+    frames_match: bool
+    image_shape: tuple[int, int] | None
+    placements: dict[str, Placement]
+
+
+def scene_layout(
+    n_video_frames: int | None = None,
+    image_shape: tuple[int, int] | None = None,
+    poses_3d: Poses | None = None,
+    *,
+    n_pose_frames: int | None = None,
+    fill: float = 0.8,
+    gap: float = 0.1,
+) -> SceneLayout:
+    """Decide the layout of a scene: slider length and where each 3D individual goes.
+
+    With a video, individual ``j``'s 3D skeleton is scaled (one isotropic scale for all
+    individuals, so they keep their relative sizes) to fill ``fill`` of a square slot of
+    the video's height, and centred in slot ``j`` (median of its points in y and x): slots
+    stand in a row to the right of the video, ``gap`` × height apart; in depth its range is
+    centred on the video plane (depth 0). Without a video the
+    data keep their units (scale 1); several individuals are still put side by side, one
+    slot (1.2 × the largest extent) apart; a single one stays where it is.
+
+    Parameters
+    ----------
+    n_video_frames
+        Number of video frames, or None without video.
+    image_shape
+        ``(height, width)`` of the video frames, or None without video.
+    poses_3d
+        The 3D poses to place, or None.
+    n_pose_frames
+        Number of frames of the 2D poses, if any (for the slider length and the check).
+    fill, gap
+        Slot filling and spacing, fractions of the video's height.
+
+    Returns
+    -------
+    SceneLayout
+
+    Examples
+    --------
+    >>> layout = scene_layout(100, (480, 640))
+    >>> layout.n_frames, layout.placements
+    (100, {})
+    """
+    counts = [n for n in (n_video_frames, n_pose_frames) if n is not None]
+    if poses_3d is not None:
+        counts.append(poses_3d.n_frames)
+    n_frames = max(counts) if counts else 0
+    frames_match = len(set(counts)) <= 1
+    placements: dict[str, Placement] = {}
+    if poses_3d is not None:
+        _check_dims(poses_3d, 3, "scene_layout")
+        extent = max(_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
+        centers = [_center(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals)]
+        if image_shape is not None:
+            height, width = image_shape
+            scale = fill * height / extent
+            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
+                target = np.array(
+                    [0.0, height / 2.0, width + gap * height + (j + 0.5) * height * (1 + gap)]
+                )
+                translate = target - scale * center
+                placements[ind] = Placement(
+                    scale=(1.0, scale, scale, scale),
+                    translate=(0.0, *map(float, translate)),
+                )
+        else:
+            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
+                if poses_3d.n_individuals == 1:
+                    translate = np.zeros(3)
+                else:
+                    translate = np.array([0.0, 0.0, j * 1.2 * extent]) - center
+                placements[ind] = Placement(
+                    scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, *map(float, translate))
+                )
+    return SceneLayout(
+        n_frames=n_frames,
+        frames_match=frames_match,
+        image_shape=None if image_shape is None else (int(image_shape[0]), int(image_shape[1])),
+        placements=placements,
+    )
+
+
+class _DepthAxisArray:
+    """A lazy view of a ``(T, H, W[, C])`` array as ``(T, 1, H, W[, C])``."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+        self.shape = (array.shape[0], 1, *array.shape[1:])
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = np.asarray(self.array)[:, None]
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            at = next(i for i, k in enumerate(key) if k is Ellipsis)
+            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1 :]
+        key = key + (slice(None),) * (self.ndim - len(key))
+        depth = key[1]
+        if isinstance(depth, (int, np.integer)):
+            if depth not in (0, -1):
+                raise IndexError(f"index {depth} is out of range for the depth axis of size 1")
+            return np.asarray(self.array[(key[0], *key[2:])])
+        if not isinstance(depth, slice):
+            raise IndexError("only integers and slices can index the depth axis")
+        out = np.asarray(self.array[(key[0], *key[2:])])
+        n_depth = len(range(*depth.indices(1)))
+        axis = 0 if isinstance(key[0], (int, np.integer)) else 1
+        out = np.expand_dims(out, axis)
+        return np.repeat(out, n_depth, axis=axis) if n_depth != 1 else out
+
+
+def with_depth_axis(video: Any) -> Any:
+    """A video ``(T, H, W, 3)`` (or ``(T, H, W)``) as ``(T, 1, H, W, 3)``, without reading it.
+
+    A numpy array gets a view; anything else (a :class:`~napari_liftpose.video.VideoArray`,
+    a dask array, ...) is wrapped so that indexing forwards to it frame by frame.
+    """
+    if isinstance(video, np.ndarray):
+        return video[:, None]
+    return _DepthAxisArray(video)
+
+
+def add_depth_axis(data: np.ndarray, depth: float = 0.0) -> np.ndarray:
+    """Insert a depth coordinate after the frame in 2D points ``(t, y, x)`` or vectors.
+
+    Points ``(n, 3)`` become ``(n, 4)`` rows ``(t, depth, y, x)``; vectors
+    ``(n, 2, 3)`` become ``(n, 2, 4)`` (start at ``depth``, direction 0 along depth).
+    """
+    data = np.asarray(data, dtype=float)
+    if data.ndim == 2:
+        return np.insert(data, 1, depth, axis=1)
+    out = np.insert(data, 1, 0.0, axis=2)
+    out[:, 0, 1] = depth
+    return out
+
+
+def video_layer(video: Any, *, name: str = "video") -> tuple[Any, dict[str, Any]]:
+    """The video as napari Image data with a singleton depth axis (see :func:`with_depth_axis`).
+
+    Parameters
+    ----------
+    video
+        ``(T, H, W, 3)`` RGB or ``(T, H, W)`` grayscale, numpy or lazy (``VideoArray``).
+    name
+        The layer's name.
+    """
+    if video.ndim not in (3, 4):
+        raise ValueError(f"a video must be (T, H, W) or (T, H, W, 3), got shape {video.shape}")
+    rgb = video.ndim == 4 and video.shape[-1] in (3, 4)
+    kwargs: dict[str, Any] = {"name": name, "rgb": rgb, "axis_labels": AXIS_LABELS}
+    if np.dtype(video.dtype) == np.uint8:
+        kwargs["contrast_limits"] = (0, 255)  # napari would otherwise sample the data
+    return with_depth_axis(video), kwargs
+
+
+def scene_layers(
+    poses_2d: Poses | None = None,
+    poses_3d: Poses | None = None,
+    video: Any | None = None,
+    *,
+    individual: str | Sequence[str] | None = None,
+    point_size_2d: float | None = None,
+    layout: SceneLayout | None = None,
+) -> list[LayerData]:
+    """All layers of a scene, laid out to share one viewer and one time slider.
+
+    Every layer has the axes ``(frame, depth, y, x)``:
+
+    - ``video``: Image ``(T, 1, H, W, 3)`` (lazy, :func:`with_depth_axis`);
+    - ``keypoints 2D`` and ``bones 2D`` (when there is a skeleton): at depth 0, on the video,
+      with blending ``translucent_no_depth`` so the 3D view draws them over the video plane;
+    - per 3D individual, ``bones 3D`` and ``joints 3D`` (suffixed ``" <individual>"`` when
+      there are several), with the layer ``scale`` and ``translate`` of
+      :func:`scene_layout` that put them beside the video.
+
+    Parameters
+    ----------
+    poses_2d, poses_3d
+        The tracked 2D poses and the lifted (or triangulated) 3D poses; either may be None.
+    video
+        ``(T, H, W, 3)`` array or :class:`~napari_liftpose.video.VideoArray`, or None.
+    individual
+        Individual(s) to show; None shows all.
+    point_size_2d
+        Size of the 2D keypoints in pixels; default 1/60 of the video's height (8 without).
+    layout
+        A layout from :func:`scene_layout`; computed when None.
+
+    Returns
+    -------
+    list of (data, kwargs, layer_type)
+        Layer data tuples, in the order to add them (video first, 3D joints last).
+
+    Examples
+    --------
+    >>> poses = Poses(np.ones((5, 1, 2, 3)), keypoints=["a", "b"], skeleton=[("a", "b")])
+    >>> [(kw["name"], kind) for _, kw, kind in scene_layers(poses_3d=poses)]
+    [('bones 3D', 'vectors'), ('joints 3D', 'points')]
+    """
+    if poses_2d is not None:
+        poses_2d = _pick(poses_2d, individual)
+        _check_dims(poses_2d, 2, "scene_layers' poses_2d")
+    if poses_3d is not None:
+        poses_3d = _pick(poses_3d, individual)
+        _check_dims(poses_3d, 3, "scene_layers' poses_3d")
+    image_shape = None if video is None else tuple(video.shape[1:3])
+    if layout is None:
+        layout = scene_layout(
+            None if video is None else video.shape[0],
+            image_shape,  # type: ignore[arg-type]
+            poses_3d,
+            n_pose_frames=None if poses_2d is None else poses_2d.n_frames,
+        )
+    out: list[LayerData] = []
+    if video is not None:
+        data, kwargs = video_layer(video, name=getattr(video, "name", None) or "video")
+        out.append((data, kwargs, "image"))
+    if poses_2d is not None:
+        if point_size_2d is None:
+            point_size_2d = 8.0 if image_shape is None else max(image_shape[0] / 60.0, 3.0)
+        if poses_2d.skeleton:
+            data, kwargs = bones_layer(poses_2d, edge_width=point_size_2d / 4)
+            out.append((add_depth_axis(data), _with_axes(kwargs, overlay=True), "vectors"))
+        data, kwargs = points_2d_layer(poses_2d, size=point_size_2d)
+        out.append((add_depth_axis(data), _with_axes(kwargs, overlay=True), "points"))
+    if poses_3d is not None:
+        several = poses_3d.n_individuals > 1
+        for ind in poses_3d.individuals:
+            suffix = f" {ind}" if several else ""
+            placement = layout.placements.get(ind, Placement((1.0,) * 4, (0.0,) * 4))
+            one = poses_3d.select(individuals=[ind])
+            extent = _extent(poses_3d.data)
+            transform = {"scale": placement.scale, "translate": placement.translate}
+            if one.skeleton:
+                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 80)
+                out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
+            data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)
+            out.append((data, _with_axes({**kwargs, **transform}), "points"))
+    return out
+
+
+def _with_axes(kwargs: dict[str, Any], overlay: bool = False) -> dict[str, Any]:
+    out = {**kwargs, "ndim": len(AXIS_LABELS), "axis_labels": AXIS_LABELS}
+    if overlay:  # 2D layers on the video plane: drawn over the video in the 3D view
+        out["blending"] = "translucent_no_depth"
+    return out
+
+
+def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | None = 3) -> list:
+    """Add layer data tuples to a viewer (``napari.Viewer`` or ``ViewerModel``) and frame them.
+
+    After adding, the time slider is put on the first frame and the depth slider on the
+    video plane (depth 0), so that the 2D view shows the video and its keypoints; it is put
+    back there whenever the viewer returns to 2D display (napari would otherwise move it to
+    the depth of the 3D camera's centre). The depth slice is made as thick as the scene, so
+    the 2D view also shows the whole 3D skeleton projected along depth (Points and Vectors
+    project a thick slice; the video ignores thickness): the camera's view of the lifted
+    pose next to the video. ``ndisplay`` (3 by default: the rotatable 3D view; None leaves
+    it) is then set.
+
+    Returns
+    -------
+    list of napari.layers.Layer
+        The layers added, in order.
+    """
+    from napari.layers import Layer
+
+    layers = []
+    for data, kwargs, layer_type in layer_data:
+        layers.append(viewer.add_layer(Layer.create(data, dict(kwargs), layer_type)))
+    if layers and viewer.dims.ndim == len(AXIS_LABELS):
+        viewer.dims.axis_labels = AXIS_LABELS
+        viewer.dims.set_current_step(0, 0)
+        viewer.dims.set_point(1, 0.0)
+        depth = viewer.dims.range[1]
+        half = max(abs(depth.start), abs(depth.stop)) + 1.0
+        viewer.dims.margin_left = _replace_at(viewer.dims.margin_left, 1, half)
+        viewer.dims.margin_right = _replace_at(viewer.dims.margin_right, 1, half)
+        # connected after napari's own handler, so it runs last; connecting twice is a no-op
+        viewer.dims.events.ndisplay.connect(_depth_to_video_plane)
+    if ndisplay is not None:
+        viewer.dims.ndisplay = ndisplay
+    return layers
+
+
+def _replace_at(values: Sequence[float], index: int, value: float) -> tuple[float, ...]:
+    out = list(values)
+    out[index] = value
+    return tuple(out)
+
+
+def _depth_to_video_plane(event: Any) -> None:
+    dims = event.source
+    if dims.ndisplay == 2 and tuple(dims.axis_labels) == AXIS_LABELS:
+        dims.set_point(1, 0.0)
+
+
+def layer_by_name(layer_data: Sequence[LayerData]) -> Mapping[str, LayerData]:
+    """Index layer data tuples by their layer names (a convenience for tests and the widget)."""
+    return {kwargs["name"]: (data, kwargs, kind) for data, kwargs, kind in layer_data}

@@ -1,0 +1,225 @@
+"""Pure layer-building functions: Poses -> napari layer data (no viewer, no Qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari_testdata import FLY_KEYPOINTS
+
+from liftpose_dlc import Poses
+from liftpose_dlc.errors import KeypointError, PosesValidationError
+from napari_liftpose.layers import (
+    bones_layer,
+    from_napari_3d,
+    keypoint_colors,
+    limb_colors,
+    points_2d_layer,
+    points_3d_layer,
+    skeleton_limbs,
+    to_napari_3d,
+)
+
+# ------------------------------------------------------------------ axes
+
+
+def test_axis_mapping_round_trip():
+    xyz = np.array([[1.0, 2.0, 3.0], [-4.0, 5.0, 60.0]])
+    zyx = to_napari_3d(xyz)
+    np.testing.assert_array_equal(zyx, [[-3.0, 2.0, 1.0], [-60.0, 5.0, -4.0]])
+    np.testing.assert_array_equal(from_napari_3d(zyx), xyz)
+
+
+# --------------------------------------------------------------- 2D points
+
+
+def test_points_2d_rows_features_and_nan_dropped(small_poses_2d):
+    data, kwargs = points_2d_layer(small_poses_2d)
+    assert data.shape == (20 * 2 * 4 - 1, 3)  # one NaN point in the fixture
+    features = kwargs["features"]
+    assert list(features.columns) == ["keypoint", "individual", "confidence"]
+    # every row is (t, y, x) of the keypoint and individual its features name
+    kp = {n: i for i, n in enumerate(small_poses_2d.keypoints)}
+    ind = {n: i for i, n in enumerate(small_poses_2d.individuals)}
+    for row, k_name, i_name, conf in zip(
+        data, features["keypoint"], features["individual"], features["confidence"], strict=True
+    ):
+        t = int(row[0])
+        x, y = small_poses_2d.data[t, ind[i_name], kp[k_name]]
+        assert row[1] == y
+        assert row[2] == x
+        assert conf == small_poses_2d.confidence[t, ind[i_name], kp[k_name]]
+    # the NaN point (frame 3, mouse2, rightear) is absent
+    missing = (
+        (data[:, 0] == 3)
+        & (features["individual"] == "mouse2").to_numpy()
+        & (features["keypoint"] == "rightear").to_numpy()
+    )
+    assert not missing.any()
+    assert not np.isnan(data).any()
+
+
+def test_points_2d_colours_per_keypoint_and_border_per_individual(small_poses_2d):
+    data, kwargs = points_2d_layer(small_poses_2d)
+    colors = keypoint_colors(small_poses_2d.keypoints)
+    assert len({tuple(c) for c in colors.values()}) == 4  # distinct
+    for face, name in zip(kwargs["face_color"], kwargs["features"]["keypoint"], strict=True):
+        np.testing.assert_array_equal(face, colors[name])
+    borders = {
+        (name, tuple(c))
+        for name, c in zip(kwargs["features"]["individual"], kwargs["border_color"], strict=True)
+    }
+    assert len(borders) == 2  # one border colour per individual
+
+
+def test_points_2d_one_individual(small_poses_2d):
+    data, kwargs = points_2d_layer(small_poses_2d, individual="mouse2")
+    assert data.shape == (20 * 4 - 1, 3)
+    assert set(kwargs["features"]["individual"]) == {"mouse2"}
+    with pytest.raises(KeypointError, match="mouse3"):
+        points_2d_layer(small_poses_2d, individual="mouse3")
+
+
+def test_points_2d_rejects_3d(fly_3d):
+    with pytest.raises(PosesValidationError, match="2D"):
+        points_2d_layer(fly_3d)
+
+
+# --------------------------------------------------------------- 3D points
+
+
+def test_points_3d_rows_are_t_minus_z_y_x(fly_3d):
+    data, kwargs = points_3d_layer(fly_3d, individual="fly0")
+    assert data.shape == (12 * 6 - 1, 4)  # LF_femur missing in frame 4
+    first = fly_3d.data[0, 0, 0]
+    np.testing.assert_array_equal(data[0], [0.0, -first[2], first[1], first[0]])
+    frame4 = data[data[:, 0] == 4]
+    assert len(frame4) == 5
+    assert "LF_femur" not in set(kwargs["features"]["keypoint"][data[:, 0] == 4])
+    assert kwargs["size"] > 0
+
+
+def test_points_3d_drops_partly_nan_joints(fly_3d):
+    data, kwargs = points_3d_layer(fly_3d, individual="fly1")
+    assert data.shape == (12 * 6 - 1, 4)  # frame 7's RF_tibia has a NaN z
+    assert not np.isnan(data).any()
+
+
+# ------------------------------------------------------------------- limbs
+
+
+def test_limbs_of_separate_chains_are_components():
+    limbs = skeleton_limbs(
+        FLY_KEYPOINTS,
+        [
+            ("LF_coxa", "LF_femur"),
+            ("RF_femur", "RF_tibia"),
+            ("LF_femur", "LF_tibia"),
+            ("RF_coxa", "RF_femur"),
+        ],
+    )
+    assert limbs == [
+        [("LF_coxa", "LF_femur"), ("LF_femur", "LF_tibia")],
+        [("RF_coxa", "RF_femur"), ("RF_femur", "RF_tibia")],
+    ]
+
+
+def test_limbs_split_at_branch_points():
+    keypoints = ["head", "thorax", "abdomen", "leg1", "foot1", "leg2"]
+    skeleton = [
+        ("head", "thorax"),
+        ("thorax", "abdomen"),
+        ("thorax", "leg1"),
+        ("leg1", "foot1"),
+        ("leg2", "thorax"),
+    ]
+    limbs = skeleton_limbs(keypoints, skeleton)
+    assert sorted(map(sorted, limbs)) == sorted(
+        map(
+            sorted,
+            [
+                [("head", "thorax")],
+                [("thorax", "abdomen")],
+                [("thorax", "leg1"), ("leg1", "foot1")],
+                [("leg2", "thorax")],
+            ],
+        )
+    )
+    # every edge in exactly one limb
+    assert sorted(e for limb in limbs for e in limb) == sorted(skeleton)
+
+
+def test_limbs_ring_repeats_and_self_loops():
+    limbs = skeleton_limbs(["a", "b", "c"], [("a", "b"), ("b", "c"), ("c", "a"), ("b", "a")])
+    assert len(limbs) == 1
+    assert len(limbs[0]) == 3
+    assert skeleton_limbs(["a"], [("a", "a")]) == []
+    assert skeleton_limbs(["a", "b"], []) == []
+
+
+def test_limbs_unknown_keypoint():
+    with pytest.raises(KeypointError, match="wing"):
+        skeleton_limbs(["a", "b"], [("a", "wing")])
+
+
+def test_limb_colors_one_colour_per_limb():
+    colors = limb_colors(
+        FLY_KEYPOINTS,
+        [
+            ("LF_coxa", "LF_femur"),
+            ("LF_femur", "LF_tibia"),
+            ("RF_coxa", "RF_femur"),
+            ("RF_femur", "RF_tibia"),
+        ],
+    )
+    np.testing.assert_array_equal(colors[("LF_coxa", "LF_femur")], colors[("LF_tibia", "LF_femur")])
+    assert not np.array_equal(colors[("LF_coxa", "LF_femur")], colors[("RF_coxa", "RF_femur")])
+    assert colors[("RF_femur", "RF_tibia")].shape == (4,)
+
+
+# ------------------------------------------------------------------- bones
+
+
+def test_bones_3d_only_finite_ends_and_coloured_per_limb(fly_3d):
+    data, kwargs = bones_layer(fly_3d)
+    # 4 bones x 12 frames x 2 flies, minus fly0 frame 4 (both LF bones) and fly1 frame 7
+    # (RF_femur-RF_tibia)
+    assert data.shape == (4 * 12 * 2 - 2 - 1, 2, 4)
+    assert not np.isnan(data).any()
+    np.testing.assert_array_equal(data[:, 1, 0], 0)  # no time component
+    features = kwargs["features"]
+    kp = {n: i for i, n in enumerate(fly_3d.keypoints)}
+    ind = {n: i for i, n in enumerate(fly_3d.individuals)}
+    for vec, bone, name in zip(data, features["bone"], features["individual"], strict=True):
+        a, b = bone.split("-")
+        t = int(vec[0, 0])
+        np.testing.assert_allclose(vec[0, 1:], to_napari_3d(fly_3d.data[t, ind[name], kp[a]]))
+        np.testing.assert_allclose(
+            vec[0, 1:] + vec[1, 1:], to_napari_3d(fly_3d.data[t, ind[name], kp[b]])
+        )
+    # colour per limb: the two LF bones share a colour, LF and RF differ
+    colors = {
+        bone: tuple(c) for bone, c in zip(features["bone"], kwargs["edge_color"], strict=True)
+    }
+    assert colors["LF_coxa-LF_femur"] == colors["LF_femur-LF_tibia"]
+    assert colors["RF_coxa-RF_femur"] == colors["RF_femur-RF_tibia"]
+    assert colors["LF_coxa-LF_femur"] != colors["RF_coxa-RF_femur"]
+    assert set(features["limb"]) == {0, 1}
+    frame4 = (data[:, 0, 0] == 4) & (features["individual"] == "fly0").to_numpy()
+    assert set(features["bone"][frame4]) == {"RF_coxa-RF_femur", "RF_femur-RF_tibia"}
+
+
+def test_bones_2d(small_poses_2d):
+    data, kwargs = bones_layer(small_poses_2d, individual="mouse1")
+    assert data.shape == (3 * 20, 2, 3)
+    snout, leftear = small_poses_2d.data[0, 0, 0], small_poses_2d.data[0, 0, 1]
+    np.testing.assert_allclose(data[0], [[0, snout[1], snout[0]], [0, *(leftear - snout)[::-1]]])
+    assert kwargs["name"] == "bones 2D"
+    # star skeleton: one limb per branch
+    assert len({tuple(c) for c in kwargs["edge_color"]}) == 3
+
+
+def test_bones_without_skeleton():
+    poses = Poses(np.ones((3, 2, 3)), keypoints=["a", "b"])
+    data, kwargs = bones_layer(poses)
+    assert data.shape == (0, 2, 4)
+    assert len(kwargs["features"]) == 0
