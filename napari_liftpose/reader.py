@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.io.dlc import load_dlc
+from liftpose_dlc.poses import Poses
 from napari_liftpose.layers import LayerData
 from napari_liftpose.scene import scene_layers
 
@@ -130,9 +130,6 @@ def _csv_coords(path: Path) -> set[str]:
 
 
 # ------------------------------------------------------------------------ loading
-# NOTE for the integrator: this minimal table -> Poses conversion stands in for
-# ``liftpose_dlc.io.dlc.load_dlc`` (which reads 3D DLC tables too, with its checks and the
-# project's skeleton); replace ``_load_3d_table`` by it once it is merged.
 def _load_3d_table(path: Path) -> Poses:
     key = _find_3d_table(path)
     if key is None:
@@ -140,42 +137,4 @@ def _load_3d_table(path: Path) -> Poses:
             f"{path}: not a 3D pose table in DeepLabCut's layout (a .h5 or .csv whose columns "
             "are (scorer, [individuals,] bodyparts, coords) with coords x, y, z)"
         )
-    if key == "":
-        n_header = len(_csv_header(path))
-        table = pd.read_csv(path, header=list(range(n_header)), index_col=0)
-    else:
-        table = pd.read_hdf(path, key)
-    return _table_to_poses(table, path)
-
-
-def _table_to_poses(table: pd.DataFrame, path: Path) -> Poses:
-    columns = table.columns
-    if columns.nlevels == 3:
-        individuals = ["individual_0"]
-        ind_of = ["individual_0"] * len(columns)
-    else:
-        ind_of = [str(v) for v in columns.get_level_values(-3)]
-        individuals = list(dict.fromkeys(ind_of))
-    parts = [str(v) for v in columns.get_level_values(-2)]
-    coords = [str(v) for v in columns.get_level_values(-1)]
-    keypoints = list(dict.fromkeys(parts))
-    values = table.to_numpy(dtype=float, na_value=np.nan)
-    n_frames = len(table)
-    data = np.full((n_frames, len(individuals), len(keypoints), 3), np.nan)
-    confidence = np.full((n_frames, len(individuals), len(keypoints)), np.nan)
-    ind_index = {n: i for i, n in enumerate(individuals)}
-    kp_index = {n: i for i, n in enumerate(keypoints)}
-    axis = {"x": 0, "y": 1, "z": 2}
-    for col, (ind, part, coord) in enumerate(zip(ind_of, parts, coords, strict=True)):
-        i, k = ind_index[ind], kp_index[part]
-        if coord in axis:
-            data[:, i, k, axis[coord]] = values[:, col]
-        elif coord == "likelihood":
-            confidence[:, i, k] = values[:, col]
-    return Poses(
-        data,
-        keypoints=keypoints,
-        individuals=individuals,
-        confidence=confidence,
-        source=Source(path, "DeepLabCut"),
-    )
+    return load_dlc(path, key=key or None)
