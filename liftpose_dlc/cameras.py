@@ -575,7 +575,15 @@ def _undistort_normalized(
         x[active] = xa - scale[:, None] * step
     resid = _distort_normalized(x, d) - target
     failed = finite & ~(np.abs(resid).max(axis=1) <= tol * 10)
-    x[failed] = np.nan
+    # a solution where the lens model folds over (the image turned inside out) is not the
+    # point the lens imaged: refuse it rather than return a wrong point
+    jac = _distort_jacobian(x, d)
+    det = jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
+    k1, k2, _, _, k3, k4, k5, k6 = d[:8]
+    r2 = np.sum(x * x, axis=1)
+    radial = (1 + k1 * r2 + k2 * r2**2 + k3 * r2**3) / (1 + k4 * r2 + k5 * r2**2 + k6 * r2**3)
+    failed |= finite & ~((det > 0) & (radial > 0))
+    x[failed | ~finite] = np.nan
     return x.reshape(shape), failed.reshape(shape[:-1])
 
 
