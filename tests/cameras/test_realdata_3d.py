@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import h5py
 import numpy as np
 import pytest
@@ -70,10 +68,6 @@ def test_mouse_projection_matches_sleap_2d(shared_data):
 
 
 def test_mouse_points3d_through_facade(shared_data):
-    try:
-        importlib.import_module("liftpose_dlc.io.sleap").load_sleap_3d  # noqa: B018
-    except (ImportError, AttributeError):
-        pytest.skip("reader not merged yet")
     names = _node_names(shared_data)
     poses = load_poses_3d(shared_file(shared_data, f"{MOUSE}/points3d.h5"), keypoints=names)
     assert poses.data.shape == (120, 1, 15, 3)

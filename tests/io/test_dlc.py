@@ -407,7 +407,6 @@ def test_detect_sleap_files(shared_data):
 
 @pytest.mark.realdata
 def test_load_poses_sleap(shared_data):
-    pytest.importorskip("liftpose_dlc.io.sleap", reason="liftpose_dlc.io.sleap is not merged yet")
     poses = load_poses(shared_file(shared_data, "sleap/centered_pair_predictions.analysis.h5"))
     assert poses.n_keypoints == 24
     assert poses.n_frames == 1100

@@ -23,10 +23,7 @@ BODYPARTS = ["snout", "ear_left", "ear_right", "tail_base", "paw_front"]
 
 
 def _require(module: str, name: str):
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        pytest.skip("reader not merged yet")
+    return getattr(importlib.import_module(module), name)
 
 
 # ------------------------------------------------------------------ Anipose
