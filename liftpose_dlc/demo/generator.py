@@ -45,11 +45,13 @@ __all__ = [
     "LEG_KEYPOINTS",
     "BODY_KEYPOINTS",
     "SOFTWARE",
+    "FEMUR_TIBIA_LIMITS",
     "FlyMorphology",
     "FlyWalk",
     "fly_skeleton",
     "random_morphology",
     "simulate_walk",
+    "forward_kinematics",
     "generate_walking_fly",
     "generate_library",
 ]
@@ -69,7 +71,7 @@ _N_LEGS = len(LEGS)
 _SIDE = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])  # +1 left (body +y), -1 right
 
 # Segment lengths (coxa, femur, tibia, tarsus) in mm of front, middle and hind legs: rounded
-# means of the real DeepFly3D fly in ../shared/data (front coxa long, others short).
+# means of a real fly tracked with DeepFly3D (front coxa long, others short).
 _SEGMENT_MM = np.array(
     [
         [0.40, 0.72, 0.50, 0.74],
@@ -89,10 +91,11 @@ _HEAD = ((0.78, 0.0, 0.30), (0.24, 0.30, 0.24))
 _THORAX = ((0.0, 0.0, 0.24), (0.56, 0.40, 0.34))
 _ABDOMEN = ((-0.98, 0.0, 0.14), (0.66, 0.40, 0.32))
 
-# Joint-angle limits (radians) that the generated walks respect; checked by the tests.
-_MAX_TURN = 2.0  # rad/s
+# Largest turning rate of the body, rad/s.
+_MAX_TURN = 2.0
 
-#: Interior angle between femur and tibia (pi: stretched).
+#: Limits of the interior angle between femur and tibia (pi: stretched), radians, that the
+#: generated walks respect (checked by the tests; the default gait stays in about 30-110 deg).
 FEMUR_TIBIA_LIMITS = (math.radians(25.0), math.radians(165.0))
 
 
