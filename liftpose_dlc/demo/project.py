@@ -44,6 +44,7 @@ from liftpose_dlc.demo.scene import (
     world_to_camera,
 )
 from liftpose_dlc.errors import FileFormatError, LiftPoseError, MissingFileError, OutputExistsError
+from liftpose_dlc.io.dlc import save_dlc
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["DemoProject", "make_demo_project", "PROJECT_NAME", "SCORER"]
@@ -329,7 +330,6 @@ def make_demo_project(
         ]
         if video:
             render_walk_video(walk, camera, paths["video"], caption=caption)
-        # replaced by liftpose_dlc.io.dlc.save_dlc at integration
         _write_dlc_h5(paths["analysis"], xy, likelihood, list(LEG_KEYPOINTS), SCORER)
         _write_config(paths["config"], final, final_paths["video"], camera["size"])
         camera_arrays = {
@@ -396,24 +396,9 @@ def _move_into_place(tmp: Path, final: Path) -> None:
 def _write_dlc_h5(
     path: Path, xy: np.ndarray, likelihood: np.ndarray, bodyparts: list[str], scorer: str
 ) -> None:
-    # A minimal DLC single-animal writer for the demo; at integration this becomes
-    # liftpose_dlc.io.dlc.save_dlc(poses, path, scorer=scorer). Columns (scorer, bodyparts,
-    # coords) with x, y, likelihood; key df_with_missing; pandas' fixed format (readable by
-    # the pandas 2.x that DeepLabCut pins); string levels stored as plain HDF5 strings.
-    import pandas as pd
-
-    n_frames, n_points = likelihood.shape
-    columns = pd.MultiIndex.from_arrays(
-        [
-            pd.Index([scorer] * (3 * n_points), dtype=object),
-            pd.Index([b for b in bodyparts for _ in range(3)], dtype=object),
-            pd.Index(["x", "y", "likelihood"] * n_points, dtype=object),
-        ],
-        names=["scorer", "bodyparts", "coords"],
-    )
-    values = np.concatenate([xy, likelihood[..., None]], axis=-1).reshape(n_frames, -1)
-    frame = pd.DataFrame(values, columns=columns, index=pd.RangeIndex(n_frames))
-    frame.to_hdf(path, key="df_with_missing", format="fixed", mode="w")
+    # the analysis output DeepLabCut would write: no fps, no liftpose-dlc metadata
+    poses = Poses(xy[:, None], bodyparts, confidence=likelihood[:, None])
+    save_dlc(poses, path, scorer=scorer)
 
 
 def _write_config(path: Path, project: Path, video: Path, size: tuple[int, int]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liftpose_dlc.cameras import Camera
 from liftpose_dlc.errors import LiftPoseError
 
 __all__ = [
@@ -73,18 +74,18 @@ def demo_camera(
     return {"K": K, "R": R, "t": t, "size": (width, height)}
 
 
+def _camera(K: np.ndarray, R: np.ndarray, t: np.ndarray) -> Camera:
+    return Camera(K, R, t)
+
+
 def world_to_camera(X: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
     """World points ``(..., 3)`` in the camera frame (``R @ X + t``)."""
-    return np.asarray(X, dtype=float) @ np.asarray(R, dtype=float).T + np.asarray(t, dtype=float)
+    return _camera(np.eye(3), R, t).world_to_camera(X)
 
 
 def _project_pinhole(X: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
-    # The one place where the demo projects 3D points to pixels (an undistorted pinhole). At
-    # integration it becomes Camera(K, R, t).project(X) from liftpose_dlc.cameras, which
-    # implements the same model.
-    Xc = world_to_camera(X, R, t)
-    uvw = Xc @ np.asarray(K, dtype=float).T
-    return uvw[..., :2] / uvw[..., 2:3]
+    # the demo camera is an undistorted pinhole: liftpose_dlc.cameras.Camera's model
+    return _camera(K, R, t).project(X)
 
 
 def project_points(X: np.ndarray, camera: dict) -> np.ndarray:
