@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import require_shared_data
 
 from liftpose_dlc import Poses
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("LIFTPOSE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real-data folder; tests using it skip with a reason when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(
-            f"real data folder {SHARED_DATA} is absent (it lives beside the repository in "
-            "development and CI; set LIFTPOSE_SHARED_DATA to point elsewhere)"
-        )
-    return SHARED_DATA
-
-
-def shared_file(shared_data: Path, relative: str) -> Path:
-    """A file inside the real-data folder; skip if this one file is missing."""
-    path = shared_data / relative
-    if not path.exists():
-        pytest.skip(f"real data file {path} is absent")
-    return path
+    return require_shared_data()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import shared_file
+from realdata import shared_file
 
 from benchmarks.protocols import (
     PROTOCOLS,

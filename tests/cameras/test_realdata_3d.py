@@ -5,7 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from conftest import shared_file
+from realdata import shared_file
 
 from liftpose_dlc import Poses, Source, load_calibration, load_poses_3d, make_training_pairs
 from liftpose_dlc.io.calibration import cameras_from_arrays

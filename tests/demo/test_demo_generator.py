@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_file
+from realdata import shared_file
 
 from liftpose_dlc.demo.generator import (
     BODY_KEYPOINTS,

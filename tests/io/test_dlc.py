@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
+from realdata import shared_file
 
 from liftpose_dlc import Poses, load_dlc, load_poses, save_dlc
 from liftpose_dlc.errors import (

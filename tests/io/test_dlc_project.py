@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import shared_file
+from realdata import shared_file
 
 from liftpose_dlc import find_analysis_outputs, load_dlc, read_dlc_config
 from liftpose_dlc.errors import ConfigError, MissingFileError

@@ -10,8 +10,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import shared_file
 from numpy.testing import assert_allclose, assert_array_equal
+from realdata import shared_file
 
 from liftpose_dlc import Poses
 from liftpose_dlc.errors import (

@@ -51,11 +51,3 @@ def write_mkv(path: Path, n_frames: int = 30, width: int = 32, height: int = 24)
         for packet in stream.encode():
             container.mux(packet)
     return path
-
-
-def shared_file(shared_data: Path, relative: str) -> Path:
-    """A file inside the real-data folder; skip if this one file is missing."""
-    path = shared_data / relative
-    if not path.exists():
-        pytest.skip(f"real data file {path} is absent")
-    return path

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from napari_testdata import shared_file
+from realdata import shared_file
 
 from liftpose_dlc.errors import FileFormatError
 from napari_liftpose.layers import to_napari_3d

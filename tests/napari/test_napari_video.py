@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from napari_testdata import frame_value, shared_file, write_mkv
+from napari_testdata import frame_value, write_mkv
+from realdata import shared_file
 
 from liftpose_dlc.errors import FileFormatError, MissingFileError
 from napari_liftpose.video import VideoArray

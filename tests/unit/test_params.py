@@ -2,7 +2,7 @@ import doctest
 
 import pytest
 import yaml
-from conftest import shared_file
+from realdata import shared_file
 
 from liftpose_dlc import params as params_module
 from liftpose_dlc.errors import ConfigError, MissingFileError, OutputExistsError
