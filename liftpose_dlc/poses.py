@@ -251,7 +251,9 @@ class Poses:
         ``"<file stem>/<individual>"`` for poses read from a file (so that dictionaries from
         several files can be merged with :func:`poses_to_dict`). Arrays are copies.
         """
-        return {self.dict_key(ind): self.data[:, i].copy() for i, ind in enumerate(self.individuals)}
+        return {
+            self.dict_key(ind): self.data[:, i].copy() for i, ind in enumerate(self.individuals)
+        }
 
     def confidence_dict(self) -> dict[str, np.ndarray]:
         """Confidence with the same keys as :meth:`to_dict`, each ``(n_frames, n_keypoints)``."""
@@ -282,9 +284,7 @@ class Poses:
         return cls(data, keypoints, individuals=list(arrays), **kwargs)
 
 
-def _indices(
-    names: list[str], wanted: Sequence[str] | None, what: str, where: str
-) -> list[int]:
+def _indices(names: list[str], wanted: Sequence[str] | None, what: str, where: str) -> list[int]:
     if wanted is None:
         return list(range(len(names)))
     if isinstance(wanted, str):
@@ -292,9 +292,7 @@ def _indices(
     wanted = [str(w) for w in wanted]
     missing = [w for w in wanted if w not in names]
     if missing:
-        raise KeypointError(
-            f"{where}: {what}s not found: {missing}; available {what}s: {names}"
-        )
+        raise KeypointError(f"{where}: {what}s not found: {missing}; available {what}s: {names}")
     index = {n: i for i, n in enumerate(names)}
     return [index[w] for w in wanted]
 
