@@ -25,10 +25,10 @@ _EXPORTS: dict[str, str] = {
     "read_dlc_config": "liftpose_dlc.io.dlc_project",
     "find_analysis_outputs": "liftpose_dlc.io.dlc_project",
     "load_sleap": "liftpose_dlc.io.sleap",
-    "load_poses_3d": "liftpose_dlc.io",
+    "load_poses_3d": "liftpose_dlc.io.poses3d",
     # cameras
     "Camera": "liftpose_dlc.cameras",
-    "load_calibration": "liftpose_dlc.cameras",
+    "load_calibration": "liftpose_dlc.io.calibration",
     "make_training_pairs": "liftpose_dlc.training_pairs",
     # lifter
     "Lifter": "liftpose_dlc.lifter.lifter",
@@ -61,11 +61,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from liftpose_dlc.cameras import Camera, load_calibration
+    from liftpose_dlc.cameras import Camera
     from liftpose_dlc.errors import LiftPoseError
-    from liftpose_dlc.io import load_poses, load_poses_3d
+    from liftpose_dlc.io import load_poses
+    from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
+    from liftpose_dlc.io.poses3d import load_poses_3d
     from liftpose_dlc.io.sleap import load_sleap
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.params import load_params

@@ -1,0 +1,121 @@
+"""3D poses stored as plain NumPy arrays (``.npy`` / ``.npz``), named by the caller.
+
+Arrays are loaded with ``allow_pickle=False``: object arrays are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from liftpose_dlc._files import check_file
+from liftpose_dlc.errors import FileFormatError, KeypointError
+from liftpose_dlc.poses import Poses, Source
+
+__all__ = ["load_array_poses"]
+
+_PREFERRED_KEYS = ("points3d", "poses3d", "poses_3d", "poses", "data", "tracks")
+_NAME_KEYS = ("keypoint_names", "keypoints", "bodyparts", "node_names")
+
+
+def load_array_poses(
+    path: str | os.PathLike,
+    *,
+    keypoints: Sequence[str] | None = None,
+    key: str | None = None,
+    individuals: Sequence[str] | None = None,
+    fps: float | None = None,
+) -> Poses:
+    """Read 3D poses from a ``.npy`` or ``.npz`` array.
+
+    Parameters
+    ----------
+    path
+        ``.npy`` with shape ``(n_frames, n_keypoints, 3)`` or ``(n_frames, n_individuals,
+        n_keypoints, 3)``, or ``.npz`` holding such an array.
+    keypoints
+        The keypoint names, in the array's order. Required unless an ``.npz`` stores them
+        (as ``keypoint_names``, ``keypoints``, ``bodyparts`` or ``node_names``).
+    key
+        The array to read in an ``.npz``. Default: ``points3d``, ``poses3d``, ``poses``,
+        ``data`` or ``tracks`` if present, else the only array with last axis 3.
+    individuals, fps
+        Recorded in the result.
+
+    Returns
+    -------
+    Poses
+
+    Raises
+    ------
+    KeypointError
+        If no names are known, or their number differs from the array's keypoints.
+    FileFormatError
+        If the file is not a NumPy array file, or the array has the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "poses.npy"
+    >>> np.save(path, np.zeros((5, 2, 3)))
+    >>> load_array_poses(path, keypoints=["head", "tail"]).data.shape
+    (5, 1, 2, 3)
+    """
+    p = check_file(path, "array file")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise FileFormatError(f"{p}: not a readable .npy/.npz file ({exc})") from exc
+    stored_names = None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            files = list(loaded.files)
+            if key is not None:
+                if key not in files:
+                    raise FileFormatError(f"{p}: no array {key!r}; arrays: {files}")
+                name = key
+            else:
+                preferred = [k for k in _PREFERRED_KEYS if k in files]
+                candidates = [
+                    k for k in files if loaded[k].ndim in (3, 4) and loaded[k].shape[-1] == 3
+                ]
+                if preferred:
+                    name = preferred[0]
+                elif len(candidates) == 1:
+                    name = candidates[0]
+                else:
+                    raise FileFormatError(
+                        f"{p}: cannot tell which array holds the poses (candidates: "
+                        f"{candidates or files}); pass key=..."
+                    )
+            arr = loaded[name]
+            for nk in _NAME_KEYS:
+                if nk in files:
+                    stored_names = [str(s) for s in loaded[nk].reshape(-1)]
+                    break
+        what = f"{p}[{name!r}]"
+    else:
+        arr = loaded
+        what = str(p)
+    arr = np.asarray(arr)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise FileFormatError(f"{what}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim not in (3, 4) or arr.shape[-1] != 3:
+        raise FileFormatError(
+            f"{what}: 3D poses must have shape (n_frames, n_keypoints, 3) or (n_frames, "
+            f"n_individuals, n_keypoints, 3), got {arr.shape}"
+        )
+    n_kp = arr.shape[-2]
+    if keypoints is None:
+        if stored_names is None:
+            raise KeypointError(
+                f"{what}: a plain array has no keypoint names; pass keypoints=[...] ({n_kp} names)"
+            )
+        names = stored_names
+    else:
+        names = [str(k) for k in keypoints]
+    if len(names) != n_kp:
+        raise KeypointError(f"{what}: {len(names)} keypoint names given for {n_kp} keypoints")
+    return Poses(arr, names, individuals=individuals, fps=fps, source=Source(p, "NumPy"))
