@@ -161,7 +161,7 @@ def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     from liftpose_dlc.lifter.model import ModelOptions
     from liftpose_dlc.lifter.training import TrainOptions
 
-    fit_names = {"val", "epochs", "augment", "device", "keypts", "stats"}
+    fit_names = {"val", "epochs", "augment", "device", "keypts", "stats", "test"}
     model_opts, fit_opts, unknown = {}, {}, []
     for key, value in training.items():
         if key in ModelOptions.names():
@@ -174,6 +174,26 @@ def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
         known = sorted({*ModelOptions.names(), *TrainOptions.names(), *fit_names})
         raise ConfigError(f"unknown training options {sorted(unknown)}; known: {known}")
     return model_opts, fit_opts
+
+
+def _validation_frames(
+    pairs_2d: dict[str, np.ndarray], pairs_3d: dict[str, np.ndarray], val: Any
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The frames :meth:`Lifter.fit` holds out for validation (the last ``val`` of each key).
+
+    Given to ``fit`` as its monitoring ``test`` set, they put the validation loss and error
+    in the training log (``loss_test``/``err_test``); they are held out of training anyway,
+    and ``test`` is never used to select the epoch.
+    """
+    if not isinstance(val, (int, float)) or isinstance(val, bool) or not 0 < val < 1:
+        return None
+    out_2d, out_3d = {}, {}
+    for key, arr in pairs_2d.items():
+        n = len(arr)
+        k = int(round(n * float(val)))
+        if n - k >= 2 and k >= 1:
+            out_2d[key], out_3d[key] = arr[n - k :], pairs_3d[key][n - k :]
+    return (out_2d, out_3d) if out_2d else None
 
 
 def _plain(value: Any) -> Any:
@@ -322,6 +342,11 @@ def train_dlc_project(
         target_sets = [[n for n in names if n != root_name]]
     lifter = Lifter(names, roots_, target_sets, **model_opts)
     fit_opts.setdefault("seed", seed)
+    if "test" not in fit_opts:
+        val = fit_opts.get("val", fit_opts.get("val_fraction", 0.1))
+        monitor = _validation_frames(pairs_2d, pairs_3d, val)
+        if monitor is not None:
+            fit_opts["test"] = monitor
     lifter.fit(
         pairs_2d,
         pairs_3d,
@@ -355,6 +380,7 @@ def train_dlc_project(
         "best_epoch": lifter.best_epoch,
         "output": "3D of each target set relative to its root, in the library's units, in "
         "the frame of the camera the 2D is seen from",
+        "training_log": f"{TRAINING_DIR}/train_log.txt (loss_test/err_test: validation frames)",
     }
     with atomic_path(record_path, overwrite) as tmp:
         tmp.write_text(
