@@ -14,7 +14,6 @@ A project's lifter lives inside the project, never in DeepLabCut's own files::
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
-from liftpose_dlc.errors import ConfigError, MissingFileError, PosesValidationError
+from liftpose_dlc.errors import ConfigError, MissingFileError
 from liftpose_dlc.poses import Poses
 from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.files import lift_dlc_file
 from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE, as_lifter, output_path
+from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, _as_library, train_from_library
 
 __all__ = [
     "train_dlc_project",
@@ -44,11 +42,7 @@ __all__ = [
 #: Folder of a project that holds its lifter.
 MODEL_DIR = "liftpose"
 MODEL_FILE = "lifter.safetensors"
-RECORD_FILE = "lifter.yaml"
 TRAINING_DIR = "training"
-#: Euler-angle ranges (degrees, axes ``zyx``) of the virtual cameras used without a
-#: calibration: every direction around the animal.
-DEFAULT_ANGLE_RANGES = [[-180.0, 180.0], [-90.0, 90.0], [-180.0, 180.0]]
 
 
 class LiftSkippedWarning(UserWarning):
@@ -85,30 +79,6 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
 
 
 # ----------------------------------------------------------------------------- training
-def _as_library(poses_3d: Any) -> list[Poses]:
-    from liftpose_dlc.io.poses3d import load_poses_3d
-
-    items = [poses_3d] if isinstance(poses_3d, (Poses, str, os.PathLike)) else list(poses_3d)
-    if not items:
-        raise PosesValidationError("no 3D poses given to train on")
-    out = []
-    for item in items:
-        if isinstance(item, Poses):
-            out.append(item)
-        elif isinstance(item, (str, os.PathLike)):
-            out.append(load_poses_3d(item))
-        else:
-            raise PosesValidationError(
-                f"poses_3d must be Poses or 3D pose files, got {type(item).__name__}"
-            )
-    for p in out:
-        if p.n_dims != 3:
-            raise PosesValidationError(
-                f"{p.source.describe()}: training needs 3D poses, got {p.n_dims}D"
-            )
-    return out
-
-
 def _default_bodyparts(
     cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
 ) -> list[str]:
@@ -121,93 +91,6 @@ def _default_bodyparts(
     names = set(library[0].keypoints)
     mapping = dict(keypoint_map or {})
     return animal + [u for u in unique if mapping.get(u, u) in names]
-
-
-def _cameras_for_training(
-    cameras: Any,
-    angle_ranges: Sequence[Sequence[float]] | None,
-    n_virtual_cameras: int,
-    camera_distance: float | None,
-    seed: int,
-) -> tuple[Any, dict[str, Any]]:
-    from liftpose_dlc.cameras import Camera, sample_cameras
-    from liftpose_dlc.io.calibration import load_calibration
-
-    if cameras is None:
-        ranges = DEFAULT_ANGLE_RANGES if angle_ranges is None else angle_ranges
-        cams = sample_cameras(ranges, camera_distance, n=n_virtual_cameras, seed=seed)
-        record = {
-            "kind": "virtual",
-            "angle_ranges_deg": np.asarray(ranges, dtype=float).tolist(),
-            "axes_order": "zyx",
-            "n": int(n_virtual_cameras),
-            "distance": None if camera_distance is None else float(camera_distance),
-            "projection": "orthographic" if camera_distance is None else "perspective",
-        }
-        return cams, record
-    if angle_ranges is not None:
-        raise ConfigError("angle_ranges is for virtual cameras: give it with cameras=None")
-    if isinstance(cameras, (str, os.PathLike)):
-        path = check_file(cameras, "camera calibration")
-        cams = load_calibration(path)
-        return cams, {"kind": "calibration", "file": str(path), "names": list(cams)}
-    if isinstance(cameras, Camera):
-        cameras = [cameras]
-    names = list(cameras) if isinstance(cameras, Mapping) else [c.name for c in cameras]
-    return cameras, {"kind": "given", "names": [None if n is None else str(n) for n in names]}
-
-
-def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from liftpose_dlc.lifter.model import ModelOptions
-    from liftpose_dlc.lifter.training import TrainOptions
-
-    fit_names = {"val", "epochs", "augment", "device", "keypts", "stats", "test"}
-    model_opts, fit_opts, unknown = {}, {}, []
-    for key, value in training.items():
-        if key in ModelOptions.names():
-            model_opts[key] = value
-        elif key in TrainOptions.names() or key in fit_names:
-            fit_opts[key] = value
-        else:
-            unknown.append(key)
-    if unknown:
-        known = sorted({*ModelOptions.names(), *TrainOptions.names(), *fit_names})
-        raise ConfigError(f"unknown training options {sorted(unknown)}; known: {known}")
-    return model_opts, fit_opts
-
-
-def _validation_frames(
-    pairs_2d: dict[str, np.ndarray], pairs_3d: dict[str, np.ndarray], val: Any
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
-    """The frames :meth:`Lifter.fit` holds out for validation (the last ``val`` of each key).
-
-    Given to ``fit`` as its monitoring ``test`` set, they put the validation loss and error
-    in the training log (``loss_test``/``err_test``); they are held out of training anyway,
-    and ``test`` is never used to select the epoch.
-    """
-    if not isinstance(val, (int, float)) or isinstance(val, bool) or not 0 < val < 1:
-        return None
-    out_2d, out_3d = {}, {}
-    for key, arr in pairs_2d.items():
-        n = len(arr)
-        k = int(round(n * float(val)))
-        if n - k >= 2 and k >= 1:
-            out_2d[key], out_3d[key] = arr[n - k :], pairs_3d[key][n - k :]
-    return (out_2d, out_3d) if out_2d else None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return repr(value)
 
 
 def train_dlc_project(
@@ -264,8 +147,8 @@ def train_dlc_project(
         ``bodyparts``). Default: the first bodypart is the root of all others.
     angle_ranges
         Three ``[low, high]`` ranges in degrees (axes ``zyx``) for virtual cameras; default
-        :data:`DEFAULT_ANGLE_RANGES` (every direction). Narrow them to the views your camera
-        can have for a more accurate lifter.
+        :data:`~liftpose_dlc.workflow.training.DEFAULT_ANGLE_RANGES` (every direction).
+        Narrow them to the views your camera can have for a more accurate lifter.
     n_virtual_cameras, camera_distance
         Number of virtual cameras and their distance to the animal (None: orthographic).
     noise_px
@@ -302,93 +185,36 @@ def train_dlc_project(
     ...                            angle_ranges=[[-180, 180], [-20, 20], [-20, 20]],
     ...                            epochs=10)  # doctest: +SKIP
     """
-    from liftpose_dlc import __version__
     from liftpose_dlc.io.dlc_project import read_dlc_config
-    from liftpose_dlc.lifter.lifter import Lifter
-    from liftpose_dlc.training_pairs import make_training_pairs
 
     cfg = read_dlc_config(config_path)
     model_dir = _project_dir(cfg) / MODEL_DIR
-    model_path = model_dir / MODEL_FILE
-    record_path = model_dir / RECORD_FILE
-    check_overwrite(model_path, overwrite)
-    check_overwrite(record_path, overwrite)
-    model_opts, fit_opts = _split_training(training)
-
     library = _as_library(poses_3d)
     names = (
         [str(b) for b in bodyparts]
         if bodyparts is not None
         else _default_bodyparts(cfg, library, keypoint_map)
     )
-    cams, cam_record = _cameras_for_training(
-        cameras, angle_ranges, n_virtual_cameras, camera_distance, seed
-    )
-    if cam_record["kind"] == "virtual":
-        model_opts.setdefault("norm_2d", True)
-    pairs_2d, pairs_3d = make_training_pairs(
+    return train_from_library(
         library,
-        cams,
+        cameras,
+        model_path=model_dir / MODEL_FILE,
+        training_dir=model_dir / TRAINING_DIR,
         keypoints=names,
         keypoint_map=keypoint_map,
+        roots=roots,
+        target_sets=target_sets,
+        angle_ranges=angle_ranges,
+        n_virtual_cameras=n_virtual_cameras,
+        camera_distance=camera_distance,
         noise_px=noise_px,
+        units=units,
         seed=seed,
-    )
-    roots_ = [0] if roots is None else list(roots)
-    if target_sets is None:
-        if len(roots_) != 1:
-            raise ConfigError("give target_sets with several roots")
-        root_name = names[roots_[0]] if isinstance(roots_[0], int) else str(roots_[0])
-        target_sets = [[n for n in names if n != root_name]]
-    lifter = Lifter(names, roots_, target_sets, **model_opts)
-    fit_opts.setdefault("seed", seed)
-    if "test" not in fit_opts:
-        val = fit_opts.get("val", fit_opts.get("val_fraction", 0.1))
-        monitor = _validation_frames(pairs_2d, pairs_3d, val)
-        if monitor is not None:
-            fit_opts["test"] = monitor
-    lifter.fit(
-        pairs_2d,
-        pairs_3d,
-        out_dir=model_dir / TRAINING_DIR,
+        record={"project_config": str(cfg["config_path"])},
+        overwrite=overwrite,
         verbose=verbose,
-        **fit_opts,
+        **training,
     )
-    lifter.save(model_path, overwrite=overwrite)
-    n_frames = sum(p.n_frames * p.n_individuals for p in library)
-    record = {
-        "liftpose_dlc_version": __version__,
-        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "project_config": str(cfg["config_path"]),
-        "model_file": MODEL_FILE,
-        "bodyparts": names,
-        "keypoint_map": dict(keypoint_map or {}),
-        "roots": [names[i] for i in lifter.roots],
-        "target_sets": [[names[j] for j in ts] for ts in lifter.target_sets],
-        "library": {
-            "sources": [p.source.describe() for p in library],
-            "poses": int(n_frames),
-            "units": units,
-        },
-        "cameras": cam_record,
-        "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
-        "noise_px": float(noise_px),
-        "seed": int(seed),
-        "model_options": lifter.options.as_dict(),
-        "train_options": lifter.train_options,
-        "augmentation": lifter.augmentation,
-        "best_epoch": lifter.best_epoch,
-        "output": "3D of each target set relative to its root, in the library's units, in "
-        "the frame of the camera the 2D is seen from",
-        "training_log": f"{TRAINING_DIR}/train_log.txt (loss_test/err_test: validation frames)",
-    }
-    with atomic_path(record_path, overwrite) as tmp:
-        tmp.write_text(
-            "# How this project's lifter was trained (written by liftpose-dlc; "
-            "DeepLabCut does not read it)\n" + yaml.safe_dump(_plain(record), sort_keys=False),
-            encoding="utf-8",
-        )
-    return lifter
 
 
 # ----------------------------------------------------------------------------- lifting
