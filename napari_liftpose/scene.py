@@ -60,6 +60,7 @@ __all__ = [
     "video_layer",
     "scene_layers",
     "add_layers",
+    "frame_scene",
     "layer_by_name",
 ]
 
@@ -396,7 +397,22 @@ def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | 
     layers = []
     for data, kwargs, layer_type in layer_data:
         layers.append(viewer.add_layer(Layer.create(data, dict(kwargs), layer_type)))
-    if layers and viewer.dims.ndim == len(AXIS_LABELS):
+    if layers:
+        frame_scene(viewer, ndisplay=ndisplay)
+    elif ndisplay is not None:
+        viewer.dims.ndisplay = ndisplay
+    return layers
+
+
+def frame_scene(viewer: Any, *, ndisplay: int | None = 3) -> None:
+    """Frame a viewer holding a scene's layers (the second half of :func:`add_layers`).
+
+    Puts the time slider on the first frame and the depth slider on the video plane, makes
+    the depth slice as thick as the scene, keeps the depth slider on the video plane when
+    the display goes back to 2D, and sets ``ndisplay``. Does nothing but ``ndisplay`` when
+    the viewer's axes are not a scene's four.
+    """
+    if viewer.dims.ndim == len(AXIS_LABELS):
         viewer.dims.axis_labels = AXIS_LABELS
         viewer.dims.set_current_step(0, 0)
         viewer.dims.set_point(1, 0.0)
@@ -408,7 +424,6 @@ def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | 
         viewer.dims.events.ndisplay.connect(_depth_to_video_plane)
     if ndisplay is not None:
         viewer.dims.ndisplay = ndisplay
-    return layers
 
 
 def _replace_at(values: Sequence[float], index: int, value: float) -> tuple[float, ...]:
