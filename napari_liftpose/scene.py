@@ -361,7 +361,7 @@ def scene_layers(
             extent = _extent(poses_3d.data)
             transform = {"scale": placement.scale, "translate": placement.translate}
             if one.skeleton:
-                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 80)
+                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)
                 out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
             data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)
             out.append((data, _with_axes({**kwargs, **transform}), "points"))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from napari.utils import cancelable_progress
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -95,6 +96,16 @@ def _guarded_lift(request: LiftRequest) -> Generator[tuple[int, int], None, Any]
         return Failed(str(exc))
 
 
+class LiftProgress(cancelable_progress):
+    """The lift's progress bar in the viewer's activity dock; its Cancel button cancels."""
+
+    def cancel(self) -> None:
+        """Cancel the lift (napari's button calls this)."""
+        super().cancel()
+        if self.cancel_callback is not None:
+            self.cancel_callback()
+
+
 class _PathField(QWidget):
     """A line edit for a path and a "Browse..." button opening a file dialog."""
 
@@ -152,6 +163,7 @@ class LiftPoseWidget(QWidget):
         self._inspect_worker: Any = None
         self._lift_worker: Any = None
         self._progress: Any = None
+        self._cancel_requested = False
         self._filled: dict[str, str] = {}  # field -> value we filled in (not the user)
         self._build()
 
@@ -365,31 +377,40 @@ class LiftPoseWidget(QWidget):
         )
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_lifted)
-        worker.aborted.connect(self._on_cancelled)
         worker.errored.connect(self._on_crashed)
         worker.finished.connect(self._on_lift_finished)
         self._lift_worker = worker
+        self._cancel_requested = False
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._set_status("Loading…")
+        # made here, not in a yield handler: making it runs Qt events (the next yields)
+        self._progress = LiftProgress(
+            total=0, desc="LiftPose3D: loading", cancel_callback=self.cancel
+        )
         worker.start()
 
     def cancel(self) -> None:
         """Stop the running lift after its current chunk of frames; nothing is added."""
         if self._lift_worker is not None:
+            self._cancel_requested = True
             self._lift_worker.quit()
             self._set_status("Cancelling…")
 
     def _on_progress(self, step: tuple[int, int]) -> None:
-        from napari.utils import progress
-
+        if self._cancel_requested:  # a step the worker made before it saw the request
+            return
         done, total = step
-        if self._progress is None:
-            self._progress = progress(total=total, desc="LiftPose3D: lifting")
-        self._progress.update(done - self._progress.n)
+        bar = self._progress
+        if bar is not None:
+            if bar.total != total:
+                bar.total = total
+                bar.set_description("LiftPose3D: lifting")
+            bar.update(done - bar.n)
         self._set_status(f"Lifting: {done}/{total} frames")
 
     def _on_lifted(self, result: Any) -> None:
+        self._cancel_requested = False  # it finished before it saw the request
         if isinstance(result, Failed):
             self._error(result.message)
             return
@@ -404,10 +425,16 @@ class LiftPoseWidget(QWidget):
 
         from napari_liftpose.scene import add_layers
 
-        for layer in self.layers:
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        self.layers = add_layers(self.viewer, outcome.layer_data(), ndisplay=3)
+        self._remove_layers()
+        try:
+            self.layers = add_layers(self.viewer, outcome.layer_data(), ndisplay=3)
+        except Exception as exc:  # a bug: napari shows it with its traceback
+            from napari.utils.notifications import notification_manager
+
+            self._remove_layers()
+            self._set_status(f"Error: could not show the result ({type(exc).__name__}: {exc})")
+            notification_manager.receive_error(type(exc), exc, exc.__traceback__)
+            return
         self.outcome = outcome
         self.info = outcome.tracking
         self.save_button.setEnabled(True)
@@ -419,8 +446,12 @@ class LiftPoseWidget(QWidget):
             f"({poses.n_keypoints} joints)."
         )
 
-    def _on_cancelled(self) -> None:
-        self._set_status("Cancelled: nothing was added.")
+    def _remove_layers(self) -> None:
+        """Remove the layers of the previous run (those the user has not removed)."""
+        for layer in self.layers:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.layers = []
 
     def _on_crashed(self, exc: Exception) -> None:
         # napari's worker already shows the unexpected error (with its traceback)
@@ -433,6 +464,8 @@ class LiftPoseWidget(QWidget):
             self._progress = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        if self._cancel_requested:  # the worker was stopped: it returned nothing
+            self._set_status("Cancelled: nothing was added.")
 
     # ----------------------------------------------------------------- saving
     def save(
