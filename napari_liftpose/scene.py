@@ -409,8 +409,9 @@ def frame_scene(viewer: Any, *, ndisplay: int | None = 3) -> None:
 
     Puts the time slider on the first frame and the depth slider on the video plane, makes
     the depth slice as thick as the scene, keeps the depth slider on the video plane when
-    the display goes back to 2D, and sets ``ndisplay``. Does nothing but ``ndisplay`` when
-    the viewer's axes are not a scene's four.
+    the display goes back to 2D, sets ``ndisplay`` and fits the camera to all layers (the
+    3D skeleton beside the video included). Only ``ndisplay`` and the camera are changed
+    when the viewer's axes are not a scene's four.
     """
     if viewer.dims.ndim == len(AXIS_LABELS):
         viewer.dims.axis_labels = AXIS_LABELS
@@ -424,6 +425,8 @@ def frame_scene(viewer: Any, *, ndisplay: int | None = 3) -> None:
         viewer.dims.events.ndisplay.connect(_depth_to_video_plane)
     if ndisplay is not None:
         viewer.dims.ndisplay = ndisplay
+    # napari frames the first layer added to an empty viewer only: show the whole scene
+    viewer.reset_view()
 
 
 def _replace_at(values: Sequence[float], index: int, value: float) -> tuple[float, ...]:

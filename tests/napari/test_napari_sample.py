@@ -60,6 +60,8 @@ def test_open_sample_from_the_menu(make_napari_viewer, cached_demo):
     assert viewer.dims.nsteps[0] == N_FRAMES
     assert viewer.dims.ndisplay == 3  # framed as the widget frames a scene
     assert viewer.dims.point[1] == 0.0
+    # the camera frames the whole scene, the 3D skeleton right of the 640-pixel video too
+    assert viewer.scene.camera.center[-1] > 640 / 2 + 100
     viewer.dims.set_current_step(0, 5)
     truth = cached_demo.ground_truth("camera").data
     np.testing.assert_allclose(
