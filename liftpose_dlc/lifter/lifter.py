@@ -338,6 +338,10 @@ class Lifter:
                 best_file = ckpt.parent / CKPT_BEST
                 if best_file.exists():
                     best_state = Lifter.load(best_file).net.state_dict()
+                # last: building networks above draws random numbers
+                rng = read_model_file(ckpt)[0].get("rng.cpu")
+                if rng is not None:
+                    torch.set_rng_state(rng)
             self.train_options = opts.as_dict()
             self.augmentation = [repr(a) for a in augs]
             assert self.stats is not None
@@ -692,8 +696,6 @@ class Lifter:
                 _, idx, name = key.split(".", 2)
                 opt_state.setdefault(int(idx), {})[name] = value.to(dev)
         optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-        if "rng.cpu" in tensors:
-            torch.set_rng_state(tensors["rng.cpu"])
         best = ts.get("best_err")
         return TrainState(
             epoch=int(ts["epoch"]),
