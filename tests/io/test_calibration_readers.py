@@ -291,6 +291,27 @@ def test_dannce_mat_v73(tmp_path):
         assert np.allclose(cams[name].dist, expected[name].dist)
 
 
+def test_dannce_mat_v73_struct_array(tmp_path):
+    """params saved as a struct array: one dataset of references per field."""
+    params, expected = _dannce_params(2)
+    path = tmp_path / "struct_params.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        refs = f.create_group("#refs#")
+        group = f.create_group("params")
+        for field in params[0]:
+            cell = []
+            for i, p in enumerate(params):
+                ds = refs.create_dataset(f"{field}{i}", data=np.asarray(p[field], dtype=float).T)
+                cell.append(ds.ref)
+            group.create_dataset(field, data=np.array(cell, dtype=h5py.ref_dtype)[None, :])
+    with open(path, "r+b") as fh:
+        fh.write(b"MATLAB 7.3 MAT-file".ljust(116, b" "))
+    cams = load_calibration(path)
+    assert list(cams) == ["Camera1", "Camera2"]
+    for name in cams:
+        _assert_same_camera(cams[name], expected[name])
+
+
 def test_dannce_mat_v5(tmp_path):
     scipy_io = pytest.importorskip("scipy.io")
     params, expected = _dannce_params(2)
