@@ -1,0 +1,54 @@
+"""Generated (synthetic) data for the demo: a walking fly, its camera, video and DLC project.
+
+Nothing here reads data from outside the package. The pieces:
+
+* :mod:`~liftpose_dlc.demo.generator`: a seeded kinematic model of a fly walking with a tripod
+  gait (:func:`generate_walking_fly`, :func:`generate_library`, :func:`simulate_walk`).
+* :mod:`~liftpose_dlc.demo.scene`: the demo camera (:func:`demo_camera`), projection, which
+  joints the body hides, and detector-like 2D noise (:func:`add_detector_noise`).
+* :mod:`~liftpose_dlc.demo.render`: the walk rendered to an mp4 (needs PyAV).
+* :mod:`~liftpose_dlc.demo.project`: a sample DeepLabCut project on disk
+  (:func:`make_demo_project`, :class:`DemoProject`).
+
+Every output says that it is generated: the poses' ``source.software``, a caption in the
+video, the project's ``README.txt`` and ``config.yaml``.
+
+Examples
+--------
+>>> from liftpose_dlc.demo import generate_walking_fly
+>>> generate_walking_fly(10, seed=0).data.shape
+(10, 1, 30, 3)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "generate_walking_fly": "liftpose_dlc.demo.generator",
+    "generate_library": "liftpose_dlc.demo.generator",
+    "simulate_walk": "liftpose_dlc.demo.generator",
+    "FlyWalk": "liftpose_dlc.demo.generator",
+    "LEG_KEYPOINTS": "liftpose_dlc.demo.generator",
+    "demo_camera": "liftpose_dlc.demo.scene",
+    "project_points": "liftpose_dlc.demo.scene",
+    "add_detector_noise": "liftpose_dlc.demo.scene",
+    "render_walk_video": "liftpose_dlc.demo.render",
+    "make_demo_project": "liftpose_dlc.demo.project",
+    "DemoProject": "liftpose_dlc.demo.project",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'liftpose_dlc.demo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
