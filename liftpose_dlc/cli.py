@@ -623,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--root-positions", choices=["mean", "zero"], default="mean")
     li.add_argument("--overwrite", action="store_true", help="replace existing 3D files")
     li.add_argument("--csv", action="store_true", help="also write CSV (DeepLabCut inputs)")
-    li.add_argument("--chunk-size", type=int, default=32768, help="frames lifted at a time")
+    li.add_argument("--chunk-size", type=int, default=8192, help="frames lifted at a time")
     li.add_argument("--device", help="cpu, cuda, ...")
     dlc = li.add_argument_group("DeepLabCut projects")
     dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")
