@@ -346,8 +346,8 @@ def lift_dlc_project(
             if not overwrite and (dest.exists() or (save_as_csv and csv_dest.exists())):
                 existing = dest if dest.exists() else csv_dest
                 _skip(
-                    f"video {video.name}: {existing} exists and is kept (pass overwrite=True "
-                    "to replace it)"
+                    f"video {video.name}: {existing} exists and is kept (pass overwrite=True, "
+                    "--overwrite, to replace it)"
                 )
                 videos_bar.update(1)
                 continue

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: Frames lifted at a time: bounds the memory of a lift, whatever the recording's length.
-DEFAULT_CHUNK_SIZE = 32768
+DEFAULT_CHUNK_SIZE = 8192
 #: DeepLabCut's pseudo-individual holding a multi-animal project's unique bodyparts.
 SINGLE = "single"
 #: The ``software`` of lifted poses' :class:`~liftpose_dlc.Source`.

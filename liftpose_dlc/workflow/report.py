@@ -344,6 +344,16 @@ def best_frame(poses_3d: Poses, frames: Sequence[int] | range | None = None) -> 
     return int(idx[f]), int(i)
 
 
+def _limits(*poses: np.ndarray) -> list[tuple[float, float]] | None:
+    pts = np.concatenate([np.asarray(p).reshape(-1, 3) for p in poses])
+    pts = pts[np.isfinite(pts).all(-1)]
+    if not len(pts):
+        return None
+    lo, hi = pts.min(0), pts.max(0)
+    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 1e-9) * 1.05
+    return [(float(c - half), float(c + half)) for c in centre]
+
+
 def _bones(poses: Poses) -> list[tuple[int, int]]:
     if poses.skeleton:
         return poses.edge_indices
@@ -370,6 +380,8 @@ def plot_lifted_frame(
     image: np.ndarray | None = None,
     truth_3d: Poses | None = None,
     title: str | None = None,
+    elev: float | None = None,
+    azim: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """One frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
@@ -386,6 +398,10 @@ def plot_lifted_frame(
         The video frame (H, W, 3) drawn under the 2D.
     truth_3d
         Known 3D, drawn dashed over the lifted pose (same frame and units).
+    title, elev, azim
+        Figure title and the 3D view angles.
+    overwrite
+        Replace an existing image.
     """
     from liftpose_dlc.plot import plot_pose_3d_beside_2d
 
@@ -402,6 +418,8 @@ def plot_lifted_frame(
         bones=bones,
         image=image,
         title=title or f"frame {f}, {name}",
+        elev=elev,
+        azim=azim,
     )
     if truth_3d is not None:
         true = truth_3d.select(keypoints=poses_3d.keypoints)
@@ -411,6 +429,11 @@ def plot_lifted_frame(
             if np.isfinite(t[[a, b]]).all():
                 ax3.plot(*t[[a, b]].T, color="0.3", linestyle="--", linewidth=1.0)
         ax3.set_title("3D (lifted solid, true dashed)")
+        limits = _limits(poses_3d.data[f, i], t)
+        if limits is not None:
+            ax3.set_xlim(limits[0])
+            ax3.set_ylim(limits[1])
+            ax3.set_zlim(limits[2])
     return _save(fig, path, overwrite)
 
 
@@ -422,6 +445,8 @@ def animate_lifted(
     individual: int | str | None = None,
     fps: float | None = None,
     title: str | None = None,
+    elev: float | None = None,
+    azim: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Animate one individual's lifted skeleton over a frame range (``.gif`` or ``.mp4``).
@@ -437,7 +462,11 @@ def animate_lifted(
     individual
         Index or name; default the one with the most lifted points.
     fps
-        Frames per second; default the poses' fps (else 30).
+        Frames per second; default the poses' fps (else 30), at most 50.
+    title, elev, azim
+        Title and the 3D view angles.
+    overwrite
+        Replace an existing file.
     """
     from liftpose_dlc.plot import animate_skeleton_3d
 
@@ -452,6 +481,8 @@ def animate_lifted(
         frames=order,
         fps=min(float(rate), 50.0),
         title=title or poses_3d.individuals[i],
+        elev=elev,
+        azim=azim,
         overwrite=overwrite,
     )
 

@@ -76,9 +76,13 @@ class DLCChunkReader:
             self._frame = read_dlc_table(self.path).frame
             self.n_frames = len(self._frame)
             head = self._frame.iloc[:1]
-        if self._store is not None:
-            head = self._store.select(self.key, start=0, stop=1)
-        self._set_columns(head)
+        try:
+            if self._store is not None:
+                head = self._store.select(self.key, start=0, stop=1)
+            self._set_columns(head)
+        except BaseException:
+            self.close()
+            raise
 
     def _open_hdf(self, key: str | None) -> None:
         try:
