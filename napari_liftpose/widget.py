@@ -5,9 +5,10 @@ This module only wires Qt to the plain functions of :mod:`napari_liftpose.action
 - picking a tracking file runs :func:`~napari_liftpose.actions.inspect_tracking` in a
   worker thread, which pre-fills the video, the project's lifter, ``pcutoff`` and the
   individual selector;
-- Run runs :func:`~napari_liftpose.actions.run_lift` in a napari ``thread_worker`` (a
-  generator worker: each yielded ``(done, total)`` advances a progress bar in the viewer's
-  activity dock, and Cancel stops the worker at the next chunk of frames); its result
+- Run runs :func:`~napari_liftpose.actions.run_lift` in a napari generator worker
+  (``napari.qt.threading.create_worker``, what ``@thread_worker`` wraps): each yielded
+  ``(done, total)`` advances a progress bar in the viewer's activity dock, and Cancel (the
+  widget's or the progress bar's) stops the worker at the next chunk of frames; its result
   replaces the layers of the previous run
   (:meth:`~napari_liftpose.actions.LiftOutcome.layer_data`,
   :func:`~napari_liftpose.scene.add_layers`);
@@ -426,6 +427,10 @@ class LiftPoseWidget(QWidget):
         from napari_liftpose.scene import add_layers
 
         self._remove_layers()
+        if self.outcome is not None and self.outcome.video is not None:
+            self.outcome.video.close()  # its layer is gone
+        self.outcome = None
+        self.save_button.setEnabled(False)
         try:
             self.layers = add_layers(self.viewer, outcome.layer_data(), ndisplay=3)
         except Exception as exc:  # a bug: napari shows it with its traceback

@@ -161,8 +161,9 @@ def test_wrong_model_file_shows_an_error_and_the_viewer_lives_on(
     assert viewer.dims.nsteps[0] == 2330
 
 
+@pytest.mark.parametrize("where", ["widget", "progress bar"])
 def test_cancel_stops_the_lift_and_adds_nothing(
-    make_napari_viewer, qtbot, openfield_project, monkeypatch
+    make_napari_viewer, qtbot, openfield_project, monkeypatch, where
 ):
     import napari_liftpose.widget as widget_module
     from napari_liftpose import actions
@@ -181,7 +182,10 @@ def test_cancel_stops_the_lift_and_adds_nothing(
     aborted = []
     worker.aborted.connect(lambda: aborted.append(True))
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=WAIT_MS)
-    widget.cancel_button.click()
+    if where == "widget":
+        widget.cancel_button.click()
+    else:  # the Cancel button of the progress bar in napari's activity dock
+        widget._progress.cancel()
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
     assert aborted == [True]
     assert steps[-1][0] < 2330
@@ -194,7 +198,7 @@ def test_cancel_stops_the_lift_and_adds_nothing(
 def test_sleap_fragments_individual_selector_and_lift(
     make_napari_viewer, qtbot, shared_data, fly_lifter_path, tmp_path
 ):
-    from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d
+    from liftpose_dlc.io.sleap import load_sleap_3d
 
     slp = shared_file(shared_data, SLEAP_SLP)
     viewer = make_napari_viewer()
@@ -219,7 +223,7 @@ def test_sleap_fragments_individual_selector_and_lift(
         "joints 3D 2",
     ]
     assert viewer.dims.nsteps[0] == 1100
-    poses_2d = load_sleap(slp).select(individuals=["1", "2"])
+    poses_2d = widget.info.poses.select(individuals=["1", "2"])  # as load_sleap read it
     expected = lift_poses(poses_2d, fly_lifter_path).poses.data
     viewer.dims.set_current_step(0, 100)
     for j, name in enumerate(["1", "2"]):
