@@ -23,6 +23,7 @@ import numpy as np
 import liftpose_dlc as lp
 from liftpose_dlc.demo.project import make_demo_project
 from liftpose_dlc.metrics import mpjpe
+from liftpose_dlc.workflow import LiftSkippedWarning
 
 out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "dlc_example_out")
 
@@ -55,7 +56,7 @@ print(f"lifter: {config.parent / 'liftpose' / 'lifter.safetensors'} (+ lifter.ya
 
 # 2. lift every analysed video of the project (missed or low-likelihood points stay NaN)
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", lp.workflow.LiftSkippedWarning)
+    warnings.simplefilter("ignore", LiftSkippedWarning)
     written = lp.lift_dlc_project(config, overwrite=True, verbose=False)
 lifted = lp.load_dlc(written[0])
 print(f"wrote {written[0].name}: {lifted.n_frames} frames x {lifted.n_keypoints} bodyparts x 3")
