@@ -363,8 +363,8 @@ def fit_camera(pose_2d: np.ndarray, pose_3d: np.ndarray) -> FittedCamera | None:
     u, x = u[ok], x[ok]
     if len(u) < 12:
         return None
-    if len(u) > 200_000:  # plenty for 8 or 11 unknowns
-        sel = np.random.default_rng(0).choice(len(u), 200_000, replace=False)
+    if len(u) > 50_000:  # plenty for 8 or 11 unknowns
+        sel = np.random.default_rng(0).choice(len(u), 50_000, replace=False)
         u, x = u[sel], x[sel]
     spread = float(np.sqrt(((u - u.mean(0)) ** 2).sum(1).mean() / 2))
     xh = np.concatenate([x, np.ones((len(x), 1))], 1)

@@ -17,6 +17,7 @@ prediction, all vectorised over a batch:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,13 +153,21 @@ def make_layout(
     return Layout(len(keypoints), r_idx, tuple(ts_idx))
 
 
+@functools.lru_cache(maxsize=64)
+def _indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of the target joints and of their roots, cached per device."""
+    return (
+        torch.as_tensor(layout.targets, device=device),
+        torch.as_tensor(layout.target_roots, device=device),
+    )
+
+
 def anchor(poses: torch.Tensor, layout: Layout) -> torch.Tensor:
     """Target joints relative to their roots: ``(B, J, D)`` to ``(B, T, D)``.
 
     NaN propagates: a missing root makes its whole target set NaN.
     """
-    t = torch.as_tensor(layout.targets, device=poses.device)
-    r = torch.as_tensor(layout.target_roots, device=poses.device)
+    t, r = _indices(layout, poses.device)
     return poses[:, t] - poses[:, r]
 
 
@@ -241,8 +250,7 @@ def anchored_2d(
     Missing points (NaN, ``valid`` False, or a missing root) are set to 0 in the output.
     """
     rel = anchor(poses_2d, layout)
-    t = torch.as_tensor(layout.targets, device=poses_2d.device)
-    r = torch.as_tensor(layout.target_roots, device=poses_2d.device)
+    t, r = _indices(layout, poses_2d.device)
     vis = valid[:, t] & valid[:, r] & torch.isfinite(rel).all(-1)
     rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
     if norm_2d:
@@ -313,8 +321,7 @@ def _anchored_3d(
     poses_3d: torch.Tensor, weight_3d: torch.Tensor, layout: Layout
 ) -> tuple[torch.Tensor, torch.Tensor]:
     rel = anchor(poses_3d, layout)
-    t = torch.as_tensor(layout.targets, device=poses_3d.device)
-    r = torch.as_tensor(layout.target_roots, device=poses_3d.device)
+    t, r = _indices(layout, poses_3d.device)
     w = weight_3d[:, t] & weight_3d[:, r] & torch.isfinite(rel).all(-1)
     rel = torch.where(w[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
     return rel, w

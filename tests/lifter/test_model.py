@@ -29,7 +29,10 @@ def test_options_change_the_model():
     assert small.linear_stages[0].dropout.p == 0.1
     skip = LiftPoseNet(24, 36, ModelOptions(linear_size=64, linear_skip=True))
     assert skip.skip is not None
-    assert _n_params(skip) == _n_params(LiftPoseNet(24, 36, ModelOptions(linear_size=64))) + 24 * 36 + 36
+    assert (
+        _n_params(skip)
+        == _n_params(LiftPoseNet(24, 36, ModelOptions(linear_size=64))) + 24 * 36 + 36
+    )
 
 
 def test_linear_skip_starts_as_the_linear_map():

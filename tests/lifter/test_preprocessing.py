@@ -59,7 +59,8 @@ def test_stats_ignore_missing_points():
     rel = (p2[1:, 2] - p2[1:, 0]).double().numpy()
     np.testing.assert_allclose(s_nan.mean_2d[2:4], rel.mean(0), rtol=1e-6)
     np.testing.assert_allclose(s_nan.mean_2d[4:], s_full.mean_2d[4:], rtol=1e-6)
-    assert s_full.mean_2d.shape == (8,) and s_full.std_3d.shape == (12,)
+    assert s_full.mean_2d.shape == (8,)
+    assert s_full.std_3d.shape == (12,)
 
 
 def test_input_masks_missing_points_and_roots():
