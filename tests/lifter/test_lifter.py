@@ -164,3 +164,14 @@ def test_checkpoints_and_resume(tmp_path):
     np.testing.assert_array_equal(part.predict(p2), full.predict(p2))
     ref = (tmp_path / "a" / "train_log.txt").read_text().splitlines()
     assert [r.split("\t")[2] for r in log] == [r.split("\t")[2] for r in ref]
+
+
+def test_ema_and_auto_epochs(tmp_path):
+    p2, p3 = _pairs(60)
+    lifter = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS)
+    lifter.fit(p2, p3, verbose=False, augment=None, ema=0.9, min_steps=20, batch_size=16)
+    # 54 training frames, 4 steps per epoch: at least 30 epochs and 20 steps
+    assert lifter.train_options["epochs"] == 30
+    assert len(lifter.history) == 30
+    lifter.fit(p2, p3, verbose=False, augment=None, min_steps=400, batch_size=16)
+    assert lifter.train_options["epochs"] == 100

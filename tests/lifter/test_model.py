@@ -49,3 +49,17 @@ def test_bad_options():
         ModelOptions(dropout=1.5)
     with pytest.raises(ConfigError, match="unknown model options"):
         ModelOptions.from_kwargs(width=3)
+
+
+def test_original_options_constant():
+    from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, ORIGINAL_MODEL_OPTIONS
+
+    assert ORIGINAL_MODEL_OPTIONS == {
+        "linear_size": 1024,
+        "num_stage": 2,
+        "dropout": 0.5,
+        "linear_skip": False,
+        "norm_2d": False,
+        "root_input": False,
+    }
+    assert set(DEFAULT_MODEL_OPTIONS) == set(ORIGINAL_MODEL_OPTIONS)
