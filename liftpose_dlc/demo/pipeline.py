@@ -42,8 +42,8 @@ DEMO_SETTINGS: dict[str, Any] = {
     "n_frames": 300,
     "library_walks": 6,
     "library_frames": 1500,
-    "epochs": 8,
-    "linear_size": 512,
+    "epochs": 15,
+    "linear_size": 256,
     "batch_size": 128,
     "animation_frames": 150,
 }
