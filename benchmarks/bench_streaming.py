@@ -18,8 +18,8 @@ What it does, for each requested length (default 100,000 and 1,000,000 frames):
 
 Usage::
 
-    python benchmarks/bench_streaming.py                       # default model (width 1024)
-    python benchmarks/bench_streaming.py --linear-size 1024 256   # two network widths
+    python benchmarks/bench_streaming.py                       # the default lifter
+    python benchmarks/bench_streaming.py --linear-size 256 1024   # two network widths
     python benchmarks/bench_streaming.py --frames 20000 --no-write   # a quick check
 
 The lifter's weights do not matter for speed or memory: it is trained for one epoch on a
@@ -214,8 +214,9 @@ CPU, {args.threads} torch thread(s), chunks of {args.chunk_size:,} frames.
 
 A DeepLabCut analysis `.h5` (4 bodyparts, DeepLabCut's table format, 5 % of the points
 below `pcutoff=0.6`) is lifted by `lift_file` in a fresh process, with a network of the
-given width (1024 is the default lifter). *Lift fps* counts everything: reading the chunks,
-the missing-point rules, the network, and writing the DeepLabCut 3D table (fixed format).
+given width (the other options are the default lifter's). *Lift fps* counts everything:
+reading the chunks, the missing-point rules, the network, and writing the DeepLabCut 3D table
+(fixed format).
 *Forward fps* is the network alone on ready-made input tensors of the same batch size (the
 best of three runs of 3 s each; the lift, one run, is compared with the network's best).
 *Peak RSS* is the process's maximum resident memory (`ru_maxrss`); *over baseline*
@@ -258,11 +259,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--chunk-size", type=int, default=8192)
-    parser.add_argument("--linear-size", type=int, nargs="+", default=[1024])
+    parser.add_argument("--linear-size", type=int, nargs="+", default=None)
     parser.add_argument("--threads", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
+    if args.linear_size is None:
+        from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS
+
+        args.linear_size = [DEFAULT_MODEL_OPTIONS["linear_size"]]
     with tempfile.TemporaryDirectory(prefix="liftpose_bench_") as tmp:
         workdir = Path(tmp)
         results = []

@@ -140,7 +140,7 @@ def run_inner(args: argparse.Namespace) -> None:
 
     sys.path.insert(0, str(HERE))
     import liftpose
-    from protocols import load_protocol, root_relative_error
+    from protocols import load_protocol, lstsq_baseline, root_relative_error
 
     _patch_022()
     results: dict = {
@@ -158,6 +158,7 @@ def run_inner(args: argparse.Namespace) -> None:
         "settings": {"epochs": args.epochs, "job": 0, "noise_px": 1.0, "seed": 0},
         "units": "mm (mean Euclidean error of non-root joints relative to their root)",
         "wall_s": {},
+        "lstsq": {},
     }
     runs = WORK / "liftpose022"
     for name in args.protocols:
@@ -179,6 +180,7 @@ def run_inner(args: argparse.Namespace) -> None:
         assert np.allclose(gt, p["test_3d"], atol=1e-4), "0.22 test targets do not match"
         err = root_relative_error(p["test_3d"], pred, p["roots"], p["target_sets"])
         results[name] = round(err, 5)
+        results["lstsq"][name] = round(lstsq_baseline(p), 5)
         results["wall_s"][name] = round(t_train, 1)
         _say(f"{name}: liftpose 0.22 error {err:.4f} mm (training {t_train:.0f} s)")
 
@@ -190,6 +192,7 @@ def run_inner(args: argparse.Namespace) -> None:
         big_3d = np.tile(p["train_3d"], (reps, 1, 1))[: args.n_samples]
         big_2d = big_2d + rng.normal(0.0, 1.0, big_2d.shape)
         out_dir = runs / "throughput"
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         _train_022(
             out_dir, big_2d, big_3d, p["test_2d"], p["test_3d"], p["roots"], p["target_sets"], 1
@@ -209,6 +212,8 @@ def run_inner(args: argparse.Namespace) -> None:
             "predict": "wall time of set_test_data + liftpose.main.test + load_test_results",
             "train_wall_s": round(t_train, 1),
             "predict_wall_s": round(t_pred, 1),
+            # other processes share the cores: a load well above the core count slows 0.22
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
         _say(
             f"throughput: train {args.n_samples / t_train:.0f} samples/s, "
@@ -216,7 +221,11 @@ def run_inner(args: argparse.Namespace) -> None:
         )
 
     old = json.loads(args.out.read_text()) if args.out.exists() else {}
-    old.update(results)
+    for key, value in results.items():  # keep what a partial run did not measure
+        if isinstance(value, dict) and isinstance(old.get(key), dict):
+            old[key].update(value)
+        else:
+            old[key] = value
     args.out.write_text(json.dumps(old, indent=2) + "\n")
     _say(f"wrote {args.out}")
 

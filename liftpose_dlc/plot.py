@@ -1004,7 +1004,7 @@ def violin_plot(
 
         handles.append(Patch(facecolor=palette[k], edgecolor="k"))
     ax.set_xticks(range(len(shown)))
-    ax.set_xticklabels(shown, rotation=30)
+    ax.set_xticklabels(shown, rotation=30, ha="right")
     ax.set_xlabel("")
     ax.set_ylabel(f"Error ({units})" if units else "Error")
     if ylim is not None:

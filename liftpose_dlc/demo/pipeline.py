@@ -20,9 +20,11 @@ Every output says that the data are generated: no real animal was filmed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,8 @@ DEMO_SETTINGS: dict[str, Any] = {
     "n_frames": 300,
     "library_walks": 6,
     "library_frames": 1500,
-    "epochs": 8,
-    "linear_size": 512,
+    "epochs": 15,
+    "linear_size": 256,
     "batch_size": 128,
     "animation_frames": 150,
 }
@@ -196,6 +198,28 @@ def run_demo(
     >>> result = run_demo("liftpose_demo")  # doctest: +SKIP
     >>> result.evaluation.mpjpe  # root-relative error, mm  # doctest: +SKIP
     """
+    with _torch_threads(1):
+        return _run(out_dir, seed=seed, quick=quick, verbose=verbose)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run torch on ``n`` threads, then restore the previous setting.
+
+    The demo's lifter is small and trains on small batches: more threads gain almost nothing,
+    and torch's thread pool slows down several times when other programs share the cores.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run(out_dir: str | os.PathLike, *, seed: int, quick: bool, verbose: bool) -> DemoResult:
     from liftpose_dlc.demo.project import make_demo_project
     from liftpose_dlc.io.dlc import load_dlc
     from liftpose_dlc.lifter.augmentation import keypoint_dropout, random_view

@@ -338,11 +338,26 @@ class FittedCamera:
 
     def project(self, points: torch.Tensor) -> torch.Tensor:
         """Project ``(..., 3)`` points in the data's frame to 2D."""
-        m = torch.as_tensor(self.matrix, dtype=points.dtype, device=points.device)
+        m = _cached_tensor(self.matrix, points.dtype, points.device)
         h = points @ m[:, :3].T + m[:, 3]
         if self.kind == "affine":
             return h
         return h[..., :2] / h[..., 2:3]
+
+
+_TENSOR_CACHE: dict[tuple[int, torch.dtype, torch.device], tuple[np.ndarray, torch.Tensor]] = {}
+
+
+def _cached_tensor(arr: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``torch.as_tensor(arr)`` converted once per array, dtype and device."""
+    key = (id(arr), dtype, device)
+    hit = _TENSOR_CACHE.get(key)
+    if hit is None or hit[0] is not arr:
+        if len(_TENSOR_CACHE) > 256:
+            _TENSOR_CACHE.clear()
+        hit = (arr, torch.as_tensor(arr, dtype=dtype, device=device))
+        _TENSOR_CACHE[key] = hit
+    return hit[1]
 
 
 def fit_camera(pose_2d: np.ndarray, pose_3d: np.ndarray) -> FittedCamera | None:
@@ -363,8 +378,8 @@ def fit_camera(pose_2d: np.ndarray, pose_3d: np.ndarray) -> FittedCamera | None:
     u, x = u[ok], x[ok]
     if len(u) < 12:
         return None
-    if len(u) > 200_000:  # plenty for 8 or 11 unknowns
-        sel = np.random.default_rng(0).choice(len(u), 200_000, replace=False)
+    if len(u) > 50_000:  # plenty for 8 or 11 unknowns
+        sel = np.random.default_rng(0).choice(len(u), 50_000, replace=False)
         u, x = u[sel], x[sel]
     spread = float(np.sqrt(((u - u.mean(0)) ** 2).sum(1).mean() / 2))
     xh = np.concatenate([x, np.ones((len(x), 1))], 1)
@@ -474,7 +489,7 @@ class _RandomView:
         lim = self.max_angle.to(dev, dt)
         angles = _uniform(-lim.expand(b, 3), lim.expand(b, 3))
         q_cam = euler_to_matrix(angles, "xyz")
-        axes = torch.as_tensor(self.camera.axes, dtype=dt, device=dev)
+        axes = _cached_tensor(self.camera.axes, dt, dev)
         q = axes.T @ q_cam @ axes  # the rotation expressed in the data's frame
         x = batch.pose_3d
         finite = torch.isfinite(x).all(-1, keepdim=True)
@@ -493,7 +508,7 @@ class _RandomView:
 
 
 def random_view(
-    max_angle: float | Sequence[float] = 30.0,
+    max_angle: float | Sequence[float] = 20.0,
     p: float = 0.5,
     noise: float | str | None = "auto",
     camera: FittedCamera | None = None,

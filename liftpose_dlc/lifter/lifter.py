@@ -26,6 +26,7 @@ still predicted from the other points.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -62,18 +63,22 @@ from liftpose_dlc.lifter.training import (
     run_training,
 )
 
-__all__ = ["Lifter", "DEFAULT_MODEL_OPTIONS", "DEFAULT_TRAIN_OPTIONS"]
+__all__ = ["Lifter", "DEFAULT_MODEL_OPTIONS", "ORIGINAL_MODEL_OPTIONS", "DEFAULT_TRAIN_OPTIONS"]
 
 logger = logging.getLogger(__name__)
 
 #: The default network (chosen by the benchmark in ``benchmarks/RESULTS.md``).
 DEFAULT_MODEL_OPTIONS: dict[str, Any] = {
-    "linear_size": 1024,
+    "linear_size": 256,
     "num_stage": 2,
-    "dropout": 0.5,
+    "dropout": 0.2,
     "linear_skip": True,
     "norm_2d": False,
+    "root_input": True,
 }
+#: The original LiftPose3D network exactly (liftpose 0.22's, with its options working):
+#: ``Lifter(keypoints, roots, target_sets, **ORIGINAL_MODEL_OPTIONS)``.
+ORIGINAL_MODEL_OPTIONS: dict[str, Any] = ModelOptions().as_dict()
 #: The default training settings (chosen by the same benchmark).
 DEFAULT_TRAIN_OPTIONS: dict[str, Any] = {}
 
@@ -140,13 +145,18 @@ class Lifter:
             raise ConfigError(f"keypoint names must be unique: {self.keypoints}")
         self.layout: Layout = make_layout(self.keypoints, roots, target_sets)
         self.options = ModelOptions.from_kwargs(**{**DEFAULT_MODEL_OPTIONS, **model_options})
-        self.net = LiftPoseNet(input_size(self.layout), self.layout.n_targets * 3, self.options)
+        self.net = LiftPoseNet(
+            input_size(self.layout, self.options.root_input),
+            self.layout.n_targets * 3,
+            self.options,
+        )
         self.stats: Stats | None = None
         self.root_offsets: np.ndarray | None = None
         self.train_options: dict[str, Any] = {}
         self.augmentation: list[str] = []
         self.history: list[EpochResult] = []
         self.best_epoch: int | None = None
+        self._ema_net: LiftPoseNet | None = None
 
     # ------------------------------------------------------------------ info
     @property
@@ -300,6 +310,7 @@ class Lifter:
             )
             test_batch = self._batch(t2, t3, tm, dev)
         train = self._batch(a2, a3, mask, dev)
+        opts = opts.resolved(len(train))
 
         if augment is True or augment == "default":
             augs: list[Augmentation] = default_augmentation()
@@ -322,7 +333,9 @@ class Lifter:
                 if hasattr(aug, "fit"):
                     aug.fit(train)
             self.net = LiftPoseNet(
-                input_size(self.layout), self.layout.n_targets * 3, self.options
+                input_size(self.layout, self.options.root_input),
+                self.layout.n_targets * 3,
+                self.options,
             ).to(dev)
             if ckpt is None:
                 self._init_stats(train, augs, stats)
@@ -333,15 +346,25 @@ class Lifter:
             )
             state = TrainState(lr=opts.lr)
             best_state = None
+            ema_net = None
+            rng = None
             if ckpt is not None:
                 state = self._restore_checkpoint(ckpt, optimizer, dev)
                 best_file = ckpt.parent / CKPT_BEST
                 if best_file.exists():
                     best_state = Lifter.load(best_file).net.state_dict()
                 # last: building networks above draws random numbers
-                rng = read_model_file(ckpt)[0].get("rng.cpu")
-                if rng is not None:
-                    torch.set_rng_state(rng)
+                ckpt_tensors = read_model_file(ckpt)[0]
+                rng = ckpt_tensors.get("rng.cpu")
+            if opts.ema > 0:
+                ema_net = copy.deepcopy(self.net)
+                if ckpt is not None:
+                    ema_sd = {k[4:]: v for k, v in ckpt_tensors.items() if k.startswith("ema.")}
+                    if ema_sd:
+                        ema_net.load_state_dict(ema_sd)
+            self._ema_net = ema_net
+            if ckpt is not None and rng is not None:
+                torch.set_rng_state(rng)
             self.train_options = opts.as_dict()
             self.augmentation = [repr(a) for a in augs]
             assert self.stats is not None
@@ -373,6 +396,7 @@ class Lifter:
                 if res.is_best:
                     self._write(out_path / CKPT_BEST, state=st)
 
+            assert opts.epochs is not None
             total = max(opts.epochs - state.epoch, 0) * len(train)
             bar = None
             if verbose and total:
@@ -395,12 +419,14 @@ class Lifter:
                     on_epoch_end=on_epoch_end,
                     progress=None if bar is None else bar.update,
                     best_state=best_state,
+                    ema_net=ema_net,
                 )
             finally:
                 if bar is not None:
                     bar.close()
             self.net.load_state_dict(best)
             self.best_epoch = state.best_epoch
+            self._ema_net = None
         self.net.eval()
         return self
 
@@ -428,17 +454,28 @@ class Lifter:
     def _init_stats(
         self, train: PoseBatch, augs: list[Augmentation], stats: Stats | Sequence | None
     ) -> None:
-        if stats is not None:
-            self.stats = stats if isinstance(stats, Stats) else Stats.from_seed(stats, self.layout)
+        data = _with_augmented_pass(train, augs)
+        computed = compute_stats(
+            data.pose_2d,
+            data.valid_2d,
+            data.pose_3d,
+            data.weight_3d,
+            self.layout,
+            self.options.norm_2d,
+            self.options.root_input,
+        )
+        if stats is None:
+            self.stats = computed
         else:
-            data = _with_augmented_pass(train, augs)
-            self.stats = compute_stats(
-                data.pose_2d,
-                data.valid_2d,
-                data.pose_3d,
-                data.weight_3d,
-                self.layout,
-                self.options.norm_2d,
+            given = stats if isinstance(stats, Stats) else Stats.from_seed(stats, self.layout)
+            # the roots' statistics are not part of the seed's tuple: computed from the data
+            self.stats = Stats(
+                given.mean_2d,
+                given.std_2d,
+                given.mean_3d,
+                given.std_3d,
+                computed.mean_root,
+                computed.std_root,
             )
         p3 = train.pose_3d.double().cpu().numpy()
         roots = np.asarray(self.layout.roots)
@@ -614,6 +651,10 @@ class Lifter:
                     tensors[f"optim.{idx}.{name}"] = torch.as_tensor(value)
             meta["optimizer_param_groups"] = osd["param_groups"]
             tensors["rng.cpu"] = torch.get_rng_state()
+            ema_net = getattr(self, "_ema_net", None)
+            if ema_net is not None:
+                for k, v in ema_net.state_dict().items():
+                    tensors[f"ema.{k}"] = v
         write_model_file(path, tensors, meta, overwrite=overwrite)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -656,9 +697,10 @@ class Lifter:
             )
             net_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
             lifter.net.load_state_dict(net_sd, strict=True)
-            lifter.stats = Stats(
-                *(tensors[f"stats.{k}"].numpy() for k in ("mean_2d", "std_2d", "mean_3d", "std_3d"))
-            )
+            names = ["mean_2d", "std_2d", "mean_3d", "std_3d"]
+            if "stats.mean_root" in tensors:
+                names += ["mean_root", "std_root"]
+            lifter.stats = Stats(*(tensors[f"stats.{k}"].numpy() for k in names))
             lifter.root_offsets = tensors["root_offsets"].numpy()
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as err:
             raise ModelFileError(f"{path}: inconsistent lifter model file: {err}") from None

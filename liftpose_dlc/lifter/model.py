@@ -42,6 +42,10 @@ class ModelOptions:
     norm_2d
         Divide each 2D pose (root-relative) by its RMS length before standardising,
         making the lifter invariant to the animal's image size (the seed's ``norm_2d``).
+    root_input
+        Also give the network the 2D positions of the other roots relative to the first
+        root (the seed gives only each target set relative to its own root, so the network
+        never sees how the body is oriented in the image). No effect with one root.
     """
 
     linear_size: int = 1024
@@ -49,6 +53,7 @@ class ModelOptions:
     dropout: float = 0.5
     linear_skip: bool = False
     norm_2d: bool = False
+    root_input: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.linear_size, int) and self.linear_size > 0):

@@ -17,8 +17,9 @@ prediction, all vectorised over a batch:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -152,13 +153,21 @@ def make_layout(
     return Layout(len(keypoints), r_idx, tuple(ts_idx))
 
 
+@functools.lru_cache(maxsize=64)
+def _indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of the target joints and of their roots, cached per device."""
+    return (
+        torch.as_tensor(layout.targets, device=device),
+        torch.as_tensor(layout.target_roots, device=device),
+    )
+
+
 def anchor(poses: torch.Tensor, layout: Layout) -> torch.Tensor:
     """Target joints relative to their roots: ``(B, J, D)`` to ``(B, T, D)``.
 
     NaN propagates: a missing root makes its whole target set NaN.
     """
-    t = torch.as_tensor(layout.targets, device=poses.device)
-    r = torch.as_tensor(layout.target_roots, device=poses.device)
+    t, r = _indices(layout, poses.device)
     return poses[:, t] - poses[:, r]
 
 
@@ -181,24 +190,37 @@ class Stats:
         ``[t0_x, t0_y, t1_x, ...]``.
     mean_3d, std_3d
         Shape ``(T * 3,)``, the same for the anchored 3D targets.
+    mean_root, std_root
+        Shape ``((R - 1) * 2,)``: the same for the 2D positions of the other roots relative
+        to the first root (the ``root_input`` model option); empty when not used.
     """
 
     mean_2d: np.ndarray
     std_2d: np.ndarray
     mean_3d: np.ndarray
     std_3d: np.ndarray
+    mean_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    std_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def root_input(self) -> bool:
+        """Whether the input includes the roots' relative 2D positions."""
+        return self.mean_root.size > 0
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The four arrays by name."""
-        return {
+        """The arrays by name (the root ones only when used)."""
+        out = {
             "mean_2d": self.mean_2d,
             "std_2d": self.std_2d,
             "mean_3d": self.mean_3d,
             "std_3d": self.std_3d,
         }
+        if self.root_input:
+            out.update(mean_root=self.mean_root, std_root=self.std_root)
+        return out
 
     def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        """The four arrays as float32 tensors on ``device``."""
+        """The arrays as float32 tensors on ``device``."""
         return {
             k: torch.as_tensor(v, dtype=torch.float32, device=device)
             for k, v in self.as_dict().items()
@@ -240,13 +262,34 @@ def anchored_2d(
 
     Missing points (NaN, ``valid`` False, or a missing root) are set to 0 in the output.
     """
+    rel, vis, _ = _anchored_2d_scale(poses_2d, valid, layout, norm_2d)
+    return rel, vis
+
+
+def _anchored_2d_scale(
+    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, norm_2d: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     rel = anchor(poses_2d, layout)
-    t = torch.as_tensor(layout.targets, device=poses_2d.device)
-    r = torch.as_tensor(layout.target_roots, device=poses_2d.device)
+    t, r = _indices(layout, poses_2d.device)
     vis = valid[:, t] & valid[:, r] & torch.isfinite(rel).all(-1)
     rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
+    scale = None
     if norm_2d:
-        rel = rel / _scale_2d(rel, vis)
+        scale = _scale_2d(rel, vis)
+        rel = rel / scale
+    return rel, vis, scale
+
+
+def roots_2d(
+    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, scale: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """2D positions of roots 2..R relative to the first root ``(B, R - 1, 2)``, visibility."""
+    r = torch.as_tensor(layout.roots, device=poses_2d.device)
+    rel = poses_2d[:, r[1:]] - poses_2d[:, r[:1]]
+    vis = valid[:, r[1:]] & valid[:, r[:1]] & torch.isfinite(rel).all(-1)
+    rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
+    if scale is not None:
+        rel = rel / scale
     return rel, vis
 
 
@@ -257,9 +300,10 @@ def compute_stats(
     weight_3d: torch.Tensor,
     layout: Layout,
     norm_2d: bool,
+    root_input: bool = False,
 ) -> Stats:
     """Mean and standard deviation of each anchored coordinate, ignoring missing points."""
-    rel2, vis2 = anchored_2d(poses_2d, valid_2d, layout, norm_2d)
+    rel2, vis2, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
     rel3, w3 = _anchored_3d(poses_3d, weight_3d, layout)
 
     def moments(rel: torch.Tensor, vis: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -275,12 +319,21 @@ def compute_stats(
 
     m2, s2 = moments(rel2, vis2)
     m3, s3 = moments(rel3, w3)
+    if root_input and len(layout.roots) > 1:
+        rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
+        mr, sr = moments(rr, rv)
+        return Stats(m2, s2, m3, s3, mr, sr)
     return Stats(m2, s2, m3, s3)
 
 
-def input_size(layout: Layout) -> int:
-    """Length of the network input: ``T * 2`` coordinates plus ``T`` visibility flags."""
-    return layout.n_targets * 3
+def input_size(layout: Layout, root_input: bool = False) -> int:
+    """Length of the network input.
+
+    ``T * 2`` coordinates plus ``T`` visibility flags; with ``root_input`` (and more than
+    one root) also ``(R - 1) * 2`` root coordinates and ``R - 1`` flags.
+    """
+    extra = 3 * (len(layout.roots) - 1) if root_input else 0
+    return layout.n_targets * 3 + extra
 
 
 def make_input(
@@ -301,20 +354,24 @@ def make_input(
     layout, stats, norm_2d
         See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` model option.
     """
-    rel, vis = anchored_2d(poses_2d, valid_2d, layout, norm_2d)
+    rel, vis, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
     b = rel.shape[0]
     z = (rel.reshape(b, -1) - stats["mean_2d"]) / stats["std_2d"]
     vis2 = vis.repeat_interleave(2, dim=1)
     z = torch.where(vis2, z, torch.zeros((), dtype=z.dtype, device=z.device))
-    return torch.cat([z, vis.to(z.dtype)], dim=1)
+    if "mean_root" not in stats:
+        return torch.cat([z, vis.to(z.dtype)], dim=1)
+    rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
+    zr = (rr.reshape(b, -1) - stats["mean_root"]) / stats["std_root"]
+    zr = torch.where(rv.repeat_interleave(2, dim=1), zr, torch.zeros((), dtype=z.dtype))
+    return torch.cat([z, zr, vis.to(z.dtype), rv.to(z.dtype)], dim=1)
 
 
 def _anchored_3d(
     poses_3d: torch.Tensor, weight_3d: torch.Tensor, layout: Layout
 ) -> tuple[torch.Tensor, torch.Tensor]:
     rel = anchor(poses_3d, layout)
-    t = torch.as_tensor(layout.targets, device=poses_3d.device)
-    r = torch.as_tensor(layout.target_roots, device=poses_3d.device)
+    t, r = _indices(layout, poses_3d.device)
     w = weight_3d[:, t] & weight_3d[:, r] & torch.isfinite(rel).all(-1)
     rel = torch.where(w[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
     return rel, w

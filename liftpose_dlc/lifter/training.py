@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -38,7 +38,10 @@ class TrainOptions:
     Attributes
     ----------
     epochs
-        Number of passes over the training frames.
+        Number of passes over the training frames; None (default): at least 30 and
+        enough for ``min_steps`` optimisation steps (small data sets need many epochs).
+    min_steps
+        See ``epochs``.
     batch_size
         Samples per optimisation step.
     lr
@@ -56,11 +59,15 @@ class TrainOptions:
         select the best epoch; 0 selects the last epoch.
     loss
         ``"l1"`` (the seed's) or ``"mse"`` on the standardised coordinates.
+    ema
+        If > 0, evaluate, select and keep an exponential moving average of the weights
+        with this decay per step (e.g. 0.99); 0 uses the raw weights.
     seed
         Seed of every random draw (initialisation, shuffling, augmentation, dropout).
     """
 
-    epochs: int = 30
+    epochs: int | None = None
+    min_steps: int = 3000
     batch_size: int = 64
     lr: float = 1e-3
     lr_decay: int = 5000
@@ -69,11 +76,16 @@ class TrainOptions:
     weight_decay: float = 0.0
     val_fraction: float = 0.1
     loss: str = "l1"
+    ema: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
         checks = [
-            (isinstance(self.epochs, int) and self.epochs >= 0, "epochs must be an int >= 0"),
+            (
+                self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 0),
+                "epochs must be None or an int >= 0",
+            ),
+            (isinstance(self.min_steps, int) and self.min_steps >= 0, "min_steps must be >= 0"),
             (isinstance(self.batch_size, int) and self.batch_size >= 2, "batch_size must be >= 2"),
             (float(self.lr) > 0, "lr must be > 0"),
             (isinstance(self.lr_decay, int) and self.lr_decay > 0, "lr_decay must be an int > 0"),
@@ -81,6 +93,7 @@ class TrainOptions:
             (float(self.weight_decay) >= 0, "weight_decay must be >= 0"),
             (0 <= float(self.val_fraction) < 1, "val_fraction must be in [0, 1)"),
             (self.loss in ("l1", "mse"), "loss must be 'l1' or 'mse'"),
+            (0 <= float(self.ema) < 1, "ema must be in [0, 1)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -94,6 +107,13 @@ class TrainOptions:
     def as_dict(self) -> dict[str, Any]:
         """The options as a JSON-friendly dictionary."""
         return asdict(self)
+
+    def resolved(self, n_train: int) -> TrainOptions:
+        """These options with ``epochs`` fixed for ``n_train`` training frames."""
+        if self.epochs is not None:
+            return self
+        steps = max(1, math.ceil(n_train / min(self.batch_size, max(n_train, 2))))
+        return replace(self, epochs=max(30, math.ceil(self.min_steps / steps)))
 
 
 @dataclass
@@ -184,6 +204,7 @@ def run_training(
     on_epoch_end: Callable[[EpochResult, TrainState, dict[str, torch.Tensor]], None] | None = None,
     progress: Callable[[int], Any] | None = None,
     best_state: dict[str, torch.Tensor] | None = None,
+    ema_net: nn.Module | None = None,
 ) -> dict[str, torch.Tensor]:
     """Train ``net`` in place from ``state.epoch`` to ``opts.epochs``; return the best weights.
 
@@ -191,7 +212,8 @@ def run_training(
     ``val`` is None). ``on_epoch_end(result, state, best_state_dict)`` is called after each
     epoch (for logs and checkpoints). ``progress(n)`` is called with the number of samples
     done after each step (for a progress bar). ``best_state`` is the best weights so far
-    when resuming (default: the current weights).
+    when resuming (default: the current weights). With ``opts.ema > 0``, ``ema_net`` (a copy
+    of ``net``, updated in place) holds the averaged weights that are evaluated and kept.
     """
     n = len(train)
     if n < 2:
@@ -199,6 +221,13 @@ def run_training(
     dev = train.pose_2d.device
     bs = min(opts.batch_size, n)
     best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
+    if opts.ema > 0 and ema_net is None:
+        raise ConfigError("ema > 0 needs ema_net, a copy of the network")
+    ema_params = [] if ema_net is None else list(ema_net.parameters())
+    net_params = list(net.parameters())
+    eval_net = net if ema_net is None or opts.ema <= 0 else ema_net
+    opts = opts.resolved(n)
+    assert opts.epochs is not None
     for epoch in range(state.epoch, opts.epochs):
         net.train()
         perm = torch.randperm(n, device=dev)
@@ -225,18 +254,25 @@ def run_training(
                 clip = 1.0 if opts.max_norm is True else float(opts.max_norm)
                 nn.utils.clip_grad_norm_(net.parameters(), max_norm=clip)
             optimizer.step()
+            if eval_net is not net:
+                with torch.no_grad():
+                    torch._foreach_lerp_(ema_params, net_params, 1.0 - float(opts.ema))
             ws = float(w.sum())
             loss_sum += float(loss.detach()) * ws
             w_sum += ws
             if progress is not None:
                 progress(len(idx))
         loss_train = loss_sum / w_sum if w_sum else float("nan")
+        if eval_net is not net:  # BatchNorm statistics follow the raw network
+            assert ema_net is not None
+            for b_e, b in zip(ema_net.buffers(), net.buffers(), strict=True):
+                b_e.copy_(b)
         if val is not None and len(val):
-            _, err_val = evaluate(net, val, layout, stats, norm_2d, opts.loss)
+            _, err_val = evaluate(eval_net, val, layout, stats, norm_2d, opts.loss)
         else:
             err_val = float("nan")
         if test is not None and len(test):
-            loss_test, err_test = evaluate(net, test, layout, stats, norm_2d, opts.loss)
+            loss_test, err_test = evaluate(eval_net, test, layout, stats, norm_2d, opts.loss)
         else:
             loss_test = err_test = float("nan")
         if val is None or not len(val):
@@ -246,7 +282,7 @@ def run_training(
         if is_best:
             state.best_err = err_val if math.isfinite(err_val) else state.best_err
             state.best_epoch = epoch + 1
-            best = copy.deepcopy(net.state_dict())
+            best = copy.deepcopy(eval_net.state_dict())
         state.epoch = epoch + 1
         result = EpochResult(epoch + 1, state.lr, loss_train, loss_test, err_test, err_val, is_best)
         if on_epoch_end is not None:

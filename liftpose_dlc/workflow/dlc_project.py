@@ -106,6 +106,7 @@ def train_dlc_project(
     n_virtual_cameras: int = 8,
     camera_distance: float | None = None,
     noise_px: float = 0.0,
+    distorted: bool = True,
     units: str | None = None,
     seed: int = 0,
     overwrite: bool = False,
@@ -153,6 +154,9 @@ def train_dlc_project(
         Number of virtual cameras and their distance to the animal (None: orthographic).
     noise_px
         Gaussian noise added once to the projected 2D (2D units).
+    distorted
+        Apply the cameras' lens distortion to the projected 2D (default): DeepLabCut tracks
+        the raw video.
     units
         The library's units (e.g. ``"mm"``), recorded in ``lifter.yaml``.
     seed
@@ -208,6 +212,7 @@ def train_dlc_project(
         n_virtual_cameras=n_virtual_cameras,
         camera_distance=camera_distance,
         noise_px=noise_px,
+        distorted=distorted,
         units=units,
         seed=seed,
         record={"project_config": str(cfg["config_path"])},

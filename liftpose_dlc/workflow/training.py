@@ -169,6 +169,7 @@ def train_from_library(
     n_virtual_cameras: int = 8,
     camera_distance: float | None = None,
     noise_px: float = 0.0,
+    distorted: bool = True,
     units: str | None = None,
     seed: int = 0,
     record: Mapping[str, Any] | None = None,
@@ -206,6 +207,9 @@ def train_from_library(
         Number of virtual cameras, and their distance to the animal (None: orthographic).
     noise_px
         Gaussian noise added once to the projected 2D (2D units).
+    distorted
+        Apply the cameras' lens distortion to the projected 2D (default), as a tracker run
+        on the raw video reports it; False for 2D that was undistorted before lifting.
     units
         The library's units (e.g. ``"mm"``), recorded.
     seed
@@ -249,6 +253,7 @@ def train_from_library(
         keypoints=names,
         keypoint_map=keypoint_map,
         noise_px=noise_px,
+        distorted=distorted,
         seed=seed,
     )
     roots_ = [0] if roots is None else ([roots] if isinstance(roots, (str, int)) else list(roots))
@@ -285,6 +290,7 @@ def train_from_library(
         "cameras": cam_record,
         "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
         "noise_px": float(noise_px),
+        "distorted_2d": bool(distorted),
         "seed": int(seed),
         "model_options": lifter.options.as_dict(),
         "train_options": lifter.train_options,

@@ -75,7 +75,7 @@ def test_random_project_pinhole_per_camera_and_visibility():
     batch = _batch()
     out = aug(batch)
     x = out.pose_3d
-    expected = (x @ torch.tensor(k, dtype=torch.float32).T)
+    expected = x @ torch.tensor(k, dtype=torch.float32).T
     torch.testing.assert_close(out.pose_2d, expected[..., :2] / expected[..., 2:3])
     first_half = out.valid_2d[:, :3].all(1)
     assert ((first_half & ~out.valid_2d[:, 3:].any(1)) | (~out.valid_2d[:, :3].any(1))).all()

@@ -76,7 +76,8 @@ def test_save_load_bit_identical(tmp_path, trained):
     again = Lifter.load(path)
     np.testing.assert_array_equal(again.predict(p2), lifter.predict(p2))
     assert again.keypoints == KP
-    assert again.roots == [0, 4] and again.target_sets == [[1, 2, 3], [5]]
+    assert again.roots == [0, 4]
+    assert again.target_sets == [[1, 2, 3], [5]]
     assert again.options == lifter.options
     with pytest.raises(OutputExistsError):
         lifter.save(path)
@@ -110,7 +111,9 @@ def test_model_file_errors(tmp_path, trained):
         Lifter.load(tmp_path / "new.safetensors")
     bad = json.loads(meta["lifter"])
     bad["model_options"]["linear_size"] = 64
-    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={**meta, "lifter": json.dumps(bad)})
+    save_file(
+        tensors, str(tmp_path / "bad.safetensors"), metadata={**meta, "lifter": json.dumps(bad)}
+    )
     with pytest.raises(ModelFileError, match="inconsistent"):
         Lifter.load(tmp_path / "bad.safetensors")
 
@@ -120,11 +123,14 @@ def test_poses_and_dict_inputs(trained):
     poses = Poses(np.stack([p2[:5], p2[5:10]], axis=1)[:, :, ::-1], keypoints=KP[::-1])
     out = lifter.predict(poses)
     assert isinstance(out, Poses)
-    assert out.n_dims == 3 and out.keypoints == KP and out.individuals == poses.individuals
+    assert out.n_dims == 3
+    assert out.keypoints == KP
+    assert out.individuals == poses.individuals
     # same frames in another batch composition: equal up to float32 rounding
     np.testing.assert_allclose(out.data[:, 1], lifter.predict(p2[5:10]), rtol=1e-5, atol=1e-6)
     d = lifter.predict({"x": p2[:4], "y": p2[4:6]})
-    assert sorted(d) == ["x", "y"] and d["y"].shape == (2, 6, 3)
+    assert sorted(d) == ["x", "y"]
+    assert d["y"].shape == (2, 6, 3)
     np.testing.assert_allclose(d["y"], lifter.predict(p2[4:6]), rtol=1e-5, atol=1e-6)
 
 
@@ -158,3 +164,14 @@ def test_checkpoints_and_resume(tmp_path):
     np.testing.assert_array_equal(part.predict(p2), full.predict(p2))
     ref = (tmp_path / "a" / "train_log.txt").read_text().splitlines()
     assert [r.split("\t")[2] for r in log] == [r.split("\t")[2] for r in ref]
+
+
+def test_ema_and_auto_epochs(tmp_path):
+    p2, p3 = _pairs(60)
+    lifter = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS)
+    lifter.fit(p2, p3, verbose=False, augment=None, ema=0.9, min_steps=20, batch_size=16)
+    # 54 training frames, 4 steps per epoch: at least 30 epochs and 20 steps
+    assert lifter.train_options["epochs"] == 30
+    assert len(lifter.history) == 30
+    lifter.fit(p2, p3, verbose=False, augment=None, min_steps=400, batch_size=16)
+    assert lifter.train_options["epochs"] == 100

@@ -29,7 +29,10 @@ def test_options_change_the_model():
     assert small.linear_stages[0].dropout.p == 0.1
     skip = LiftPoseNet(24, 36, ModelOptions(linear_size=64, linear_skip=True))
     assert skip.skip is not None
-    assert _n_params(skip) == _n_params(LiftPoseNet(24, 36, ModelOptions(linear_size=64))) + 24 * 36 + 36
+    assert (
+        _n_params(skip)
+        == _n_params(LiftPoseNet(24, 36, ModelOptions(linear_size=64))) + 24 * 36 + 36
+    )
 
 
 def test_linear_skip_starts_as_the_linear_map():
@@ -46,3 +49,17 @@ def test_bad_options():
         ModelOptions(dropout=1.5)
     with pytest.raises(ConfigError, match="unknown model options"):
         ModelOptions.from_kwargs(width=3)
+
+
+def test_original_options_constant():
+    from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, ORIGINAL_MODEL_OPTIONS
+
+    assert ORIGINAL_MODEL_OPTIONS == {
+        "linear_size": 1024,
+        "num_stage": 2,
+        "dropout": 0.5,
+        "linear_skip": False,
+        "norm_2d": False,
+        "root_input": False,
+    }
+    assert set(DEFAULT_MODEL_OPTIONS) == set(ORIGINAL_MODEL_OPTIONS)

@@ -59,7 +59,8 @@ def test_stats_ignore_missing_points():
     rel = (p2[1:, 2] - p2[1:, 0]).double().numpy()
     np.testing.assert_allclose(s_nan.mean_2d[2:4], rel.mean(0), rtol=1e-6)
     np.testing.assert_allclose(s_nan.mean_2d[4:], s_full.mean_2d[4:], rtol=1e-6)
-    assert s_full.mean_2d.shape == (8,) and s_full.std_3d.shape == (12,)
+    assert s_full.mean_2d.shape == (8,)
+    assert s_full.std_3d.shape == (12,)
 
 
 def test_input_masks_missing_points_and_roots():
@@ -119,3 +120,26 @@ def test_seed_stats_full_or_target_length():
     assert (st2.std_2d == 1).all()  # zero std replaced by 1
     with pytest.raises(ConfigError, match="expected 10"):
         Stats.from_seed([np.zeros(3), np.ones(8), np.zeros(12), np.ones(12)], layout)
+
+
+def test_root_input_adds_root_layout():
+    from liftpose_dlc.lifter.preprocessing import input_size
+
+    layout = make_layout(KP, [0, 3], [[1, 2], [4]])
+    p2, p3 = _data(20)
+    valid = torch.ones(20, 5, dtype=torch.bool)
+    st = compute_stats(p2, valid, p3, valid, layout, False, root_input=True)
+    assert st.mean_root.shape == (2,)
+    rel = (p2[:, 3] - p2[:, 0]).double().numpy()
+    np.testing.assert_allclose(st.mean_root, rel.mean(0), rtol=1e-6)
+    x = make_input(p2, valid, layout, st.tensors(), norm_2d=False)
+    assert x.shape == (20, input_size(layout, root_input=True)) == (20, 9 + 3)
+    z = (rel[0] - st.mean_root) / st.std_root
+    np.testing.assert_allclose(x[0, 6:8].numpy(), z, rtol=1e-5)
+    assert x[:, -1].eq(1).all()
+    p2[5, 3] = float("nan")  # second root missing: its layout entry is masked
+    x = make_input(p2, torch.isfinite(p2).all(-1), layout, st.tensors(), norm_2d=False)
+    assert x[5, -1] == 0
+    assert (x[5, 6:8] == 0).all()
+    one_root = make_layout(KP, [0], [1, 2, 3, 4])
+    assert input_size(one_root, root_input=True) == input_size(one_root) == 12

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import shared_file
 
 from liftpose_dlc import Lifter
-from conftest import shared_file
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -25,10 +25,12 @@ def test_real_fly_beats_mean_pose(shared_data):
     pred = lifter.predict(uv[800:])
 
     def err(p):
-        return np.mean([
-            np.linalg.norm((p[:, s] - p[:, [r]]) - (x_mm[800:, s] - x_mm[800:, [r]]), axis=-1)
-            for r, s in zip(roots, sets, strict=True)
-        ])
+        return np.mean(
+            [
+                np.linalg.norm((p[:, s] - p[:, [r]]) - (x_mm[800:, s] - x_mm[800:, [r]]), axis=-1)
+                for r, s in zip(roots, sets, strict=True)
+            ]
+        )
 
     mean_pose = np.broadcast_to(np.nanmean(x_mm[:800], axis=0), pred.shape)
     assert err(mean_pose) > 0.2  # mm: the mean pose is far off

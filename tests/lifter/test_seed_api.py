@@ -13,10 +13,10 @@ SMALL = {"epochs": 2, "linear_size": 32, "verbose": False}
 @pytest.fixture(scope="module")
 def readme_run(tmp_path_factory):
     """The seed README's random-data example (with a small network for speed)."""
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002
     n_points, n_joints = 100, 5
-    train_2d, test_2d = rand(n_points, n_joints, 2), rand(n_points, n_joints, 2)
-    train_3d, test_3d = rand(n_points, n_joints, 3), rand(n_points, n_joints, 3)
+    train_2d, test_2d = rand(n_points, n_joints, 2), rand(n_points, n_joints, 2)  # noqa: NPY002
+    train_3d, test_3d = rand(n_points, n_joints, 3), rand(n_points, n_joints, 3)  # noqa: NPY002
     train_2d = {"experiment_1": train_2d}
     train_3d = {"experiment_1": train_3d}
     test_2d = {"experiment_2": test_2d}
@@ -26,7 +26,13 @@ def readme_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     copies = {k: v.copy() for k, v in train_2d.items()}
     lifter = train(
-        train_2d, test_2d, train_3d, test_3d, roots, target_sets, out_dir=out,
+        train_2d,
+        test_2d,
+        train_3d,
+        test_3d,
+        roots,
+        target_sets,
+        out_dir=out,
         training_kwargs=SMALL,
     )
     np.testing.assert_array_equal(train_2d["experiment_1"], copies["experiment_1"])
@@ -43,7 +49,8 @@ def test_readme_example_trains_and_logs(readme_run):
     assert values.shape == (2, 5)
     assert values[:, 0].tolist() == [1, 2]
     assert np.isfinite(values).all()  # a test set was given: its loss and error are logged
-    assert (out / "ckpt_best.safetensors").exists() and (out / "ckpt_last.safetensors").exists()
+    assert (out / "ckpt_best.safetensors").exists()
+    assert (out / "ckpt_last.safetensors").exists()
 
 
 def test_test_and_load_results(readme_run):
@@ -51,9 +58,11 @@ def test_test_and_load_results(readme_run):
     lp_test(out)
     gt, pred, good = load_test_results(out)
     assert gt.shape == pred.shape == (100, 5, 3)
-    assert good.shape == (100, 5) and good.dtype == bool
+    assert good.shape == (100, 5)
+    assert good.dtype == bool
     np.testing.assert_array_equal(gt, test_3d["experiment_2"])
-    assert good[:, 1:].all() and not good[:, 0].any()
+    assert good[:, 1:].all()
+    assert not good[:, 0].any()
     np.testing.assert_array_equal(pred[:, 0], gt[:, 0])  # roots taken from the ground truth
     expected = lifter.predict(test_2d["experiment_2"]) + gt[:, :1]
     np.testing.assert_allclose(pred, expected, rtol=1e-12)
@@ -72,13 +81,15 @@ def test_test_on_new_data(readme_run):
     np.testing.assert_allclose(pred[:, 1:] - gt[:, :1], lifter.predict(new_2d)[:, 1:], rtol=1e-12)
     lp_test(out, {"a": new_2d[:10], "b": new_2d[10:]})  # 2D only: gt unknown
     gt, pred, good = load_test_results(out)
-    assert np.isnan(gt).all() and not good.any() and np.isfinite(pred).all()
+    assert np.isnan(gt).all()
+    assert not good.any()
+    assert np.isfinite(pred).all()
     lp_test(out)  # back to the stored test set
     assert load_test_results(out)[0].shape == (100, 5, 3)
 
 
 def test_training_kwargs_and_errors(tmp_path):
-    x2, x3 = rand(40, 5, 2), rand(40, 5, 3)
+    x2, x3 = rand(40, 5, 2), rand(40, 5, 3)  # noqa: NPY002
     with pytest.raises(ConfigError, match="known keys: .*batch_size.*dropout.*epochs"):
         train(x2, x2, x3, x3, [0], [1, 2, 3, 4], out_dir=tmp_path, training_kwargs={"epoch": 3})
     with pytest.raises(MissingFileError):
@@ -86,12 +97,20 @@ def test_training_kwargs_and_errors(tmp_path):
     with pytest.raises(ConfigError, match="train_2d is None"):
         train(None, x2, x3, x3, [0], [1, 2, 3, 4], out_dir=tmp_path)
     lifter = train(
-        x2, x2, x3, x3, [0], [[1, 2, 3, 4]], out_dir=tmp_path,
+        x2,
+        x2,
+        x3,
+        x3,
+        [0],
+        [[1, 2, 3, 4]],
+        out_dir=tmp_path,
         training_kwargs={**SMALL, "dropout": 0.1, "batch_size": 16, "lr": 1e-2, "num_stage": 1},
         augmentation=[],
     )
-    assert lifter.options.dropout == 0.1 and lifter.options.num_stage == 1
-    assert lifter.train_options["batch_size"] == 16 and lifter.train_options["lr"] == 1e-2
+    assert lifter.options.dropout == 0.1
+    assert lifter.options.num_stage == 1
+    assert lifter.train_options["batch_size"] == 16
+    assert lifter.train_options["lr"] == 1e-2
     assert lifter.augmentation == []
 
 
@@ -106,11 +125,38 @@ def test_seed_random_project_and_resume(tmp_path):
         "intr": None,
     }
     aug = [random_project(**angle_aug)]
-    train(None, x3[..., :2], x3, x3, [0], [1, 2, 3, 4], out_dir=tmp_path, aug=aug,
-          training_kwargs=SMALL)
-    train(None, x3[..., :2], x3, x3, [0], [1, 2, 3, 4], out_dir=tmp_path, aug=aug,
-          training_kwargs={**SMALL, "epochs": 3, "resume": True})
+    train(
+        None,
+        x3[..., :2],
+        x3,
+        x3,
+        [0],
+        [1, 2, 3, 4],
+        out_dir=tmp_path,
+        aug=aug,
+        training_kwargs=SMALL,
+    )
+    train(
+        None,
+        x3[..., :2],
+        x3,
+        x3,
+        [0],
+        [1, 2, 3, 4],
+        out_dir=tmp_path,
+        aug=aug,
+        training_kwargs={**SMALL, "epochs": 3, "resume": True},
+    )
     rows = (tmp_path / "train_log.txt").read_text().splitlines()[1:]
     assert [int(r.split("\t")[0]) for r in rows] == [1, 2, 3]
-    train(None, x3[..., :2], x3, x3, [0], [1, 2, 3, 4], out_dir=tmp_path, aug=aug,
-          training_kwargs={**SMALL, "epochs": 4, "load": "ckpt_last.pth.tar"})
+    train(
+        None,
+        x3[..., :2],
+        x3,
+        x3,
+        [0],
+        [1, 2, 3, 4],
+        out_dir=tmp_path,
+        aug=aug,
+        training_kwargs={**SMALL, "epochs": 4, "load": "ckpt_last.pth.tar"},
+    )

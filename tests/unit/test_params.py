@@ -177,6 +177,7 @@ def test_vis_from_dlc_config_file_errors(tmp_path):
         vis_from_dlc_config(bad)
 
 
+@pytest.mark.realdata
 def test_vis_from_real_multianimal_config(shared_data):
     path = shared_file(shared_data, "dlc/multi_mouse-dlc_team-2022-04-12/config.yaml")
     vis = vis_from_dlc_config(path)
@@ -190,6 +191,7 @@ def test_vis_from_real_multianimal_config(shared_data):
     assert validate_params({"vis": vis}, n_keypoints=5)["vis"] == vis
 
 
+@pytest.mark.realdata
 def test_vis_from_real_single_animal_config(shared_data):
     path = shared_file(shared_data, "dlc/openfield/config.yaml")
     vis = vis_from_dlc_config(path)
