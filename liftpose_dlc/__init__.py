@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "lift_dlc_project": "liftpose_dlc.workflow",
     "train_dlc_project": "liftpose_dlc.workflow",
     "lift_file": "liftpose_dlc.workflow",
+    "lift_poses": "liftpose_dlc.workflow",
 }
 _SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo"}
 
@@ -74,4 +75,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
     from liftpose_dlc.seed_api import load_test_results, test, train
     from liftpose_dlc.training_pairs import make_training_pairs
-    from liftpose_dlc.workflow import lift_dlc_project, lift_file, train_dlc_project
+    from liftpose_dlc.workflow import lift_dlc_project, lift_file, lift_poses, train_dlc_project

@@ -283,7 +283,8 @@ def _points_layer(
     kwargs: dict[str, Any] = {
         "name": name,
         "features": features,
-        "face_color": kp_colors[k],
+        # napari cannot take an empty colour array for an empty layer (all points missing)
+        "face_color": kp_colors[k] if len(k) else "white",
         "size": size,
         "ndim": data.shape[1],
         "metadata": {
@@ -294,7 +295,7 @@ def _points_layer(
             }
         },
     }
-    if border_by_individual and poses.n_individuals > 1:
+    if border_by_individual and poses.n_individuals > 1 and len(i):
         ind_colors = np.array(list(individual_colors(poses.individuals).values()))
         kwargs["border_color"] = ind_colors[i]
         kwargs["border_width"] = 0.2

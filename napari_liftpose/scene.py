@@ -60,6 +60,7 @@ __all__ = [
     "video_layer",
     "scene_layers",
     "add_layers",
+    "frame_scene",
     "layer_by_name",
 ]
 
@@ -360,7 +361,7 @@ def scene_layers(
             extent = _extent(poses_3d.data)
             transform = {"scale": placement.scale, "translate": placement.translate}
             if one.skeleton:
-                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 80)
+                data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)
                 out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
             data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)
             out.append((data, _with_axes({**kwargs, **transform}), "points"))
@@ -396,7 +397,23 @@ def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | 
     layers = []
     for data, kwargs, layer_type in layer_data:
         layers.append(viewer.add_layer(Layer.create(data, dict(kwargs), layer_type)))
-    if layers and viewer.dims.ndim == len(AXIS_LABELS):
+    if layers:
+        frame_scene(viewer, ndisplay=ndisplay)
+    elif ndisplay is not None:
+        viewer.dims.ndisplay = ndisplay
+    return layers
+
+
+def frame_scene(viewer: Any, *, ndisplay: int | None = 3) -> None:
+    """Frame a viewer holding a scene's layers (the second half of :func:`add_layers`).
+
+    Puts the time slider on the first frame and the depth slider on the video plane, makes
+    the depth slice as thick as the scene, keeps the depth slider on the video plane when
+    the display goes back to 2D, sets ``ndisplay`` and fits the camera to all layers (the
+    3D skeleton beside the video included). Only ``ndisplay`` and the camera are changed
+    when the viewer's axes are not a scene's four.
+    """
+    if viewer.dims.ndim == len(AXIS_LABELS):
         viewer.dims.axis_labels = AXIS_LABELS
         viewer.dims.set_current_step(0, 0)
         viewer.dims.set_point(1, 0.0)
@@ -408,7 +425,8 @@ def add_layers(viewer: Any, layer_data: Sequence[LayerData], *, ndisplay: int | 
         viewer.dims.events.ndisplay.connect(_depth_to_video_plane)
     if ndisplay is not None:
         viewer.dims.ndisplay = ndisplay
-    return layers
+    # napari frames the first layer added to an empty viewer only: show the whole scene
+    viewer.reset_view()
 
 
 def _replace_at(values: Sequence[float], index: int, value: float) -> tuple[float, ...]:

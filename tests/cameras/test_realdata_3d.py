@@ -105,10 +105,8 @@ def test_fly_aligned_pkl_loads_with_npz_names(shared_data):
 
 @pytest.mark.slow
 def test_lifter_from_training_pairs_on_mouse_session(shared_data):
-    try:
-        from liftpose_dlc.lifter.lifter import Lifter
-    except ImportError:
-        pytest.skip("lifter not merged yet")
+    from liftpose_dlc.lifter.lifter import Lifter
+
     poses = _mouse_poses(shared_data)
     names = poses.keypoints
     cams = load_calibration(

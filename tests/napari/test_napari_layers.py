@@ -223,3 +223,19 @@ def test_bones_without_skeleton():
     data, kwargs = bones_layer(poses)
     assert data.shape == (0, 2, 4)
     assert len(kwargs["features"]) == 0
+
+
+def test_layers_of_poses_with_every_point_missing():
+    napari_components = pytest.importorskip("napari.components")
+    from napari_liftpose.scene import add_layers, scene_layers
+
+    data = np.full((5, 2, 2, 3), np.nan)
+    data[:, 0] = 1.0
+    poses = Poses(data, keypoints=["a", "b"], individuals=["seen", "never"], skeleton=[("a", "b")])
+    data_3d, kwargs = points_3d_layer(poses, individual="never")
+    assert data_3d.shape == (0, 4)
+    assert kwargs["face_color"] == "white"
+    poses_2d = Poses(np.full((5, 2, 2, 2), np.nan), keypoints=["a", "b"])
+    viewer = napari_components.ViewerModel()
+    layers = add_layers(viewer, scene_layers(poses_2d, poses))  # napari accepts them
+    assert [len(layer.data) for layer in layers] == [0, 5, 10, 0, 0]

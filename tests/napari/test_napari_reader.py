@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import h5py
@@ -134,10 +135,18 @@ def test_manifest_is_valid_and_patterns_are_narrow():
     npe2 = pytest.importorskip("npe2")
     manifest = npe2.PluginManifest.from_file(MANIFEST)
     assert manifest.name == "liftpose-dlc"
-    assert manifest.contributions.widgets is None  # no widget until it exists
     (reader,) = manifest.contributions.readers
-    command = {c.id: c for c in manifest.contributions.commands}[reader.command]
-    assert command.python_name == "napari_liftpose.reader:napari_get_reader"
+    commands = {c.id: c for c in manifest.contributions.commands}
+    assert commands[reader.command].python_name == "napari_liftpose.reader:napari_get_reader"
+    (widget,) = manifest.contributions.widgets
+    assert widget.display_name == "LiftPose3D"
+    (sample,) = manifest.contributions.sample_data
+    # every command names an importable callable
+    for command in commands.values():
+        module, name = command.python_name.split(":")
+        assert callable(getattr(importlib.import_module(module), name)), command.python_name
+    assert commands[widget.command].python_name == "napari_liftpose.widget:LiftPoseWidget"
+    assert commands[sample.command].python_name == "napari_liftpose.sample:demo_fly_sample"
     manager = npe2.PluginManager()
     manager.register(manifest)
 

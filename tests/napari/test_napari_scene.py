@@ -99,7 +99,7 @@ def test_back_to_2d_shows_the_video_plane():
     viewer = napari_components.ViewerModel()
     add_layers(viewer, scene_layers(poses_2d, poses_3d, make_video()))
     viewer.reset_view()
-    viewer.camera.center = (7.5, 20.0, 100.0)  # the 3D camera moved in depth
+    viewer.scene.camera.center = (7.5, 20.0, 100.0)  # the 3D camera moved in depth
     viewer.dims.set_current_step(0, 4)
     viewer.dims.ndisplay = 2  # napari would put the depth slider at the camera's 7.5
     assert viewer.dims.point[1] == 0.0

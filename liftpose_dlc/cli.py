@@ -1,0 +1,746 @@
+"""The ``liftpose-dlc`` command: ``train``, ``lift``, ``evaluate`` and ``demo``.
+
+A thin layer over :mod:`liftpose_dlc.workflow`, :mod:`liftpose_dlc.seed_api` and
+:mod:`liftpose_dlc.demo.pipeline`: it parses arguments, calls them, and turns errors on bad
+input into one line on stderr and a non-zero exit code (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+PROG = "liftpose-dlc"
+
+
+# ----------------------------------------------------------------------------- helpers
+class UsageError(Exception):
+    """Bad combination of command-line options (exit code 2)."""
+
+
+def _name_or_index(token: str) -> int | str:
+    return int(token) if token.lstrip("-").isdigit() else token
+
+
+def _names(tokens: Sequence[str] | None) -> list[int | str] | None:
+    if tokens is None:
+        return None
+    out: list[int | str] = []
+    for t in tokens:
+        out.extend(_name_or_index(x) for x in t.split(",") if x.strip())
+    return out
+
+
+def _target_sets(tokens: Sequence[str] | None) -> list[list[int | str]] | None:
+    if tokens is None:
+        return None
+    return [[_name_or_index(x.strip()) for x in t.split(",") if x.strip()] for t in tokens]
+
+
+def _keypoint_map(tokens: Sequence[str] | None) -> dict[str, str] | None:
+    if not tokens:
+        return None
+    out = {}
+    for t in tokens:
+        if "=" not in t:
+            raise UsageError(f"--keypoint-map entries are NAME=LIBRARY_NAME, got {t!r}")
+        a, b = t.split("=", 1)
+        out[a.strip()] = b.strip()
+    return out
+
+
+def _angle_ranges(values: Sequence[float] | None) -> list[list[float]] | None:
+    if values is None:
+        return None
+    if len(values) != 6:
+        raise UsageError("--angle-ranges takes 6 numbers: ZLOW ZHIGH YLOW YHIGH XLOW XHIGH")
+    return [list(values[0:2]), list(values[2:4]), list(values[4:6])]
+
+
+def _frames(text: str | None) -> range | None:
+    if text is None:
+        return None
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            return range(int(a or 0), int(b))
+        return range(int(text), int(text) + 1)
+    except ValueError:
+        raise UsageError(f"--frames takes START:STOP (e.g. 0:200), got {text!r}") from None
+
+
+def _training_options(args: argparse.Namespace) -> dict[str, Any]:
+    names = {
+        "epochs": "epochs",
+        "batch_size": "batch_size",
+        "lr": "lr",
+        "linear_size": "linear_size",
+        "num_stage": "num_stage",
+        "dropout": "dropout",
+        "norm_2d": "norm_2d",
+        "device": "device",
+    }
+    return {
+        key: getattr(args, attr) for key, attr in names.items() if getattr(args, attr) is not None
+    }
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text)
+
+
+# ----------------------------------------------------------------------------- train
+def _cmd_train(args: argparse.Namespace) -> int:
+    modes = [m for m in ("config", "data") if getattr(args, m)]
+    if len(modes) > 1:
+        raise UsageError("give --config (a DeepLabCut project) or --data (arrays), not both")
+    training = _training_options(args)
+    if args.data:
+        return _train_from_arrays(args, training)
+    if not args.library:
+        raise UsageError(
+            "train needs --library FILE... (a 3D library) with --config or --out, "
+            "or --data PAIRS.npz with --out"
+        )
+    cameras: Any = args.calibration
+    if args.calibration and args.cameras:
+        from liftpose_dlc.io.calibration import load_calibration
+
+        cameras = load_calibration(args.calibration, cameras=args.cameras)
+    from liftpose_dlc.io.poses3d import load_poses_3d
+
+    library = [
+        load_poses_3d(p, keypoints=args.library_keypoints) if args.library_keypoints else p
+        for p in args.library
+    ]
+    common = {
+        "keypoint_map": _keypoint_map(args.keypoint_map),
+        "roots": _names(args.roots),
+        "target_sets": _target_sets(args.target_sets),
+        "angle_ranges": _angle_ranges(args.angle_ranges),
+        "n_virtual_cameras": args.n_cameras,
+        "camera_distance": args.camera_distance,
+        "noise_px": args.noise_px,
+        "units": args.units,
+        "seed": args.seed,
+        "overwrite": args.overwrite,
+        "verbose": not args.quiet,
+        **training,
+    }
+    if args.config:
+        from liftpose_dlc.workflow import project_lifter_path, train_dlc_project
+
+        if args.out:
+            raise UsageError("--out is not used with --config: the lifter goes in the project")
+        train_dlc_project(args.config, library, cameras, bodyparts=args.keypoints, **common)
+        _say(args, f"lifter saved to {project_lifter_path(args.config)}")
+        return 0
+    if not args.out:
+        raise UsageError("give --config (a DeepLabCut project) or --out MODEL.safetensors")
+    from liftpose_dlc.workflow.training import record_path_for, train_from_library
+
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        out = out / "lifter.safetensors"
+    train_from_library(library, cameras, model_path=out, keypoints=args.keypoints, **common)
+    _say(args, f"lifter saved to {out} (how it was trained: {record_path_for(out)})")
+    return 0
+
+
+def _load_pairs(path: str) -> dict[str, Any]:
+    import numpy as np
+
+    from liftpose_dlc._files import check_file
+    from liftpose_dlc.errors import FileFormatError
+
+    p = check_file(path, "training data (.npz)")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"{p}: not a numpy .npz file without pickles ({exc})") from None
+    out: dict[str, Any] = {}
+    for name in ("train_2d", "train_3d", "test_2d", "test_3d", "train_keypts", "test_keypts"):
+        if name in arrays:
+            out[name] = arrays[name]
+            continue
+        prefix = f"{name}/"
+        entries = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        if entries:
+            out[name] = entries
+    for name in ("roots", "target_sets"):
+        if name in arrays:
+            out[name] = arrays[name].tolist()
+    if "train_3d" not in out:
+        raise FileFormatError(
+            f"{p}: no train_3d array; the file must hold train_2d and train_3d (arrays "
+            "(N, J, 2)/(N, J, 3)) or dictionaries as train_2d/<key>, train_3d/<key>, and "
+            f"optionally test_2d, test_3d; it holds {sorted(arrays)}"
+        )
+    return out
+
+
+def _train_from_arrays(args: argparse.Namespace, training: dict[str, Any]) -> int:
+    from liftpose_dlc.seed_api import test, train
+
+    if not args.out:
+        raise UsageError("--data needs --out DIR (the training folder)")
+    if args.library or args.config:
+        raise UsageError("--data trains from arrays: do not give --library or --config")
+    pairs = _load_pairs(args.data)
+    roots = _names(args.roots) or pairs.get("roots")
+    target_sets = _target_sets(args.target_sets) or pairs.get("target_sets")
+    if roots is None or target_sets is None:
+        raise UsageError("give --roots and --target-sets (or store roots/target_sets in the .npz)")
+    augmentation = None
+    if args.no_augment:
+        augmentation = []
+    elif args.angle_ranges:
+        from liftpose_dlc.lifter.augmentation import random_project
+
+        augmentation = [
+            random_project(eangles={0: _angle_ranges(args.angle_ranges)}, axsorder="zyx")
+        ]
+    kwargs = dict(training)
+    kwargs["verbose"] = not args.quiet
+    kwargs["seed"] = args.seed
+    if args.overwrite is False and (Path(args.out) / "ckpt_best.safetensors").exists():
+        from liftpose_dlc.errors import OutputExistsError
+
+        raise OutputExistsError(
+            f"{args.out} holds a trained lifter; pass --overwrite to replace it"
+        )
+    train(
+        pairs.get("train_2d"),
+        pairs.get("test_2d"),
+        pairs["train_3d"],
+        pairs.get("test_3d"),
+        roots,
+        target_sets,
+        out_dir=args.out,
+        train_keypts=pairs.get("train_keypts"),
+        test_keypts=pairs.get("test_keypts"),
+        training_kwargs=kwargs,
+        augmentation=augmentation,
+    )
+    if pairs.get("test_2d") is not None:
+        test(args.out)
+    _say(args, f"lifter saved to {Path(args.out) / 'ckpt_best.safetensors'}")
+    if pairs.get("test_3d") is not None:
+        _say(args, f"see the errors with: {PROG} evaluate {args.out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- lift
+def _cmd_lift(args: argparse.Namespace) -> int:
+    targets = [Path(t) for t in args.targets]
+    is_config = [t.suffix.lower() in (".yaml", ".yml") for t in targets]
+    if any(is_config):
+        if len(targets) != 1:
+            raise UsageError("give one DeepLabCut config.yaml, or 2D pose files, not both")
+        return _lift_project(args, targets[0])
+    if args.model is None:
+        raise UsageError("lifting files needs --model LIFTER.safetensors")
+    project_only = {
+        "--videos": args.videos,
+        "--destfolder": args.destfolder,
+        "--filtered": args.filtered,
+    }
+    given = [k for k, v in project_only.items() if v]
+    if given:
+        raise UsageError(f"{', '.join(given)} only apply to a DeepLabCut config.yaml")
+    return _lift_files(args, targets)
+
+
+def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "pcutoff": args.pcutoff,
+        "infer_occluded": args.infer_occluded,
+        "root_positions": args.root_positions,
+        "overwrite": args.overwrite,
+        "save_as_csv": args.csv,
+        "chunk_size": args.chunk_size,
+        "device": args.device,
+        "verbose": not args.quiet,
+    }
+
+
+def _lift_project(args: argparse.Namespace, config: Path) -> int:
+    from liftpose_dlc.workflow import lift_dlc_project
+
+    written = lift_dlc_project(
+        config,
+        args.model,
+        videos=args.videos,
+        shuffle=args.shuffle,
+        trainingsetindex=args.trainingsetindex,
+        filtered=args.filtered,
+        destfolder=args.destfolder,
+        **_lift_options(args),
+    )
+    h5 = [p for p in written if p.suffix == ".h5"]
+    if args.plot:
+        from liftpose_dlc.io.dlc import load_dlc
+
+        for path in h5:
+            source = path.with_name(path.name[: -len("_3d.h5")] + ".h5")
+            _plot(args, load_dlc(source, config=config), load_dlc(path), path)
+    _say(args, f"{len(h5)} file(s) lifted")
+    return 0
+
+
+def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
+    from liftpose_dlc.errors import LiftPoseError, OutputExistsError
+    from liftpose_dlc.workflow import lift_file
+    from liftpose_dlc.workflow.lifting import as_lifter
+
+    model = as_lifter(args.model)
+    failed = 0
+    for path in files:
+        try:
+            out = lift_file(path, model, **_lift_options(args))
+        except OutputExistsError as exc:
+            _warn(f"{exc} (kept)")
+            continue
+        except LiftPoseError as exc:
+            if args.debug:
+                raise
+            _error(f"{path}: {exc}")
+            failed += 1
+            continue
+        _say(args, f"{path.name}: wrote {out}")
+        if args.plot:
+            from liftpose_dlc.io import load_poses
+            from liftpose_dlc.io.poses3d import load_poses_3d
+
+            _plot(args, load_poses(path), load_poses_3d(out), out)
+    return 1 if failed else 0
+
+
+def _plot(args: argparse.Namespace, poses_2d: Any, poses_3d: Any, lifted: Path) -> None:
+    from liftpose_dlc.workflow.report import plot_lifted
+
+    folder = Path(args.plot_dir) if args.plot_dir else lifted.with_name(lifted.stem + "_plots")
+    written = plot_lifted(
+        poses_2d,
+        poses_3d,
+        folder,
+        stem=lifted.stem,
+        frames=_frames(args.frames),
+        animation="" if args.animation == "none" else args.animation,
+        overwrite=args.overwrite,
+    )
+    _say(args, "figures: " + ", ".join(str(p) for p in written.values()))
+
+
+# ----------------------------------------------------------------------------- evaluate
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    pred = Path(args.prediction)
+    if pred.is_dir():
+        return _evaluate_training_dir(args, pred)
+    if args.truth is None:
+        raise UsageError("evaluating a 3D file needs --truth FILE (the known 3D)")
+    from liftpose_dlc.io.poses3d import load_poses_3d
+    from liftpose_dlc.workflow import report
+
+    lifted = load_poses_3d(pred)
+    truth = load_poses_3d(args.truth, keypoints=args.truth_keypoints)
+    roots, sets = _names(args.roots), _target_sets(args.target_sets)
+    if args.model is not None:
+        from liftpose_dlc.workflow.lifting import as_lifter
+
+        lifter = as_lifter(args.model)
+        roots = [lifter.keypoints[i] for i in lifter.roots]
+        sets = [[lifter.keypoints[j] for j in ts] for ts in lifter.target_sets]
+    if sets is not None and len(sets) == 1 and roots is not None and len(roots) == 1:
+        sets = [sets[0]]
+    evaluation = report.evaluate(lifted, truth, roots=roots, target_sets=sets, units=args.units)
+    out = Path(args.out) if args.out else pred.with_name(pred.stem + "_evaluation")
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "errors": report.plot_errors(
+            lifted,
+            truth,
+            out / "errors_per_keypoint.png",
+            roots=roots,
+            target_sets=sets,
+            units=args.units,
+            overwrite=args.overwrite,
+        )
+    }
+    if args.poses_2d:
+        from liftpose_dlc.io import load_poses
+
+        figures["frame"] = report.plot_lifted_frame(
+            load_poses(args.poses_2d),
+            lifted,
+            out / "pose_3d_beside_2d.png",
+            truth_3d=truth,
+            overwrite=args.overwrite,
+        )
+    if args.animation != "none":
+        figures["animation"] = report.animate_lifted(
+            lifted,
+            out / f"lifted_skeleton.{args.animation}",
+            frames=_frames(args.frames),
+            overwrite=args.overwrite,
+        )
+    _write_evaluation(out, evaluation, figures, args.overwrite)
+    print(evaluation.summary())
+    _say(args, "figures: " + ", ".join(str(p) for p in figures.values()))
+    return 0
+
+
+def _evaluate_training_dir(args: argparse.Namespace, folder: Path) -> int:
+    import numpy as np
+
+    from liftpose_dlc.lifter.lifter import CKPT_BEST, Lifter
+    from liftpose_dlc.poses import Poses
+    from liftpose_dlc.seed_api import TEST_RESULTS, load_test_results, test
+    from liftpose_dlc.workflow import report
+
+    if args.truth is not None:
+        raise UsageError("--truth is for a lifted 3D file; a training folder has its test data")
+    if args.retest or not (folder / TEST_RESULTS).exists():
+        test(folder)
+    gt, pred, good = load_test_results(folder)
+    lifter = Lifter.load(folder / CKPT_BEST)
+    names = lifter.keypoints
+    # test() puts the roots at their true positions; errors are of the predicted joints
+    keep = good | np.isin(np.arange(len(names)), lifter.roots)[None, :]
+    pred = np.where(keep[..., None], pred, np.nan)
+    gt_eval = np.where(keep[..., None], gt, np.nan)
+    roots = lifter.roots
+    sets = lifter.target_sets
+    evaluation = report.evaluate(pred, gt_eval, roots=roots, target_sets=sets, units=args.units)
+    out = Path(args.out) if args.out else folder / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    pred_poses = Poses(pred, names)
+    gt_poses = Poses(gt, names)
+    with np.load(folder / TEST_RESULTS) as z:
+        inputs = z["input"]
+    figures = {
+        "loss": report.plot_training(folder, out / "loss_curves.png", overwrite=args.overwrite),
+        "errors": report.plot_errors(
+            pred_poses,
+            gt_poses,
+            out / "errors_per_keypoint.png",
+            roots=roots,
+            target_sets=sets,
+            units=args.units,
+            overwrite=args.overwrite,
+        ),
+        "frame": report.plot_lifted_frame(
+            Poses(inputs, names),
+            pred_poses,
+            out / "pose_3d_beside_2d.png",
+            truth_3d=gt_poses,
+            overwrite=args.overwrite,
+        ),
+    }
+    if args.animation != "none":
+        figures["animation"] = report.animate_lifted(
+            pred_poses,
+            out / f"lifted_skeleton.{args.animation}",
+            frames=_frames(args.frames),
+            overwrite=args.overwrite,
+        )
+    _write_evaluation(out, evaluation, figures, args.overwrite)
+    print(evaluation.summary())
+    _say(args, "figures: " + ", ".join(str(p) for p in figures.values()))
+    return 0
+
+
+def _write_evaluation(
+    out: Path, evaluation: Any, figures: dict[str, Path], overwrite: bool
+) -> None:
+    import yaml
+
+    from liftpose_dlc._files import atomic_path
+
+    data = {"errors": evaluation.to_dict(), "figures": {k: str(v) for k, v in figures.items()}}
+    with atomic_path(out / "evaluation.yaml", overwrite=overwrite) as tmp:
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- demo
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from liftpose_dlc.demo.pipeline import run_demo
+
+    run_demo(args.out, seed=args.seed, quick=args.quick, verbose=not args.quiet)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+class _Formatter(argparse.HelpFormatter):
+    """Shows a default only when there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _version() -> str:
+    from liftpose_dlc import __version__
+
+    return f"{PROG} {__version__}"
+
+
+def _common(debug_default: Any) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=debug_default,
+        help="show the full traceback of an error",
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=debug_default,
+        help="no progress bars or messages",
+    )
+    return common
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("network and training")
+    g.add_argument("--epochs", type=int, help="training epochs")
+    g.add_argument("--batch-size", type=int, help="poses per optimisation step")
+    g.add_argument("--lr", type=float, help="learning rate")
+    g.add_argument("--linear-size", type=int, help="width of the network (default 1024)")
+    g.add_argument("--num-stage", type=int, help="residual blocks of the network")
+    g.add_argument("--dropout", type=float, help="dropout rate")
+    g.add_argument(
+        "--norm-2d",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="normalise each 2D pose's scale (default: on with virtual cameras)",
+    )
+    g.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``liftpose-dlc``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="3D poses from a single camera for DeepLabCut and SLEAP users (LiftPose3D).",
+        epilog=f"Start with `{PROG} demo`. `{PROG} COMMAND --help` explains each command.",
+        parents=[_common(False)],
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common(argparse.SUPPRESS)
+
+    # train
+    tr = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a lifter",
+        description=(
+            "Train a lifter. Three ways: (1) --config CONFIG.yaml --library 3D_FILE...: for a "
+            "DeepLabCut project, saved in <project>/liftpose/; (2) --library 3D_FILE... --out "
+            "MODEL.safetensors: for the keypoints you name; (3) --data PAIRS.npz --out DIR: "
+            "from paired 2D/3D arrays the seed's way (train_2d, train_3d[, test_2d, test_3d], "
+            "arrays or dictionaries stored as train_2d/<key>). With --library, give the cameras "
+            "with --calibration, or virtual cameras with --angle-ranges."
+        ),
+        formatter_class=_Formatter,
+    )
+    src = tr.add_argument_group("what to train on")
+    src.add_argument("--config", help="a DeepLabCut project's config.yaml")
+    src.add_argument("--library", nargs="+", metavar="FILE", help="3D pose files (the library)")
+    src.add_argument(
+        "--library-keypoints",
+        nargs="+",
+        metavar="NAME",
+        help="keypoint names, for library files without names",
+    )
+    src.add_argument("--data", metavar="PAIRS.npz", help="paired 2D/3D arrays (seed style)")
+    src.add_argument("--out", help="model file (.safetensors) or folder to write")
+    kp = tr.add_argument_group("keypoints")
+    kp.add_argument("--keypoints", nargs="+", metavar="NAME", help="keypoints (bodyparts) to lift")
+    kp.add_argument("--keypoint-map", nargs="+", metavar="NAME=LIB", help="renames: ours=library's")
+    kp.add_argument("--roots", nargs="+", metavar="ROOT", help="root keypoints (names or indices)")
+    kp.add_argument(
+        "--target-sets",
+        nargs="+",
+        metavar="A,B,C",
+        help="one comma-separated list per root: the keypoints predicted relative to it",
+    )
+    cam = tr.add_argument_group("cameras")
+    cam.add_argument("--calibration", metavar="FILE", help="camera calibration (Anipose, ...)")
+    cam.add_argument("--cameras", nargs="+", metavar="NAME", help="cameras of the calibration")
+    cam.add_argument(
+        "--angle-ranges",
+        nargs=6,
+        type=float,
+        metavar=("ZLO", "ZHI", "YLO", "YHI", "XLO", "XHI"),
+        help="Euler-angle ranges (degrees) of virtual cameras / random_project",
+    )
+    cam.add_argument("--n-cameras", type=int, default=8, help="number of virtual cameras")
+    cam.add_argument("--camera-distance", type=float, help="virtual cameras' distance")
+    cam.add_argument("--noise-px", type=float, default=0.0, help="2D noise added to projections")
+    cam.add_argument("--no-augment", action="store_true", help="(--data) no augmentation")
+    tr.add_argument("--units", help="units of the 3D library (e.g. mm), recorded")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing lifter")
+    _add_training_options(tr)
+    tr.set_defaults(func=_cmd_train)
+
+    # lift
+    li = sub.add_parser(
+        "lift",
+        parents=[common],
+        help="lift 2D tracking to 3D",
+        description=(
+            "Lift 2D tracking to 3D. Give a DeepLabCut config.yaml (every analysed video is "
+            "lifted to <analysis>_3d.h5 beside its output, with the project's lifter unless "
+            "--model), or 2D files (DeepLabCut .h5/.csv, SLEAP .slp/.analysis.h5) with --model. "
+            "Missing or low-likelihood 2D points get NaN in 3D unless --infer-occluded."
+        ),
+        formatter_class=_Formatter,
+    )
+    li.add_argument("targets", nargs="+", metavar="CONFIG_OR_FILE")
+    li.add_argument("--model", help="lifter model file (.safetensors)")
+    li.add_argument("--pcutoff", type=float, help="likelihood below which a 2D point is missing")
+    li.add_argument("--infer-occluded", action="store_true", help="keep estimates, flagged")
+    li.add_argument("--root-positions", choices=["mean", "zero"], default="mean")
+    li.add_argument("--overwrite", action="store_true", help="replace existing 3D files")
+    li.add_argument("--csv", action="store_true", help="also write CSV (DeepLabCut inputs)")
+    li.add_argument("--chunk-size", type=int, default=8192, help="frames lifted at a time")
+    li.add_argument("--device", help="cpu, cuda, ...")
+    dlc = li.add_argument_group("DeepLabCut projects")
+    dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")
+    dlc.add_argument("--shuffle", type=int, default=1)
+    dlc.add_argument("--trainingsetindex", type=int, default=0)
+    dlc.add_argument("--filtered", action="store_true", help="lift the _filtered outputs")
+    dlc.add_argument("--destfolder", help="where analyze_videos wrote its outputs")
+    pl = li.add_argument_group("figures")
+    pl.add_argument("--plot", action="store_true", help="a 3D pose beside its 2D, an animation")
+    pl.add_argument("--plot-dir", help="folder for the figures (default: beside each 3D file)")
+    pl.add_argument("--frames", metavar="START:STOP", help="frame range to animate")
+    pl.add_argument("--animation", choices=["gif", "mp4", "none"], default="gif")
+    li.set_defaults(func=_cmd_lift)
+
+    # evaluate
+    ev = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="errors and figures against known 3D",
+        description=(
+            "Compare lifted 3D with known 3D: errors (root-relative with --model or --roots, "
+            "Procrustes-aligned), a violin of the error per keypoint, a 3D pose beside its 2D "
+            "and an animation. PREDICTION is a lifted 3D file (with --truth) or a training "
+            "folder of `train --data` (its test set is used; the loss curves are drawn too)."
+        ),
+        formatter_class=_Formatter,
+    )
+    ev.add_argument("prediction", metavar="PREDICTION")
+    ev.add_argument("--truth", help="the known 3D (any 3D file load_poses_3d reads)")
+    ev.add_argument("--truth-keypoints", nargs="+", metavar="NAME", help="names for --truth")
+    ev.add_argument("--model", help="the lifter: its roots make the errors root-relative")
+    ev.add_argument("--roots", nargs="+", metavar="ROOT")
+    ev.add_argument("--target-sets", nargs="+", metavar="A,B,C")
+    ev.add_argument("--poses-2d", help="the 2D file that was lifted (for the 3D-beside-2D figure)")
+    ev.add_argument("--units", help="units of the 3D (for labels)")
+    ev.add_argument("--out", help="folder for the figures and evaluation.yaml")
+    ev.add_argument("--frames", metavar="START:STOP", help="frame range to animate")
+    ev.add_argument("--animation", choices=["gif", "mp4", "none"], default="gif")
+    ev.add_argument("--retest", action="store_true", help="(training folder) run the test again")
+    ev.add_argument("--overwrite", action="store_true", help="replace existing figures")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    # demo
+    de = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the whole job on generated data",
+        description=(
+            "Generate a sample DeepLabCut project of a walking fly (config.yaml, a rendered "
+            "video, analysis .h5; all GENERATED, no real animal), train a lifter on a separate "
+            "generated 3D library, lift the project with lift_dlc_project, and write figures "
+            "and a summary with the error against the known 3D. Replaces its own earlier "
+            "outputs in DIR."
+        ),
+        formatter_class=_Formatter,
+    )
+    de.add_argument("--out", default="liftpose_demo", metavar="DIR", help="output folder")
+    de.add_argument("--seed", type=int, default=0, help="seed of the generated data")
+    de.add_argument("--quick", action="store_true", help="a few seconds: tiny lifter, few frames")
+    de.set_defaults(func=_cmd_demo)
+    return parser
+
+
+# ----------------------------------------------------------------------------- main
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _show_warning(
+    message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    _warn(str(message))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``liftpose-dlc`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    from liftpose_dlc.errors import LiftPoseError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    old_show = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = _show_warning
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG} {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (LiftPoseError, OSError) as exc:
+        if args.debug:
+            raise
+        _error(_one_line(exc))
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback without --debug
+        if args.debug:
+            raise
+        _error(f"{type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)")
+        return 1
+    finally:
+        warnings.showwarning = old_show
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

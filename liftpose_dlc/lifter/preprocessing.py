@@ -1,0 +1,401 @@
+"""Roots, target sets, normalisation statistics and the network's input/target tensors.
+
+The lifter predicts every joint of a *target set* relative to the set's *root* joint
+(LiftPose3D's root anchoring). This module holds the pieces shared by training and
+prediction, all vectorised over a batch:
+
+* :class:`Layout` -- which joint is predicted relative to which root;
+* :class:`Stats` -- per-coordinate mean and standard deviation of the anchored 2D input
+  and 3D target, computed from the training data only;
+* :func:`make_input` -- 2D poses ``(B, J, 2)`` to the network input: anchored, optionally
+  scale-normalised per pose (``norm_2d``), standardised, missing points set to 0 and a
+  visibility channel per target joint appended (so a NaN is *masked*, not replaced by
+  the mean);
+* :func:`make_target` -- 3D poses ``(B, J, 3)`` to the standardised target and the loss
+  weights (0 where the target or its root is missing or excluded).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from liftpose_dlc.errors import ConfigError, KeypointError
+
+__all__ = [
+    "Layout",
+    "Stats",
+    "make_layout",
+    "anchor",
+    "compute_stats",
+    "make_input",
+    "make_target",
+    "input_size",
+]
+
+_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which joints are predicted, and relative to which root.
+
+    Attributes
+    ----------
+    n_joints
+        Number of joints of the full pose.
+    roots
+        Root joint indices, one per target set.
+    target_sets
+        For each root, the joint indices predicted relative to it.
+    """
+
+    n_joints: int
+    roots: tuple[int, ...]
+    target_sets: tuple[tuple[int, ...], ...]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """All predicted joints, in target-set order, shape ``(T,)``."""
+        return np.array([j for ts in self.target_sets for j in ts], dtype=np.int64)
+
+    @property
+    def target_roots(self) -> np.ndarray:
+        """The root of each predicted joint, shape ``(T,)``."""
+        return np.array(
+            [r for r, ts in zip(self.roots, self.target_sets, strict=True) for _ in ts],
+            dtype=np.int64,
+        )
+
+    @property
+    def n_targets(self) -> int:
+        """Number of predicted joints ``T``."""
+        return int(sum(len(ts) for ts in self.target_sets))
+
+
+def _index(value: int | str, keypoints: Sequence[str], what: str) -> int:
+    if isinstance(value, str):
+        if value not in keypoints:
+            raise KeypointError(f"{what} {value!r} is not a keypoint; keypoints: {list(keypoints)}")
+        return list(keypoints).index(value)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(f"{what} must be a keypoint index or name, got {value!r}")
+    idx = int(value)
+    if not 0 <= idx < len(keypoints):
+        raise KeypointError(
+            f"{what} index {idx} is out of range for {len(keypoints)} keypoints {list(keypoints)}"
+        )
+    return idx
+
+
+def make_layout(
+    keypoints: Sequence[str],
+    roots: Sequence[int | str] | int | str,
+    target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
+) -> Layout:
+    """Validate ``roots`` and ``target_sets`` (indices or names) and build a :class:`Layout`.
+
+    ``target_sets`` is a list of lists, one per root; with a single root the seed's flat
+    form ``[1, 2, 3, 4]`` is accepted too.
+
+    Raises
+    ------
+    ConfigError
+        If the numbers of roots and target sets differ, a set is empty, a root is in a
+        target set, or a joint appears twice.
+    KeypointError
+        If an index is out of range or a name is unknown.
+
+    Examples
+    --------
+    >>> make_layout(["a", "b", "c"], roots=[0], target_sets=[1, 2]).target_sets
+    ((1, 2),)
+    >>> make_layout(["a", "b", "c"], roots="a", target_sets=[["b", "c"]]).targets
+    array([1, 2])
+    """
+    if isinstance(roots, str | int | np.integer):
+        roots = [roots]
+    roots = list(roots)
+    target_sets = list(target_sets)
+    if not roots:
+        raise ConfigError("roots must name at least one root joint")
+    if target_sets and all(isinstance(t, str | int | np.integer) for t in target_sets):
+        if len(roots) != 1:
+            raise ConfigError(
+                f"a flat target_sets list is only allowed with one root; got {len(roots)} roots "
+                "and target_sets={target_sets}: give one list per root"
+            )
+        target_sets = [target_sets]
+    if len(roots) != len(target_sets):
+        raise ConfigError(
+            f"need one target set per root: {len(roots)} roots, {len(target_sets)} target sets"
+        )
+    r_idx = tuple(_index(r, keypoints, "root") for r in roots)
+    ts_idx = []
+    for r, ts in zip(r_idx, target_sets, strict=True):
+        ts = list(ts)
+        if not ts:
+            raise ConfigError(f"the target set of root {keypoints[r]!r} is empty")
+        ts_idx.append(tuple(_index(t, keypoints, "target") for t in ts))
+    flat = [t for ts in ts_idx for t in ts]
+    dupes = sorted({keypoints[t] for t in flat if flat.count(t) > 1})
+    if dupes:
+        raise ConfigError(f"joints appear in more than one target set: {dupes}")
+    if len(set(r_idx)) != len(r_idx):
+        raise ConfigError(f"a root appears twice in roots: {[keypoints[r] for r in r_idx]}")
+    clash = sorted({keypoints[r] for r in r_idx} & {keypoints[t] for t in flat})
+    if clash:
+        raise ConfigError(f"roots cannot be in a target set: {clash}")
+    return Layout(len(keypoints), r_idx, tuple(ts_idx))
+
+
+@functools.lru_cache(maxsize=64)
+def _indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of the target joints and of their roots, cached per device."""
+    return (
+        torch.as_tensor(layout.targets, device=device),
+        torch.as_tensor(layout.target_roots, device=device),
+    )
+
+
+def anchor(poses: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """Target joints relative to their roots: ``(B, J, D)`` to ``(B, T, D)``.
+
+    NaN propagates: a missing root makes its whole target set NaN.
+    """
+    t, r = _indices(layout, poses.device)
+    return poses[:, t] - poses[:, r]
+
+
+def _scale_2d(rel: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    """Per-pose RMS length of the visible anchored 2D points, shape ``(B, 1, 1)``."""
+    sq = (rel * rel).sum(-1) * vis
+    n = vis.sum(-1).clamp(min=1)
+    return torch.sqrt(sq.sum(-1) / n).clamp(min=_EPS)[:, None, None]
+
+
+@dataclass
+class Stats:
+    """Per-coordinate normalisation statistics of the anchored data.
+
+    Attributes
+    ----------
+    mean_2d, std_2d
+        Shape ``(T * 2,)``: mean and standard deviation of each anchored 2D coordinate
+        (after the per-pose scale normalisation when ``norm_2d`` is on), in target order
+        ``[t0_x, t0_y, t1_x, ...]``.
+    mean_3d, std_3d
+        Shape ``(T * 3,)``, the same for the anchored 3D targets.
+    mean_root, std_root
+        Shape ``((R - 1) * 2,)``: the same for the 2D positions of the other roots relative
+        to the first root (the ``root_input`` model option); empty when not used.
+    """
+
+    mean_2d: np.ndarray
+    std_2d: np.ndarray
+    mean_3d: np.ndarray
+    std_3d: np.ndarray
+    mean_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    std_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def root_input(self) -> bool:
+        """Whether the input includes the roots' relative 2D positions."""
+        return self.mean_root.size > 0
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The arrays by name (the root ones only when used)."""
+        out = {
+            "mean_2d": self.mean_2d,
+            "std_2d": self.std_2d,
+            "mean_3d": self.mean_3d,
+            "std_3d": self.std_3d,
+        }
+        if self.root_input:
+            out.update(mean_root=self.mean_root, std_root=self.std_root)
+        return out
+
+    def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """The arrays as float32 tensors on ``device``."""
+        return {
+            k: torch.as_tensor(v, dtype=torch.float32, device=device)
+            for k, v in self.as_dict().items()
+        }
+
+    @classmethod
+    def from_seed(cls, stats: Sequence[np.ndarray], layout: Layout) -> Stats:
+        """Accept the seed's ``stats=(mean_2d, std_2d, mean_3d, std_3d)``.
+
+        Each vector may cover every joint (length ``J * D``, the seed's layout of a
+        flattened anchored pose; the target joints' entries are picked) or only the
+        target joints (length ``T * D``, target order).
+        """
+        if len(stats) != 4:
+            raise ConfigError(
+                f"stats must be (mean_2d, std_2d, mean_3d, std_3d), got {len(stats)} items"
+            )
+        out = []
+        for arr, dim, name in zip(
+            stats, (2, 2, 3, 3), ("mean_2d", "std_2d", "mean_3d", "std_3d"), strict=True
+        ):
+            arr = np.asarray(arr, dtype=np.float64).ravel()
+            if arr.size == layout.n_joints * dim:
+                arr = arr.reshape(layout.n_joints, dim)[layout.targets].ravel()
+            elif arr.size != layout.n_targets * dim:
+                raise ConfigError(
+                    f"stats {name} has {arr.size} values; expected {layout.n_joints * dim} "
+                    f"(all joints) or {layout.n_targets * dim} (target joints)"
+                )
+            out.append(arr.copy())
+        std_ok = [np.where(np.isfinite(s) & (s > _EPS), s, 1.0) for s in (out[1], out[3])]
+        return cls(np.nan_to_num(out[0]), std_ok[0], np.nan_to_num(out[2]), std_ok[1])
+
+
+def anchored_2d(
+    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, norm_2d: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Anchored (and optionally scale-normalised) 2D ``(B, T, 2)`` with visibility ``(B, T)``.
+
+    Missing points (NaN, ``valid`` False, or a missing root) are set to 0 in the output.
+    """
+    rel, vis, _ = _anchored_2d_scale(poses_2d, valid, layout, norm_2d)
+    return rel, vis
+
+
+def _anchored_2d_scale(
+    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, norm_2d: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    rel = anchor(poses_2d, layout)
+    t, r = _indices(layout, poses_2d.device)
+    vis = valid[:, t] & valid[:, r] & torch.isfinite(rel).all(-1)
+    rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
+    scale = None
+    if norm_2d:
+        scale = _scale_2d(rel, vis)
+        rel = rel / scale
+    return rel, vis, scale
+
+
+def roots_2d(
+    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, scale: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """2D positions of roots 2..R relative to the first root ``(B, R - 1, 2)``, visibility."""
+    r = torch.as_tensor(layout.roots, device=poses_2d.device)
+    rel = poses_2d[:, r[1:]] - poses_2d[:, r[:1]]
+    vis = valid[:, r[1:]] & valid[:, r[:1]] & torch.isfinite(rel).all(-1)
+    rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
+    if scale is not None:
+        rel = rel / scale
+    return rel, vis
+
+
+def compute_stats(
+    poses_2d: torch.Tensor,
+    valid_2d: torch.Tensor,
+    poses_3d: torch.Tensor,
+    weight_3d: torch.Tensor,
+    layout: Layout,
+    norm_2d: bool,
+    root_input: bool = False,
+) -> Stats:
+    """Mean and standard deviation of each anchored coordinate, ignoring missing points."""
+    rel2, vis2, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
+    rel3, w3 = _anchored_3d(poses_3d, weight_3d, layout)
+
+    def moments(rel: torch.Tensor, vis: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        x = rel.double()
+        w = vis[..., None].double().expand_as(x)
+        n = w.sum(0)
+        mean = (x * w).sum(0) / n.clamp(min=1)
+        var = (((x - mean) ** 2) * w).sum(0) / n.clamp(min=1)
+        std = torch.sqrt(var)
+        std = torch.where((n > 1) & (std > _EPS), std, torch.ones_like(std))
+        mean = torch.where(n > 0, mean, torch.zeros_like(mean))
+        return mean.reshape(-1).cpu().numpy(), std.reshape(-1).cpu().numpy()
+
+    m2, s2 = moments(rel2, vis2)
+    m3, s3 = moments(rel3, w3)
+    if root_input and len(layout.roots) > 1:
+        rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
+        mr, sr = moments(rr, rv)
+        return Stats(m2, s2, m3, s3, mr, sr)
+    return Stats(m2, s2, m3, s3)
+
+
+def input_size(layout: Layout, root_input: bool = False) -> int:
+    """Length of the network input.
+
+    ``T * 2`` coordinates plus ``T`` visibility flags; with ``root_input`` (and more than
+    one root) also ``(R - 1) * 2`` root coordinates and ``R - 1`` flags.
+    """
+    extra = 3 * (len(layout.roots) - 1) if root_input else 0
+    return layout.n_targets * 3 + extra
+
+
+def make_input(
+    poses_2d: torch.Tensor,
+    valid_2d: torch.Tensor,
+    layout: Layout,
+    stats: dict[str, torch.Tensor],
+    norm_2d: bool,
+) -> torch.Tensor:
+    """Network input ``(B, T * 3)``: standardised anchored 2D, zero where missing, then flags.
+
+    Parameters
+    ----------
+    poses_2d
+        ``(B, J, 2)`` 2D poses; NaN where missing.
+    valid_2d
+        ``(B, J)`` bool, False to hide a point from the network.
+    layout, stats, norm_2d
+        See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` model option.
+    """
+    rel, vis, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
+    b = rel.shape[0]
+    z = (rel.reshape(b, -1) - stats["mean_2d"]) / stats["std_2d"]
+    vis2 = vis.repeat_interleave(2, dim=1)
+    z = torch.where(vis2, z, torch.zeros((), dtype=z.dtype, device=z.device))
+    if "mean_root" not in stats:
+        return torch.cat([z, vis.to(z.dtype)], dim=1)
+    rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
+    zr = (rr.reshape(b, -1) - stats["mean_root"]) / stats["std_root"]
+    zr = torch.where(rv.repeat_interleave(2, dim=1), zr, torch.zeros((), dtype=z.dtype))
+    return torch.cat([z, zr, vis.to(z.dtype), rv.to(z.dtype)], dim=1)
+
+
+def _anchored_3d(
+    poses_3d: torch.Tensor, weight_3d: torch.Tensor, layout: Layout
+) -> tuple[torch.Tensor, torch.Tensor]:
+    rel = anchor(poses_3d, layout)
+    t, r = _indices(layout, poses_3d.device)
+    w = weight_3d[:, t] & weight_3d[:, r] & torch.isfinite(rel).all(-1)
+    rel = torch.where(w[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
+    return rel, w
+
+
+def make_target(
+    poses_3d: torch.Tensor,
+    weight_3d: torch.Tensor,
+    layout: Layout,
+    stats: dict[str, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardised anchored 3D target ``(B, T * 3)`` and its loss weights ``(B, T * 3)``.
+
+    A coordinate's weight is 0 when the joint or its root is NaN or excluded by
+    ``weight_3d``; its target value is then 0 (it never reaches the loss).
+    """
+    rel, w = _anchored_3d(poses_3d, weight_3d, layout)
+    b = rel.shape[0]
+    z = (rel.reshape(b, -1) - stats["mean_3d"]) / stats["std_3d"]
+    w3 = w.repeat_interleave(3, dim=1)
+    z = torch.where(w3, z, torch.zeros((), dtype=z.dtype, device=z.device))
+    return z, w3.to(z.dtype)
+
+
+def unnormalise_output(out: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Network output ``(B, T * 3)`` back to anchored 3D ``(B, T, 3)`` in input units."""
+    return (out * stats["std_3d"] + stats["mean_3d"]).reshape(out.shape[0], -1, 3)

@@ -1,0 +1,403 @@
+"""DeepLabCut projects: train a lifter for a project, lift its analysed videos to 3D.
+
+A project's lifter lives inside the project, never in DeepLabCut's own files::
+
+    <project>/liftpose/lifter.safetensors      the trained lifter (Lifter.load reads it)
+    <project>/liftpose/lifter.yaml             how it was trained (library, cameras, options)
+    <project>/liftpose/training/               train_log.txt and checkpoints
+
+``config.yaml`` is read, never written. After ``deeplabcut.analyze_videos``,
+:func:`lift_dlc_project` writes ``<analysis file stem>_3d.h5`` beside each analysis output
+(e.g. ``videoDLC_resnet50_taskAug20shuffle1_30000_3d.h5``), in DeepLabCut's layout (see
+:mod:`liftpose_dlc.workflow.files`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liftpose_dlc.errors import ConfigError, MissingFileError
+from liftpose_dlc.poses import Poses
+from liftpose_dlc.workflow._progress import progress_bar, say
+from liftpose_dlc.workflow.files import lift_dlc_file
+from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE, as_lifter, output_path
+from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, _as_library, train_from_library
+
+__all__ = [
+    "train_dlc_project",
+    "lift_dlc_project",
+    "project_lifter_path",
+    "load_project_lifter",
+    "LiftSkippedWarning",
+    "DEFAULT_ANGLE_RANGES",
+    "MODEL_DIR",
+]
+
+#: Folder of a project that holds its lifter.
+MODEL_DIR = "liftpose"
+MODEL_FILE = "lifter.safetensors"
+TRAINING_DIR = "training"
+
+
+class LiftSkippedWarning(UserWarning):
+    """A video was not lifted: no analysis output, or its 3D output exists already."""
+
+
+def _project_dir(config: Mapping[str, Any]) -> Path:
+    return Path(config["project_path"])
+
+
+def project_lifter_path(config_path: str | os.PathLike) -> Path:
+    """``<project>/liftpose/lifter.safetensors`` of the project whose config is given."""
+    return Path(config_path).expanduser().resolve().parent / MODEL_DIR / MODEL_FILE
+
+
+def load_project_lifter(config_path: str | os.PathLike) -> Any:
+    """Load the lifter :func:`train_dlc_project` saved in a project.
+
+    Raises
+    ------
+    MissingFileError
+        If the project has no lifter (the message says how to train one).
+    """
+    from liftpose_dlc.lifter.lifter import Lifter
+
+    path = project_lifter_path(config_path)
+    if not path.is_file():
+        raise MissingFileError(
+            f"no lifter in this project ({path} not found); train one with "
+            "liftpose_dlc.train_dlc_project(config_path, poses_3d) or `liftpose-dlc train "
+            "--config ...`, or pass model=<lifter file>"
+        )
+    return Lifter.load(path)
+
+
+# ----------------------------------------------------------------------------- training
+def _default_bodyparts(
+    cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
+) -> list[str]:
+    from liftpose_dlc.io.dlc_project import _is_multianimal, config_bodyparts
+
+    if not _is_multianimal(cfg):
+        return config_bodyparts(cfg)
+    animal = [str(b) for b in cfg["multianimalbodyparts"]]
+    unique = [str(b) for b in cfg.get("uniquebodyparts") or []]
+    names = set(library[0].keypoints)
+    mapping = dict(keypoint_map or {})
+    return animal + [u for u in unique if mapping.get(u, u) in names]
+
+
+def train_dlc_project(
+    config_path: str | os.PathLike,
+    poses_3d: Poses | str | os.PathLike | Iterable[Poses | str | os.PathLike],
+    cameras: Any = None,
+    *,
+    keypoint_map: Mapping[str, str] | None = None,
+    bodyparts: Sequence[str] | None = None,
+    roots: Sequence[int | str] | None = None,
+    target_sets: Sequence[Sequence[int | str]] | Sequence[int | str] | None = None,
+    angle_ranges: Sequence[Sequence[float]] | None = None,
+    n_virtual_cameras: int = 8,
+    camera_distance: float | None = None,
+    noise_px: float = 0.0,
+    distorted: bool = True,
+    units: str | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
+    verbose: bool = True,
+    **training: Any,
+) -> Any:
+    """Train a lifter for a DeepLabCut project's bodyparts and save it inside the project.
+
+    The 3D library is projected into the cameras
+    (:func:`~liftpose_dlc.make_training_pairs`) to make 2D/3D training pairs; the lifter
+    learns to lift the project's 2D tracking to 3D in a camera's frame, in the library's
+    units. It is saved as ``<project>/liftpose/lifter.safetensors`` with
+    ``<project>/liftpose/lifter.yaml`` recording how it was trained, and the training log
+    and checkpoints in ``<project>/liftpose/training/``. DeepLabCut's ``config.yaml`` is
+    only read.
+
+    Parameters
+    ----------
+    config_path
+        The project's ``config.yaml``.
+    poses_3d
+        The 3D library: :class:`~liftpose_dlc.Poses`, 3D pose files
+        (:func:`~liftpose_dlc.load_poses_3d` reads them), or a list of those.
+    cameras
+        The cameras that film the animal: a calibration file
+        (:func:`~liftpose_dlc.load_calibration`), a :class:`~liftpose_dlc.Camera`, a list or
+        a dict of cameras (with the library in the calibration's world frame). None: no
+        calibration; ``n_virtual_cameras`` virtual cameras looking at the animal from Euler
+        angles drawn in ``angle_ranges`` (the seed's ``eangles``), orthographic unless
+        ``camera_distance`` is given, and the lifter normalises each 2D pose's scale
+        (``norm_2d=True``) so that pixels and library units need not match.
+    keypoint_map
+        ``{project bodypart: library keypoint}`` for names that differ.
+    bodyparts
+        The bodyparts to lift (default: the project's; for multi-animal projects the
+        animals' bodyparts plus the unique bodyparts the library has).
+    roots, target_sets
+        Root keypoints and the keypoints predicted relative to each (names or indices into
+        ``bodyparts``). Default: the first bodypart is the root of all others.
+    angle_ranges
+        Three ``[low, high]`` ranges in degrees (axes ``zyx``) for virtual cameras; default
+        :data:`~liftpose_dlc.workflow.training.DEFAULT_ANGLE_RANGES` (every direction).
+        Narrow them to the views your camera can have for a more accurate lifter.
+    n_virtual_cameras, camera_distance
+        Number of virtual cameras and their distance to the animal (None: orthographic).
+    noise_px
+        Gaussian noise added once to the projected 2D (2D units).
+    distorted
+        Apply the cameras' lens distortion to the projected 2D (default): DeepLabCut tracks
+        the raw video.
+    units
+        The library's units (e.g. ``"mm"``), recorded in ``lifter.yaml``.
+    seed
+        Seed of the virtual cameras, the noise and the training.
+    overwrite
+        Replace a lifter the project already has; otherwise
+        :class:`~liftpose_dlc.errors.OutputExistsError` (raised before training).
+    verbose
+        Show the training progress bar.
+    **training
+        Lifter and training options: ``epochs``, ``batch_size``, ``lr``, ``linear_size``,
+        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ... (see
+        :meth:`~liftpose_dlc.Lifter.fit`).
+
+    Returns
+    -------
+    Lifter
+        The trained lifter (also saved in the project).
+
+    Raises
+    ------
+    KeypointError
+        If the library lacks some bodyparts (the message lists them; use ``keypoint_map``).
+    OutputExistsError
+        If the project has a lifter and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> lifter = train_dlc_project("openfield/config.yaml", "mouse_library.csv",
+    ...                            angle_ranges=[[-180, 180], [-20, 20], [-20, 20]],
+    ...                            epochs=10)  # doctest: +SKIP
+    """
+    from liftpose_dlc.io.dlc_project import read_dlc_config
+
+    cfg = read_dlc_config(config_path)
+    model_dir = _project_dir(cfg) / MODEL_DIR
+    library = _as_library(poses_3d)
+    names = (
+        [str(b) for b in bodyparts]
+        if bodyparts is not None
+        else _default_bodyparts(cfg, library, keypoint_map)
+    )
+    return train_from_library(
+        library,
+        cameras,
+        model_path=model_dir / MODEL_FILE,
+        training_dir=model_dir / TRAINING_DIR,
+        keypoints=names,
+        keypoint_map=keypoint_map,
+        roots=roots,
+        target_sets=target_sets,
+        angle_ranges=angle_ranges,
+        n_virtual_cameras=n_virtual_cameras,
+        camera_distance=camera_distance,
+        noise_px=noise_px,
+        distorted=distorted,
+        units=units,
+        seed=seed,
+        record={"project_config": str(cfg["config_path"])},
+        overwrite=overwrite,
+        verbose=verbose,
+        **training,
+    )
+
+
+# ----------------------------------------------------------------------------- lifting
+def lift_dlc_project(
+    config_path: str | os.PathLike,
+    model: Any = None,
+    *,
+    videos: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    filtered: bool = False,
+    destfolder: str | os.PathLike | None = None,
+    pcutoff: float | None = None,
+    overwrite: bool = False,
+    save_as_csv: bool = False,
+    infer_occluded: bool = False,
+    root_positions: str | np.ndarray = "mean",
+    scorer: str | None = None,
+    track_method: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    device: Any = None,
+    verbose: bool = True,
+) -> list[Path]:
+    """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
+
+    For each video, the analysis output is found by DeepLabCut's naming
+    (:func:`~liftpose_dlc.find_analysis_outputs`; the video file itself need not exist),
+    every frame of every individual is lifted, and ``<analysis stem>_3d.h5`` is written
+    beside the output in DeepLabCut's layout (coords ``x, y, z``, key ``df_with_missing``,
+    readable by pandas 2.x and DeepLabCut's tools). Long recordings are streamed in chunks.
+
+    Parameters
+    ----------
+    config_path
+        The project's ``config.yaml``.
+    model
+        A :class:`~liftpose_dlc.Lifter` or model file; default the project's own
+        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`).
+    videos
+        Videos or folders of videos (only their names are used: archived videos need not
+        exist); default the config's ``video_sets`` and the videos in ``<project>/videos``.
+    shuffle, trainingsetindex, filtered, destfolder
+        As in DeepLabCut's ``analyze_videos``/``filterpredictions``: which analysis output
+        to lift, and where it is.
+    pcutoff
+        2D points with a likelihood below this get NaN in 3D; default the config's
+        ``pcutoff``.
+    overwrite
+        Replace existing 3D outputs; otherwise they are kept (and reported).
+    save_as_csv
+        Also write ``<analysis stem>_3d.csv``.
+    infer_occluded
+        Keep the network's estimate for missing/low-likelihood points, flagged in an
+        ``inferred`` coordinate (0/1), instead of NaN.
+    root_positions
+        ``"mean"`` (default) or ``"zero"``: see :func:`~liftpose_dlc.workflow.lift_poses`.
+    scorer, track_method
+        Choose among several models' outputs / trackers' tables (multi-animal).
+    chunk_size
+        Frames lifted at a time (bounds memory).
+    device
+        Torch device; None: CUDA when available.
+    verbose
+        Progress bars over videos and frames, and a line per skipped video.
+
+    Returns
+    -------
+    list of Path
+        The files written (``.h5``, and ``.csv`` with ``save_as_csv``), in video order.
+        Videos without analysis output, and videos whose 3D exists (without ``overwrite``),
+        are skipped with a :class:`LiftSkippedWarning`.
+
+    Raises
+    ------
+    MissingFileError
+        If the config or the project's lifter does not exist, or no video has an analysis
+        output.
+    KeypointError
+        If an analysis output lacks the lifter's keypoints.
+
+    Examples
+    --------
+    >>> lift_dlc_project("openfield/config.yaml")  # doctest: +SKIP
+    [PosixPath('openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000_3d.h5')]
+    """
+    from liftpose_dlc.io.dlc_project import (
+        config_pcutoff,
+        config_skeleton,
+        find_analysis_outputs,
+        read_dlc_config,
+    )
+
+    cfg = read_dlc_config(config_path)
+    lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
+    if pcutoff is None:
+        pcutoff = config_pcutoff(cfg)
+    if videos is None:
+        videos = _default_videos(cfg)
+    outputs = find_analysis_outputs(
+        cfg,
+        videos,
+        shuffle=shuffle,
+        trainingsetindex=trainingsetindex,
+        filtered=filtered,
+        destfolder=destfolder,
+        scorer=scorer,
+        track_method=track_method,
+        missing="skip",
+    )
+    lacking = [video.name for video, analysis in outputs.items() if analysis is None]
+    if lacking:
+        _skip(
+            f"{len(lacking)} video(s) have no analysis output for shuffle {shuffle} and are "
+            f"skipped (run deeplabcut.analyze_videos on them first): {', '.join(lacking)}"
+        )
+    todo = {v: a for v, a in outputs.items() if a is not None}
+    if not todo:
+        raise MissingFileError(
+            f"{cfg['config_path']}: no analysis output found for any of the {len(outputs)} "
+            f"video(s) (shuffle {shuffle}); run deeplabcut.analyze_videos first, or pass "
+            "videos=..., destfolder=..., shuffle=..."
+        )
+    skeleton = config_skeleton(cfg, lifter.keypoints)
+    written: list[Path] = []
+    with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
+        for video, analysis in todo.items():
+            dest = output_path(analysis)
+            csv_dest = dest.with_suffix(".csv")
+            if not overwrite and (dest.exists() or (save_as_csv and csv_dest.exists())):
+                existing = dest if dest.exists() else csv_dest
+                _skip(
+                    f"video {video.name}: {existing} exists and is kept (pass overwrite=True, "
+                    "--overwrite, to replace it)"
+                )
+                videos_bar.update(1)
+                continue
+            with progress_bar(verbose, total=None, desc=video.name, leave=False) as frames_bar:
+                lift_dlc_file(
+                    analysis,
+                    dest,
+                    lifter,
+                    pcutoff=pcutoff,
+                    infer_occluded=infer_occluded,
+                    root_positions=root_positions,
+                    chunk_size=chunk_size,
+                    device=device,
+                    overwrite=overwrite,
+                    save_as_csv=save_as_csv,
+                    skeleton=skeleton,
+                    progress=frames_bar,
+                )
+            written.append(dest)
+            if save_as_csv:
+                written.append(csv_dest)
+            say(f"{video.name}: wrote {dest}", verbose)
+            videos_bar.update(1)
+    return written
+
+
+def _skip(message: str) -> None:
+    warnings.warn(message, LiftSkippedWarning, stacklevel=3)
+
+
+def _default_videos(cfg: Mapping[str, Any]) -> list[str]:
+    """The config's ``video_sets`` and the videos in ``<project>/videos``, once per name."""
+    from liftpose_dlc.io.dlc_project import VIDEO_EXTENSIONS, _video_name
+
+    names: dict[str, str] = {}
+    for video in cfg.get("video_sets") or {}:
+        names.setdefault(_video_name(video), str(video))
+    folder = _project_dir(cfg) / "videos"
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+                names[p.name] = str(p)
+    if not names:
+        raise ConfigError(
+            f"{cfg['config_path']}: no videos under 'video_sets' and none in {folder}; "
+            "pass videos=..."
+        )
+    return list(names.values())

@@ -1,0 +1,273 @@
+"""Lift a 2D pose file (DeepLabCut ``.h5``/``.csv``, SLEAP ``.slp``/analysis ``.h5``) to a 3D file.
+
+The 3D is written beside the input, as ``<input stem>_3d.h5``:
+
+* **DeepLabCut inputs** give a DeepLabCut-layout table: columns ``(scorer, bodyparts, coords)``
+  (``(scorer, individuals, bodyparts, coords)`` for multi-animal tables) with coords
+  ``x, y, z`` (and ``inferred``, 0/1, with ``infer_occluded=True``), HDF5 key
+  ``df_with_missing``, pandas *fixed* format (readable by the pandas 2.x DeepLabCut pins),
+  the input's scorer, one row per frame. ``save_as_csv=True`` adds the same table as CSV.
+  ``.h5`` inputs are streamed: a recording of any length is lifted in bounded memory.
+* **SLEAP inputs** give an analysis-style HDF5 (:func:`~liftpose_dlc.io.sleap.save_sleap_3d`):
+  ``tracks`` ``(frames, tracks, nodes, 3)``, ``node_names``, ``track_names``, ``edge_names``,
+  ``edge_inds``, ``point_scores`` (the 2D scores) and, with ``infer_occluded=True``, a bool
+  ``inferred`` ``(frames, tracks, nodes)``.
+
+Writes are atomic (a temporary file renamed at the end): an interrupted lift leaves no
+partial file, and an existing output is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc.errors import FileFormatError, LiftPoseError
+from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.workflow._progress import progress_bar
+from liftpose_dlc.workflow.lifting import (
+    DEFAULT_CHUNK_SIZE,
+    SOFTWARE,
+    ChunkLifter,
+    as_lifter,
+    lift_poses,
+    make_plan,
+    output_path,
+)
+from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
+
+__all__ = ["lift_file", "lift_dlc_file", "output_path"]
+
+
+def lift_file(
+    path: str | os.PathLike,
+    model: Any,
+    *,
+    output: str | os.PathLike | None = None,
+    pcutoff: float | None = None,
+    infer_occluded: bool = False,
+    root_positions: str | np.ndarray = "mean",
+    overwrite: bool = False,
+    save_as_csv: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    device: Any = None,
+    verbose: bool = True,
+) -> Path:
+    """Lift a 2D pose file to 3D and write the 3D beside it.
+
+    Parameters
+    ----------
+    path
+        A DeepLabCut ``.h5``/``.csv``, a SLEAP ``.slp`` (needs sleap-io) or a SLEAP analysis
+        ``.h5``; the format is recognised from the content.
+    model
+        A trained :class:`~liftpose_dlc.Lifter` or the path of its model file
+        (``.safetensors``). Its keypoints must be among the file's keypoints (by name).
+    output
+        The 3D file; default ``<input stem>_3d.h5`` beside the input.
+    pcutoff
+        2D points whose likelihood (DeepLabCut) or score (SLEAP) is below this are missing.
+        Default None: only points absent from the file are missing.
+    infer_occluded
+        Keep the network's estimate for missing points, flagged as inferred, instead of NaN
+        (see :func:`~liftpose_dlc.workflow.lifting.lift_poses`).
+    root_positions
+        ``"mean"`` (default), ``"zero"`` or ``(n_roots, 3)``: where the roots are placed.
+    overwrite
+        Replace an existing output; otherwise :class:`~liftpose_dlc.errors.OutputExistsError`.
+    save_as_csv
+        For DeepLabCut inputs, also write ``<output stem>.csv``.
+    chunk_size
+        Frames lifted at a time.
+    device
+        Torch device; None: CUDA when available.
+    verbose
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        The 3D file written.
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` or the model file does not exist.
+    FileFormatError
+        If the file is not a pose file the readers know.
+    KeypointError
+        If the file lacks some of the lifter's keypoints.
+    OutputExistsError
+        If the output exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> lift_file("centered_pair_predictions.slp", "fly.safetensors")  # doctest: +SKIP
+    PosixPath('centered_pair_predictions_3d.h5')
+    """
+    from liftpose_dlc.io import detect_format
+
+    src = check_file(path, "pose file")
+    fmt = detect_format(src)
+    dest = Path(output).expanduser() if output is not None else output_path(src)
+    if dest.resolve() == src.resolve():
+        raise FileFormatError(f"{src}: the output would replace the input; choose another output")
+    lifter = as_lifter(model)
+    options = {
+        "pcutoff": pcutoff,
+        "infer_occluded": infer_occluded,
+        "root_positions": root_positions,
+        "chunk_size": chunk_size,
+        "device": device,
+    }
+    if fmt == "dlc":
+        check_overwrite(dest, overwrite)
+        with progress_bar(verbose, total=None, desc=src.name) as bar:
+            return lift_dlc_file(
+                src,
+                dest,
+                lifter,
+                overwrite=overwrite,
+                save_as_csv=save_as_csv,
+                progress=bar,
+                **options,
+            )
+    check_overwrite(dest, overwrite)
+    from liftpose_dlc.io.sleap import load_sleap
+
+    poses_2d = load_sleap(src)
+    with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
+        result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
+    return write_sleap_3d(
+        result.poses,
+        dest,
+        inferred=result.inferred if infer_occluded else None,
+        overwrite=overwrite,
+    )
+
+
+def write_sleap_3d(
+    poses: Poses,
+    dest: str | os.PathLike,
+    *,
+    inferred: np.ndarray | None = None,
+    overwrite: bool = False,
+    units: str | None = None,
+) -> Path:
+    """:func:`~liftpose_dlc.io.sleap.save_sleap_3d`, plus a bool ``inferred`` dataset if given."""
+    import h5py
+
+    from liftpose_dlc.io.sleap import save_sleap_3d
+
+    dest = Path(dest)
+    with atomic_path(dest, overwrite) as tmp:
+        save_sleap_3d(poses, tmp, units=units)
+        if inferred is not None:
+            with h5py.File(tmp, "a") as f:
+                ds = f.create_dataset("inferred", data=np.asarray(inferred, dtype=bool))
+                ds.attrs["dims"] = '["frame", "track", "node"]'
+                ds.attrs["Description"] = (
+                    "True where the 2D point was missing and the 3D is the lifter's estimate"
+                )
+    return dest
+
+
+def lift_dlc_file(
+    src: str | os.PathLike,
+    dest: str | os.PathLike,
+    lifter: Any,
+    *,
+    pcutoff: float | None = None,
+    infer_occluded: bool = False,
+    root_positions: str | np.ndarray = "mean",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    device: Any = None,
+    overwrite: bool = False,
+    save_as_csv: bool = False,
+    skeleton: list[tuple[str, str]] | None = None,
+    fps: float | None = None,
+    read_meta: bool = True,
+    progress: Any = None,
+) -> Path:
+    """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
+
+    ``skeleton`` (pairs of names; edges between lifted keypoints are kept) and ``fps`` are
+    stored in the file's attributes; ``fps`` defaults to DeepLabCut's ``_meta.pickle`` when
+    ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here). Other
+    parameters: see :func:`lift_file`. Returns ``dest``.
+    """
+    from liftpose_dlc.io.dlc_project import read_dlc_meta
+
+    src, dest = Path(src), Path(dest)
+    model = as_lifter(lifter)
+    csv_dest = dest.with_suffix(".csv") if save_as_csv else None
+    check_overwrite(dest, overwrite)
+    if csv_dest is not None:
+        check_overwrite(csv_dest, overwrite)
+    with DLCChunkReader(src) as reader:
+        if reader.n_frames == 0:
+            raise FileFormatError(f"{src}: the table has no frames")
+        plan = make_plan(
+            reader.individuals, reader.keypoints, model.keypoints, reader.present, where=str(src)
+        )
+        core = ChunkLifter(
+            model,
+            plan,
+            pcutoff=pcutoff,
+            infer_occluded=infer_occluded,
+            root_positions=root_positions,
+            device=device,
+            batch_size=chunk_size,
+        )
+        if fps is None and read_meta:
+            meta = read_dlc_meta(src, scorer=reader.scorer)
+            fps = None if meta is None else meta.fps
+        edges = [e for e in skeleton or [] if e[0] in plan.keypoints and e[1] in plan.keypoints]
+        if progress is not None and hasattr(progress, "total"):
+            progress.total = reader.n_frames
+            if hasattr(progress, "refresh"):
+                progress.refresh()
+        update: Callable[[int], Any] = progress.update if progress is not None else _ignore
+        with contextlib.ExitStack() as stack:
+            tmp_h5 = stack.enter_context(atomic_path(dest, overwrite))
+            csv_file = None
+            if csv_dest is not None:
+                tmp_csv = stack.enter_context(atomic_path(csv_dest, overwrite))
+                csv_file = stack.enter_context(open(tmp_csv, "w", newline="", encoding="utf-8"))
+            writer = DLCChunkWriter(
+                tmp_h5,
+                reader.n_frames,
+                scorer=reader.scorer,
+                multianimal=reader.multianimal,
+                with_inferred=infer_occluded,
+                csv_file=csv_file,
+            )
+            stack.callback(writer.close)
+            for chunk in reader.chunks(chunk_size):
+                points, conf, inferred = core.lift_chunk(chunk.data, chunk.confidence)
+                poses_3d = Poses(
+                    points,
+                    keypoints=plan.keypoints,
+                    individuals=plan.individuals,
+                    confidence=conf,
+                    skeleton=edges,
+                    fps=fps,
+                    source=Source(src, SOFTWARE),
+                )
+                writer.write(poses_3d, inferred)
+                update(chunk.n_frames)
+            try:
+                writer.check_complete()
+            except ValueError as exc:  # pragma: no cover - the reader gave fewer rows
+                raise LiftPoseError(f"{src}: {exc}") from None
+    return dest
+
+
+def _ignore(n: int) -> None:
+    return None

@@ -1,0 +1,317 @@
+"""Train a lifter from a 3D pose library and cameras (real or virtual), with a record.
+
+:func:`train_from_library` is the one training path of the workflow: the 3D library is
+projected into the cameras (:func:`~liftpose_dlc.make_training_pairs`), a
+:class:`~liftpose_dlc.Lifter` is fitted on the pairs, and the model file is written with a
+small YAML record of how it was trained and the training log beside it.
+:func:`~liftpose_dlc.train_dlc_project` calls it with a DeepLabCut project's bodyparts and
+paths; the command line's ``train --library`` calls it with a model path.
+
+Without a calibration, virtual cameras look at the animal from Euler angles drawn in
+``angle_ranges`` (the seed's ``eangles``); they are orthographic with unit scale, so the lifter
+normalises each 2D pose's scale (``norm_2d=True``): pixels and library units need not match.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc.errors import ConfigError, PosesValidationError
+from liftpose_dlc.poses import Poses
+
+__all__ = ["train_from_library", "record_path_for", "training_dir_for", "DEFAULT_ANGLE_RANGES"]
+
+#: Euler-angle ranges (degrees, axes ``zyx``) of the virtual cameras used without a
+#: calibration: every direction around the animal.
+DEFAULT_ANGLE_RANGES = [[-180.0, 180.0], [-90.0, 90.0], [-180.0, 180.0]]
+
+
+def record_path_for(model_path: str | os.PathLike) -> Path:
+    """The YAML record beside a model file: ``<model stem>.yaml``."""
+    return Path(model_path).with_suffix(".yaml")
+
+
+def training_dir_for(model_path: str | os.PathLike) -> Path:
+    """The training folder (log, checkpoints) beside a model file: ``<model stem>_training``."""
+    p = Path(model_path)
+    return p.with_name(p.stem + "_training")
+
+
+def _as_library(poses_3d: Any) -> list[Poses]:
+    from liftpose_dlc.io.poses3d import load_poses_3d
+
+    items = [poses_3d] if isinstance(poses_3d, (Poses, str, os.PathLike)) else list(poses_3d)
+    if not items:
+        raise PosesValidationError("no 3D poses given to train on")
+    out = []
+    for item in items:
+        if isinstance(item, Poses):
+            out.append(item)
+        elif isinstance(item, (str, os.PathLike)):
+            out.append(load_poses_3d(item))
+        else:
+            raise PosesValidationError(
+                f"poses_3d must be Poses or 3D pose files, got {type(item).__name__}"
+            )
+    for p in out:
+        if p.n_dims != 3:
+            raise PosesValidationError(
+                f"{p.source.describe()}: training needs 3D poses, got {p.n_dims}D"
+            )
+    return out
+
+
+def _cameras_for_training(
+    cameras: Any,
+    angle_ranges: Sequence[Sequence[float]] | None,
+    n_virtual_cameras: int,
+    camera_distance: float | None,
+    seed: int,
+) -> tuple[Any, dict[str, Any]]:
+    from liftpose_dlc.cameras import Camera, sample_cameras
+    from liftpose_dlc.io.calibration import load_calibration
+
+    if cameras is None:
+        ranges = DEFAULT_ANGLE_RANGES if angle_ranges is None else angle_ranges
+        cams = sample_cameras(ranges, camera_distance, n=n_virtual_cameras, seed=seed)
+        record = {
+            "kind": "virtual",
+            "angle_ranges_deg": np.asarray(ranges, dtype=float).tolist(),
+            "axes_order": "zyx",
+            "n": int(n_virtual_cameras),
+            "distance": None if camera_distance is None else float(camera_distance),
+            "projection": "orthographic" if camera_distance is None else "perspective",
+        }
+        return cams, record
+    if angle_ranges is not None:
+        raise ConfigError("angle_ranges is for virtual cameras: give it with cameras=None")
+    if isinstance(cameras, (str, os.PathLike)):
+        path = check_file(cameras, "camera calibration")
+        cams = load_calibration(path)
+        return cams, {"kind": "calibration", "file": str(path), "names": list(cams)}
+    if isinstance(cameras, Camera):
+        cameras = [cameras]
+    names = list(cameras) if isinstance(cameras, Mapping) else [c.name for c in cameras]
+    return cameras, {"kind": "given", "names": [None if n is None else str(n) for n in names]}
+
+
+def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from liftpose_dlc.lifter.model import ModelOptions
+    from liftpose_dlc.lifter.training import TrainOptions
+
+    fit_names = {"val", "epochs", "augment", "device", "keypts", "stats", "test"}
+    model_opts, fit_opts, unknown = {}, {}, []
+    for key, value in training.items():
+        if key in ModelOptions.names():
+            model_opts[key] = value
+        elif key in TrainOptions.names() or key in fit_names:
+            fit_opts[key] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        known = sorted({*ModelOptions.names(), *TrainOptions.names(), *fit_names})
+        raise ConfigError(f"unknown training options {sorted(unknown)}; known: {known}")
+    return model_opts, fit_opts
+
+
+def _validation_frames(
+    pairs_2d: dict[str, np.ndarray], pairs_3d: dict[str, np.ndarray], val: Any
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The frames :meth:`Lifter.fit` holds out for validation (the last ``val`` of each key).
+
+    Given to ``fit`` as its monitoring ``test`` set, they put the validation loss and error
+    in the training log (``loss_test``/``err_test``); they are held out of training anyway,
+    and ``test`` is never used to select the epoch.
+    """
+    if not isinstance(val, (int, float)) or isinstance(val, bool) or not 0 < val < 1:
+        return None
+    out_2d, out_3d = {}, {}
+    for key, arr in pairs_2d.items():
+        n = len(arr)
+        k = int(round(n * float(val)))
+        if n - k >= 2 and k >= 1:
+            out_2d[key], out_3d[key] = arr[n - k :], pairs_3d[key][n - k :]
+    return (out_2d, out_3d) if out_2d else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def train_from_library(
+    poses_3d: Poses | str | os.PathLike | Iterable[Poses | str | os.PathLike],
+    cameras: Any = None,
+    *,
+    model_path: str | os.PathLike,
+    keypoints: Sequence[str] | None = None,
+    keypoint_map: Mapping[str, str] | None = None,
+    roots: Sequence[int | str] | None = None,
+    target_sets: Sequence[Sequence[int | str]] | Sequence[int | str] | None = None,
+    angle_ranges: Sequence[Sequence[float]] | None = None,
+    n_virtual_cameras: int = 8,
+    camera_distance: float | None = None,
+    noise_px: float = 0.0,
+    distorted: bool = True,
+    units: str | None = None,
+    seed: int = 0,
+    record: Mapping[str, Any] | None = None,
+    training_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    verbose: bool = True,
+    **training: Any,
+) -> Any:
+    """Train a lifter on a 3D library seen by cameras; save it with a record of its training.
+
+    Parameters
+    ----------
+    poses_3d
+        The 3D library: :class:`~liftpose_dlc.Poses`, 3D pose files
+        (:func:`~liftpose_dlc.load_poses_3d`), or a list of those.
+    cameras
+        A calibration file (:func:`~liftpose_dlc.load_calibration`), a
+        :class:`~liftpose_dlc.Camera`, or a list/dict of cameras, with the library in their
+        world frame. None: ``n_virtual_cameras`` virtual cameras in ``angle_ranges``.
+    model_path
+        The model file to write (``.safetensors``). The record goes to
+        :func:`record_path_for` (``<stem>.yaml``) and the log and checkpoints to
+        ``training_dir`` (default :func:`training_dir_for`, ``<stem>_training/``).
+    keypoints
+        The keypoints to lift, in order (default: the library's).
+    keypoint_map
+        ``{keypoint: library keypoint}`` for names that differ.
+    roots, target_sets
+        Root keypoints and the keypoints predicted relative to each (names or indices into
+        ``keypoints``). Default: the first keypoint is the root of all others.
+    angle_ranges
+        Three ``[low, high]`` Euler-angle ranges in degrees (axes ``zyx``) of the virtual
+        cameras; default :data:`DEFAULT_ANGLE_RANGES`.
+    n_virtual_cameras, camera_distance
+        Number of virtual cameras, and their distance to the animal (None: orthographic).
+    noise_px
+        Gaussian noise added once to the projected 2D (2D units).
+    distorted
+        Apply the cameras' lens distortion to the projected 2D (default), as a tracker run
+        on the raw video reports it; False for 2D that was undistorted before lifting.
+    units
+        The library's units (e.g. ``"mm"``), recorded.
+    seed
+        Seed of the virtual cameras, the noise and the training.
+    record
+        Extra entries for the YAML record.
+    overwrite
+        Replace an existing model and record; otherwise
+        :class:`~liftpose_dlc.errors.OutputExistsError` before training.
+    verbose
+        Show the training progress bar.
+    **training
+        Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
+        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ...).
+
+    Returns
+    -------
+    Lifter
+        The trained lifter.
+    """
+    from liftpose_dlc import __version__
+    from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.training_pairs import make_training_pairs
+
+    model_path = Path(model_path)
+    record_path = record_path_for(model_path)
+    train_dir = training_dir_for(model_path) if training_dir is None else Path(training_dir)
+    check_overwrite(model_path, overwrite)
+    check_overwrite(record_path, overwrite)
+    model_opts, fit_opts = _split_training(training)
+    library = _as_library(poses_3d)
+    names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
+    cams, cam_record = _cameras_for_training(
+        cameras, angle_ranges, n_virtual_cameras, camera_distance, seed
+    )
+    if cam_record["kind"] == "virtual":
+        model_opts.setdefault("norm_2d", True)
+    pairs_2d, pairs_3d = make_training_pairs(
+        library,
+        cams,
+        keypoints=names,
+        keypoint_map=keypoint_map,
+        noise_px=noise_px,
+        distorted=distorted,
+        seed=seed,
+    )
+    roots_ = [0] if roots is None else ([roots] if isinstance(roots, (str, int)) else list(roots))
+    if target_sets is None:
+        if len(roots_) != 1:
+            raise ConfigError("give target_sets with several roots")
+        root_name = names[roots_[0]] if isinstance(roots_[0], int) else str(roots_[0])
+        target_sets = [[n for n in names if n != root_name]]
+    lifter = Lifter(names, roots_, target_sets, **model_opts)
+    fit_opts.setdefault("seed", seed)
+    if "test" not in fit_opts:
+        val = fit_opts.get("val", fit_opts.get("val_fraction", 0.1))
+        monitor = _validation_frames(pairs_2d, pairs_3d, val)
+        if monitor is not None:
+            fit_opts["test"] = monitor
+    lifter.fit(pairs_2d, pairs_3d, out_dir=train_dir, verbose=verbose, **fit_opts)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    lifter.save(model_path, overwrite=overwrite)
+    n_poses = sum(p.n_frames * p.n_individuals for p in library)
+    entries: dict[str, Any] = {
+        "liftpose_dlc_version": __version__,
+        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "model_file": model_path.name,
+        **dict(record or {}),
+        "keypoints": names,
+        "keypoint_map": dict(keypoint_map or {}),
+        "roots": [names[i] for i in lifter.roots],
+        "target_sets": [[names[j] for j in ts] for ts in lifter.target_sets],
+        "library": {
+            "sources": [p.source.describe() for p in library],
+            "poses": int(n_poses),
+            "units": units,
+        },
+        "cameras": cam_record,
+        "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
+        "noise_px": float(noise_px),
+        "distorted_2d": bool(distorted),
+        "seed": int(seed),
+        "model_options": lifter.options.as_dict(),
+        "train_options": lifter.train_options,
+        "augmentation": lifter.augmentation,
+        "best_epoch": lifter.best_epoch,
+        "output": "3D of each target set relative to its root, in the library's units, in "
+        "the frame of the camera the 2D is seen from",
+        "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
+        "(loss_test/err_test: the validation frames)",
+    }
+    with atomic_path(record_path, overwrite) as tmp:
+        tmp.write_text(
+            "# How this lifter was trained (written by liftpose-dlc)\n"
+            + yaml.safe_dump(_plain(entries), sort_keys=False),
+            encoding="utf-8",
+        )
+    return lifter
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
