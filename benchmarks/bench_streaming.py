@@ -7,7 +7,7 @@ What it does, for each requested length (default 100,000 and 1,000,000 frames):
    writer itself stays small; 5 % of the points have a likelihood below 0.6);
 2. in a fresh Python process: loads a lifter, then lifts the file with
    :func:`liftpose_dlc.lift_file` (streamed in chunks of ``--chunk-size`` frames) and
-   records the wall time and the process's peak resident memory (``ru_maxrss``), with the
+   records the wall time and the process's peak resident memory (``VmHWM``), with the
    resident memory after loading the model and lifting a short file as the baseline;
 3. in another fresh process: measures the model's *pure forward* throughput, the network
    alone on ready-made input tensors of the same batch size (``--chunk-size``), no file,
@@ -86,9 +86,19 @@ def make_model(path: Path, linear_size: int) -> None:
 
 LIFT_CHILD = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, sys, time
     import numpy as np, torch
     from liftpose_dlc import Lifter, lift_file
+
+    def status_kb(field):
+        # VmHWM (peak) and VmRSS of this process; VmHWM starts afresh at exec, unlike
+        # getrusage's ru_maxrss, which keeps the forking parent's peak
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(field)
+
     src, model, out, chunk, threads, warmup = sys.argv[1:7]
     torch.set_num_threads(int(threads))
     lifter = Lifter.load(model)
@@ -96,14 +106,13 @@ LIFT_CHILD = textwrap.dedent(
     # baseline, not the recording's size
     lift_file(warmup, lifter, output=out, pcutoff=0.6, chunk_size=int(chunk), overwrite=True,
               verbose=False, device="cpu")
-    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open("/proc/self/statm") as f:
-        base_rss_kb = int(f.read().split()[1]) * 4
+    base_kb = status_kb("VmHWM")
+    base_rss_kb = status_kb("VmRSS")
     t0 = time.perf_counter()
     lift_file(src, lifter, output=out, pcutoff=0.6, chunk_size=int(chunk), overwrite=True,
               verbose=False, device="cpu")
     seconds = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = status_kb("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_kb": peak_kb, "base_peak_kb": base_kb,
                       "base_rss_kb": base_rss_kb}))
     """
@@ -219,7 +228,7 @@ reading the chunks, the missing-point rules, the network, and writing the DeepLa
 (fixed format).
 *Forward fps* is the network alone on ready-made input tensors of the same batch size (the
 best of three runs of 3 s each; the lift, one run, is compared with the network's best).
-*Peak RSS* is the process's maximum resident memory (`ru_maxrss`); *over baseline*
+*Peak RSS* is the process's maximum resident memory (`VmHWM`); *over baseline*
 subtracts the resident memory after loading the model and lifting a short file (so that the
 libraries a lift loads, PyTables, h5py and torch's kernels, count in the baseline).
 *Output ok*: the row count matches and the 3D is NaN exactly where the likelihood is below
@@ -232,7 +241,8 @@ the cutoff or the root's is (checked on the first 1,000 frames).
 
 Memory is bounded by the chunk size, not by the recording's length: the 2D table is read
 {args.chunk_size:,} rows at a time and the 3D table is written chunk by chunk into a
-fixed-format HDF5 file whose arrays are sized up front.
+fixed-format HDF5 file whose arrays are sized up front (the 1,000,000-frame input and output
+are about 100 MB each; neither is ever in memory).
 """
 
 
