@@ -227,8 +227,9 @@ def test(
     ``pred`` is in the frame and units of the 3D data: the lifter's root-relative
     prediction of each target set plus its root's *true* position from ``test_3d`` (as
     liftpose 0.22 did), so ``pred - gt`` is the lifting error. Where ``test_3d`` is absent
-    (or a root is NaN in it), roots are placed at their mean training positions
-    (``root_positions="mean"``, see :class:`~liftpose_dlc.Lifter`) and ``gt`` is NaN.
+    (or a root is NaN in it), a root is placed at its mean training offset from the first
+    root (``root_positions="mean"``, see :class:`~liftpose_dlc.Lifter`), itself at its true
+    position when known, else at the origin; ``gt`` is then NaN.
     ``good_keypts`` is True for the predicted (non-root) joints that have a true 3D
     position and are not excluded by ``test_keypts``.
     """
@@ -258,7 +259,11 @@ def test(
     roots = lifter.roots
     assert lifter.root_offsets is not None
     root_pos = a3[:, roots].copy()
-    fallback = np.broadcast_to(lifter.root_offsets, root_pos.shape)
+    # a root missing from test_3d: its mean training offset from the first root, added to
+    # the first root's true position when that one is known
+    first = a3[:, roots[0]]
+    first = np.where(np.isfinite(first).all(-1, keepdims=True), first, 0.0)
+    fallback = first[:, None, :] + lifter.root_offsets[None]
     missing = ~np.isfinite(root_pos).all(-1)
     root_pos[missing] = fallback[missing]
     pred = lifter.predict(a2, device=device, root_positions=root_pos)

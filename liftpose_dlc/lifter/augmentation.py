@@ -76,7 +76,10 @@ class PoseBatch:
     def index(self, idx: torch.Tensor) -> PoseBatch:
         """The samples at ``idx``."""
         return PoseBatch(
-            self.pose_2d[idx], self.pose_3d[idx], self.valid_2d[idx], self.weight_3d[idx]
+            self.pose_2d.index_select(0, idx),
+            self.pose_3d.index_select(0, idx),
+            self.valid_2d.index_select(0, idx),
+            self.weight_3d.index_select(0, idx),
         )
 
 
@@ -249,6 +252,15 @@ class _RandomProject:
         return _where(pick, new, batch)
 
 
+def _slice(batch: PoseBatch, start: int, stop: int) -> PoseBatch:
+    return PoseBatch(
+        batch.pose_2d[start:stop],
+        batch.pose_3d[start:stop],
+        batch.valid_2d[start:stop],
+        batch.weight_3d[start:stop],
+    )
+
+
 def _where(pick: torch.Tensor, a: PoseBatch, b: PoseBatch) -> PoseBatch:
     m = pick[:, None]
     return PoseBatch(
@@ -378,8 +390,8 @@ def fit_camera(pose_2d: np.ndarray, pose_3d: np.ndarray) -> FittedCamera | None:
     u, x = u[ok], x[ok]
     if len(u) < 12:
         return None
-    if len(u) > 50_000:  # plenty for 8 or 11 unknowns
-        sel = np.random.default_rng(0).choice(len(u), 50_000, replace=False)
+    if len(u) > 20_000:  # plenty for 8 or 11 unknowns
+        sel = np.random.default_rng(0).choice(len(u), 20_000, replace=False)
         u, x = u[sel], x[sel]
     spread = float(np.sqrt(((u - u.mean(0)) ** 2).sum(1).mean() / 2))
     xh = np.concatenate([x, np.ones((len(x), 1))], 1)
@@ -432,6 +444,8 @@ def _axes_from_rows(r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
 
 # -------------------------------------------------------------------- random_view
 class _RandomView:
+    BANK_SIZE = 16384
+
     def __init__(
         self,
         max_angle: float | Sequence[float],
@@ -452,6 +466,7 @@ class _RandomView:
         self.camera = camera
         self.sigma = 0.0 if noise in (None, "auto") else float(noise)
         self.enabled = camera is not None
+        self._bank: torch.Tensor | None = None
 
     def __repr__(self) -> str:
         cam = None if self.camera is None else self.camera.kind
@@ -479,32 +494,60 @@ class _RandomView:
             self.enabled = False
             return
         self.enabled = True
+        self._bank = None  # drawn afresh for this camera
         if self.noise == "auto":
             self.sigma = cam.residual
+
+    def _rotations(self, dev: torch.device, dt: torch.dtype) -> torch.Tensor:
+        """A bank of random rotations in the data's frame (drawn once, then sampled)."""
+        bank = self._bank
+        if bank is None or bank.device != dev or bank.dtype != dt:
+            assert self.camera is not None
+            lim = self.max_angle.to(dev, dt)
+            n = self.BANK_SIZE
+            angles = _uniform(-lim.expand(n, 3), lim.expand(n, 3))
+            axes = torch.as_tensor(self.camera.axes, dtype=dt, device=dev)
+            bank = axes.T @ euler_to_matrix(angles, "xyz") @ axes
+            self._bank = bank
+        return bank
 
     def __call__(self, batch: PoseBatch) -> PoseBatch:
         if not self.enabled or self.camera is None:
             return batch
+        if self.p < 1.0:
+            # the training loop's batches are random draws, so rotating a random count of
+            # them (binomial, mean p * B) taken from the front is the same as picking each
+            # with probability p, and costs only the rotated ones
+            k = int(torch.binomial(torch.tensor(float(len(batch))), torch.tensor(self.p)))
+            if k == 0:
+                return batch
+            head = self._rotate(_slice(batch, 0, k))
+            tail = _slice(batch, k, len(batch))
+            return PoseBatch(
+                torch.cat([head.pose_2d, tail.pose_2d]),
+                torch.cat([head.pose_3d, tail.pose_3d]),
+                torch.cat([head.valid_2d, tail.valid_2d]),
+                batch.weight_3d,
+            )
+        return self._rotate(batch)
+
+    def _rotate(self, batch: PoseBatch) -> PoseBatch:
         b, dev, dt = len(batch), batch.pose_3d.device, batch.pose_3d.dtype
-        lim = self.max_angle.to(dev, dt)
-        angles = _uniform(-lim.expand(b, 3), lim.expand(b, 3))
-        q_cam = euler_to_matrix(angles, "xyz")
-        axes = _cached_tensor(self.camera.axes, dt, dev)
-        q = axes.T @ q_cam @ axes  # the rotation expressed in the data's frame
+        bank = self._rotations(dev, dt)
+        q = bank.index_select(0, torch.randint(len(bank), (b,), device=dev))
         x = batch.pose_3d
         finite = torch.isfinite(x).all(-1, keepdim=True)
         centre = torch.where(finite, x, torch.zeros((), dtype=dt, device=dev)).sum(1, keepdim=True)
         centre = centre / finite.sum(1, keepdim=True).clamp(min=1)
-        x_new = (x - centre) @ q.transpose(1, 2) + centre
+        x_new = torch.baddbmm(centre, x - centre, q.transpose(1, 2))
         uv = self.camera.project(x_new)
         if self.sigma > 0:
             uv = uv + self.sigma * torch.randn_like(uv)
-        valid = batch.valid_2d & torch.isfinite(uv).all(-1)
-        new = PoseBatch(uv, x_new, valid, batch.weight_3d)
-        if self.p >= 1.0:
-            return new
-        pick = torch.rand(b, device=dev) < self.p
-        return _where(pick, new, batch)
+        # a re-projected point exists wherever its 3D point does (the camera is virtual)
+        valid = finite[..., 0]
+        if self.camera.kind != "affine":
+            valid = valid & torch.isfinite(uv).all(-1)
+        return PoseBatch(uv, x_new, valid, batch.weight_3d)
 
 
 def random_view(
@@ -516,11 +559,14 @@ def random_view(
     """Rotate 3D poses about their centre and re-project them with an estimated camera.
 
     The camera is estimated from the paired training data by least squares
-    (:func:`fit_camera`) before training, unless given. For a fraction ``p`` of each
-    batch, the 3D pose is rotated about its centroid by Euler angles drawn uniformly in
+    (:func:`fit_camera`) before training, unless given. For each pose of a batch with
+    probability ``p`` (the first poses of the batch, as many as a binomial draw gives:
+    batches must come in random order, as the training loop makes them), the 3D pose is
+    rotated about its centroid by Euler angles drawn uniformly in
     ``[-max_angle, max_angle]`` about the camera's x, y and viewing axes, projected with the
     camera, and Gaussian noise is added to the new 2D (``noise="auto"``: the camera fit's
-    reprojection error). The rotated pose becomes the target, so the pair stays consistent:
+    reprojection error). For speed, the rotations are drawn once (16384 of them) and each
+    sample picks one at random. The rotated pose becomes the target, so the pair stays consistent:
     the lifter sees the animal from viewpoints around the training cameras.
 
     When the paired data are not one camera's projection (e.g. 3D in a world frame with 2D

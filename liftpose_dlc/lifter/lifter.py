@@ -329,20 +329,23 @@ class Lifter:
 
         with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
             torch.manual_seed(opts.seed)
+            # camera fit, statistics and linear init use at most SETUP_SAMPLES frames
+            setup = _subsample(train, SETUP_SAMPLES)
             for aug in augs:
                 if hasattr(aug, "fit"):
-                    aug.fit(train)
+                    aug.fit(setup)
             self.net = LiftPoseNet(
                 input_size(self.layout, self.options.root_input),
                 self.layout.n_targets * 3,
                 self.options,
             ).to(dev)
             if ckpt is None:
-                self._init_stats(train, augs, stats)
+                setup = _with_augmented_pass(setup, augs)
+                self._init_stats(setup, stats)
                 if self.options.linear_skip:
-                    self._init_linear(train, augs)
+                    self._init_linear(setup)
             optimizer = torch.optim.Adam(
-                self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay
+                self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay, foreach=True
             )
             state = TrainState(lr=opts.lr)
             best_state = None
@@ -451,10 +454,8 @@ class Lifter:
             return p
         return None
 
-    def _init_stats(
-        self, train: PoseBatch, augs: list[Augmentation], stats: Stats | Sequence | None
-    ) -> None:
-        data = _with_augmented_pass(train, augs)
+    def _init_stats(self, data: PoseBatch, stats: Stats | Sequence | None) -> None:
+        """Normalisation statistics and mean root offsets from ``data`` (training frames)."""
         computed = compute_stats(
             data.pose_2d,
             data.valid_2d,
@@ -477,7 +478,7 @@ class Lifter:
                 computed.mean_root,
                 computed.std_root,
             )
-        p3 = train.pose_3d.double().cpu().numpy()
+        p3 = data.pose_3d.double().cpu().numpy()
         roots = np.asarray(self.layout.roots)
         rel = p3[:, roots] - p3[:, roots[:1]]
         with np.errstate(invalid="ignore"):
@@ -485,11 +486,10 @@ class Lifter:
         self.root_offsets = np.nan_to_num(offsets)
 
     @torch.no_grad()
-    def _init_linear(self, train: PoseBatch, augs: list[Augmentation]) -> None:
-        """Set the linear skip path to the ridge least-squares map on the training data."""
+    def _init_linear(self, data: PoseBatch) -> None:
+        """Set the linear skip path to the ridge least-squares map on ``data``."""
         assert self.stats is not None
         assert self.net.skip is not None
-        data = _with_augmented_pass(train, augs)
         st = self.stats.tensors(data.pose_2d.device)
         x = make_input(data.pose_2d, data.valid_2d, self.layout, st, self.options.norm_2d)
         y, w = make_target(data.pose_3d, data.weight_3d, self.layout, st)
@@ -748,11 +748,22 @@ class Lifter:
         )
 
 
+SETUP_SAMPLES = 20_000
+
+
+def _subsample(data: PoseBatch, n: int) -> PoseBatch:
+    """At most ``n`` frames of ``data``, drawn at random (torch's generator)."""
+    if len(data) <= n:
+        return data
+    return data.index(torch.randperm(len(data), device=data.pose_2d.device)[:n])
+
+
 def _with_augmented_pass(train: PoseBatch, augs: list[Augmentation]) -> PoseBatch:
     """The training data plus one augmented copy of it (for statistics and the linear init)."""
     if not augs:
         return train
-    aug = train
+    # augmentations expect batches in random order (random_view rotates the first ones)
+    aug = train.index(torch.randperm(len(train), device=train.pose_2d.device))
     for a in augs:
         aug = a(aug)
     if any(getattr(a, "replaces_2d", False) for a in augs):

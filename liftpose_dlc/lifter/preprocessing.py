@@ -162,13 +162,20 @@ def _indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _root_indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of roots 2..R and of the first root, cached per device."""
+    r = torch.as_tensor(layout.roots, device=device)
+    return r[1:], r[:1]
+
+
 def anchor(poses: torch.Tensor, layout: Layout) -> torch.Tensor:
     """Target joints relative to their roots: ``(B, J, D)`` to ``(B, T, D)``.
 
     NaN propagates: a missing root makes its whole target set NaN.
     """
     t, r = _indices(layout, poses.device)
-    return poses[:, t] - poses[:, r]
+    return poses.index_select(1, t) - poses.index_select(1, r)
 
 
 def _scale_2d(rel: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
@@ -263,7 +270,7 @@ def anchored_2d(
     Missing points (NaN, ``valid`` False, or a missing root) are set to 0 in the output.
     """
     rel, vis, _ = _anchored_2d_scale(poses_2d, valid, layout, norm_2d)
-    return rel, vis
+    return torch.where(vis[..., None], rel, 0.0), vis
 
 
 def _anchored_2d_scale(
@@ -271,22 +278,22 @@ def _anchored_2d_scale(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     rel = anchor(poses_2d, layout)
     t, r = _indices(layout, poses_2d.device)
-    vis = valid[:, t] & valid[:, r] & torch.isfinite(rel).all(-1)
-    rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
-    scale = None
-    if norm_2d:
-        scale = _scale_2d(rel, vis)
-        rel = rel / scale
-    return rel, vis, scale
+    vis = valid.index_select(1, t) & valid.index_select(1, r) & torch.isfinite(rel).all(-1)
+    if not norm_2d:  # missing points are NaN here: callers mask them with ``vis``
+        return rel, vis, None
+    rel = torch.where(vis[..., None], rel, 0.0)
+    scale = _scale_2d(rel, vis)
+    return rel / scale, vis, scale
 
 
 def roots_2d(
     poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, scale: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """2D positions of roots 2..R relative to the first root ``(B, R - 1, 2)``, visibility."""
-    r = torch.as_tensor(layout.roots, device=poses_2d.device)
-    rel = poses_2d[:, r[1:]] - poses_2d[:, r[:1]]
-    vis = valid[:, r[1:]] & valid[:, r[:1]] & torch.isfinite(rel).all(-1)
+    others, first = _root_indices(layout, poses_2d.device)
+    rel = poses_2d.index_select(1, others) - poses_2d.index_select(1, first)
+    vis = valid.index_select(1, others) & valid.index_select(1, first)
+    vis = vis & torch.isfinite(rel).all(-1)
     rel = torch.where(vis[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
     if scale is not None:
         rel = rel / scale
@@ -307,7 +314,7 @@ def compute_stats(
     rel3, w3 = _anchored_3d(poses_3d, weight_3d, layout)
 
     def moments(rel: torch.Tensor, vis: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        x = rel.double()
+        x = torch.where(vis[..., None], rel, 0.0).double()
         w = vis[..., None].double().expand_as(x)
         n = w.sum(0)
         mean = (x * w).sum(0) / n.clamp(min=1)
@@ -356,14 +363,13 @@ def make_input(
     """
     rel, vis, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
     b = rel.shape[0]
-    z = (rel.reshape(b, -1) - stats["mean_2d"]) / stats["std_2d"]
-    vis2 = vis.repeat_interleave(2, dim=1)
-    z = torch.where(vis2, z, torch.zeros((), dtype=z.dtype, device=z.device))
+    z = (rel - stats["mean_2d"].view(-1, 2)) / stats["std_2d"].view(-1, 2)
+    z = torch.where(vis[..., None], z, 0.0).reshape(b, -1)
     if "mean_root" not in stats:
         return torch.cat([z, vis.to(z.dtype)], dim=1)
     rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
-    zr = (rr.reshape(b, -1) - stats["mean_root"]) / stats["std_root"]
-    zr = torch.where(rv.repeat_interleave(2, dim=1), zr, torch.zeros((), dtype=z.dtype))
+    zr = (rr - stats["mean_root"].view(-1, 2)) / stats["std_root"].view(-1, 2)
+    zr = torch.where(rv[..., None], zr, 0.0).reshape(b, -1)
     return torch.cat([z, zr, vis.to(z.dtype), rv.to(z.dtype)], dim=1)
 
 
@@ -372,7 +378,8 @@ def _anchored_3d(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     rel = anchor(poses_3d, layout)
     t, r = _indices(layout, poses_3d.device)
-    w = weight_3d[:, t] & weight_3d[:, r] & torch.isfinite(rel).all(-1)
+    w = weight_3d.index_select(1, t) & weight_3d.index_select(1, r)
+    w = w & torch.isfinite(rel).all(-1)
     rel = torch.where(w[..., None], rel, torch.zeros((), dtype=rel.dtype, device=rel.device))
     return rel, w
 
@@ -388,12 +395,14 @@ def make_target(
     A coordinate's weight is 0 when the joint or its root is NaN or excluded by
     ``weight_3d``; its target value is then 0 (it never reaches the loss).
     """
-    rel, w = _anchored_3d(poses_3d, weight_3d, layout)
+    rel = anchor(poses_3d, layout)
+    t, r = _indices(layout, poses_3d.device)
+    w = weight_3d.index_select(1, t) & weight_3d.index_select(1, r)
+    w = (w & torch.isfinite(rel).all(-1))[..., None]
     b = rel.shape[0]
-    z = (rel.reshape(b, -1) - stats["mean_3d"]) / stats["std_3d"]
-    w3 = w.repeat_interleave(3, dim=1)
-    z = torch.where(w3, z, torch.zeros((), dtype=z.dtype, device=z.device))
-    return z, w3.to(z.dtype)
+    z = (rel - stats["mean_3d"].view(-1, 3)) / stats["std_3d"].view(-1, 3)
+    z = torch.where(w, z, 0.0).reshape(b, -1)
+    return z, w.expand(-1, -1, 3).reshape(b, -1).to(z.dtype)
 
 
 def unnormalise_output(out: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:

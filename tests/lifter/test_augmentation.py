@@ -143,3 +143,15 @@ def test_noise_and_dropout():
     dropped = keypoint_dropout(0.2)(batch)
     assert float(1 - dropped.valid_2d.float().mean()) == pytest.approx(0.2, abs=0.02)
     assert dropped.weight_3d.all()
+
+
+def test_random_view_rotates_about_a_fraction_p():
+    torch.manual_seed(0)
+    batch = _batch(4000)
+    aug = random_view(max_angle=30, p=0.25, noise=None)
+    aug.fit(batch)
+    out = aug(batch)
+    changed = ~torch.isclose(out.pose_3d, batch.pose_3d, atol=1e-6).all(-1).all(-1)
+    assert float(changed.float().mean()) == pytest.approx(0.25, abs=0.03)
+    same = ~changed
+    assert torch.equal(out.pose_2d[same], batch.pose_2d[same])  # kept poses keep their 2D
