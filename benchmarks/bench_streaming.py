@@ -7,7 +7,7 @@ What it does, for each requested length (default 100,000 and 1,000,000 frames):
    writer itself stays small; 5 % of the points have a likelihood below 0.6);
 2. in a fresh Python process: loads a lifter, then lifts the file with
    :func:`liftpose_dlc.lift_file` (streamed in chunks of ``--chunk-size`` frames) and
-   records the wall time and the process's peak resident memory (``ru_maxrss``), with the
+   records the wall time and the process's peak resident memory (``VmHWM``), with the
    resident memory after loading the model and lifting a short file as the baseline;
 3. in another fresh process: measures the model's *pure forward* throughput, the network
    alone on ready-made input tensors of the same batch size (``--chunk-size``), no file,
@@ -86,9 +86,19 @@ def make_model(path: Path, linear_size: int) -> None:
 
 LIFT_CHILD = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, sys, time
     import numpy as np, torch
     from liftpose_dlc import Lifter, lift_file
+
+    def status_kb(field):
+        # VmHWM (peak) and VmRSS of this process; VmHWM starts afresh at exec, unlike
+        # getrusage's ru_maxrss, which keeps the forking parent's peak
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(field)
+
     src, model, out, chunk, threads, warmup = sys.argv[1:7]
     torch.set_num_threads(int(threads))
     lifter = Lifter.load(model)
@@ -96,16 +106,26 @@ LIFT_CHILD = textwrap.dedent(
     # baseline, not the recording's size
     lift_file(warmup, lifter, output=out, pcutoff=0.6, chunk_size=int(chunk), overwrite=True,
               verbose=False, device="cpu")
-    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open("/proc/self/statm") as f:
-        base_rss_kb = int(f.read().split()[1]) * 4
+    base_kb = status_kb("VmHWM")
+    base_rss_kb = status_kb("VmRSS")
+    # time spent in the network during the lift (same batches, same moment as the lift)
+    net_seconds = [0.0]
+    forward = lifter.net.forward
+
+    def timed_forward(x):
+        t = time.perf_counter()
+        out = forward(x)
+        net_seconds[0] += time.perf_counter() - t
+        return out
+
+    lifter.net.forward = timed_forward
     t0 = time.perf_counter()
     lift_file(src, lifter, output=out, pcutoff=0.6, chunk_size=int(chunk), overwrite=True,
               verbose=False, device="cpu")
     seconds = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = status_kb("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_kb": peak_kb, "base_peak_kb": base_kb,
-                      "base_rss_kb": base_rss_kb}))
+                      "base_rss_kb": base_rss_kb, "net_seconds": net_seconds[0]}))
     """
 )
 
@@ -179,6 +199,7 @@ def measure(n_frames: int, model: Path, chunk: int, threads: int, workdir: Path)
         "lift_s": lift["seconds"],
         "lift_fps": n_frames / lift["seconds"],
         "forward_fps": fwd["fps"],
+        "network_share": lift["net_seconds"] / lift["seconds"],
         "peak_rss_mb": lift["peak_kb"] / 1024,
         "baseline_rss_mb": lift["base_rss_kb"] / 1024,
         **checks,
@@ -196,16 +217,16 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
     rows = "\n".join(
         f"| {r['width']} | {r['frames']:,} | {r['input_mb']:.0f} | {r['lift_s']:.1f} | "
         f"{r['lift_fps']:,.0f} | {r['forward_fps']:,.0f} | {r['ratio']:.2f} | "
+        f"{r['network_share']:.2f} | "
         f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['baseline_rss_mb']:.0f} | "
         f"{'yes' if r['rows_ok'] and r['nan_rule_ok'] else 'NO'} |"
         for r in results
     )
-    widths = " ".join(str(w) for w in args.linear_size)
-    frames = " ".join(str(n) for n in args.frames)
+    command = " ".join(sys.argv[1:])
     return f"""{SECTION}
 
 ```
-python benchmarks/bench_streaming.py --linear-size {widths} --frames {frames}
+python benchmarks/bench_streaming.py {command}
 ```
 
 {time.strftime("%Y-%m-%d")}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPU
@@ -219,20 +240,24 @@ reading the chunks, the missing-point rules, the network, and writing the DeepLa
 (fixed format).
 *Forward fps* is the network alone on ready-made input tensors of the same batch size (the
 best of three runs of 3 s each; the lift, one run, is compared with the network's best).
-*Peak RSS* is the process's maximum resident memory (`ru_maxrss`); *over baseline*
-subtracts the resident memory after loading the model and lifting a short file (so that the
-libraries a lift loads, PyTables, h5py and torch's kernels, count in the baseline).
+*Network share* is the fraction of the lift's own wall time spent in the network's forward
+pass (timed inside the lift): the lift / forward ratio measured in one run, so it does not
+depend on how busy the shared cores were at two different moments. *Peak RSS* is the
+process's maximum resident memory (`VmHWM`); *over baseline* subtracts the resident memory
+after loading the model and lifting a short file (so that the libraries a lift loads,
+PyTables, h5py and torch's kernels, count in the baseline).
 *Output ok*: the row count matches and the 3D is NaN exactly where the likelihood is below
 the cutoff or the root's is (checked on the first 1,000 frames).
 
 | width | frames | input MB | lift s | lift fps | forward fps | lift / forward \
-| peak RSS MB | over baseline MB | output ok |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--:|
+| network share | peak RSS MB | over baseline MB | output ok |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--:|
 {rows}
 
 Memory is bounded by the chunk size, not by the recording's length: the 2D table is read
 {args.chunk_size:,} rows at a time and the 3D table is written chunk by chunk into a
-fixed-format HDF5 file whose arrays are sized up front.
+fixed-format HDF5 file whose arrays are sized up front (the 1,000,000-frame input and output
+are about 100 MB each; neither is ever in memory).
 """
 
 
@@ -258,6 +283,12 @@ def write_section(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        metavar="WIDTH:FRAMES",
+        help="explicit (width, frames) pairs instead of every width with every frame count",
+    )
     parser.add_argument("--chunk-size", type=int, default=8192)
     parser.add_argument("--linear-size", type=int, nargs="+", default=None)
     parser.add_argument("--threads", type=int, default=max(1, min(2, os.cpu_count() or 1)))
@@ -270,14 +301,18 @@ def main() -> None:
         args.linear_size = [DEFAULT_MODEL_OPTIONS["linear_size"]]
     with tempfile.TemporaryDirectory(prefix="liftpose_bench_") as tmp:
         workdir = Path(tmp)
+        if args.runs:
+            runs = [tuple(int(v) for v in run.split(":")) for run in args.runs]
+        else:
+            runs = [(w, n) for w in args.linear_size for n in args.frames]
         results = []
-        for width in args.linear_size:
+        for width, n in runs:
             model = workdir / f"lifter{width}.safetensors"
-            make_model(model, width)
-            for n in args.frames:
-                r = {"width": width, **measure(n, model, args.chunk_size, args.threads, workdir)}
-                print(json.dumps(r), flush=True)
-                results.append(r)
+            if not model.exists():
+                make_model(model, width)
+            r = {"width": width, **measure(n, model, args.chunk_size, args.threads, workdir)}
+            print(json.dumps(r), flush=True)
+            results.append(r)
     text = render(results, args)
     print(text)
     if not args.no_write:

@@ -618,7 +618,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     li.add_argument("targets", nargs="+", metavar="CONFIG_OR_FILE")
     li.add_argument("--model", help="lifter model file (.safetensors)")
-    li.add_argument("--pcutoff", type=float, help="likelihood below which a 2D point is missing")
+    li.add_argument(
+        "--pcutoff",
+        type=float,
+        help="likelihood/score below which a 2D point is missing (default: the project's "
+        "pcutoff for a config.yaml; none for files)",
+    )
     li.add_argument("--infer-occluded", action="store_true", help="keep estimates, flagged")
     li.add_argument("--root-positions", choices=["mean", "zero"], default="mean")
     li.add_argument("--overwrite", action="store_true", help="replace existing 3D files")

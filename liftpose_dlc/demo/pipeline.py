@@ -428,7 +428,8 @@ camera, and `lift_dlc_project` lifted the project's 2D analysis output to
 
 - Root-relative MPJPE (each leg relative to its coxa): **{evaluation.mpjpe:.3f} mm**
   over {evaluation.n_points} points
-- Procrustes-aligned MPJPE: {evaluation.procrustes_mpjpe:.3f} mm
+- Procrustes-aligned MPJPE of the whole skeleton: {evaluation.procrustes_mpjpe:.3f} mm (the
+  coxae, which the lifter does not place, are at their mean positions relative to LF_Coxa)
 - Points lifted: {100 * evaluation.coverage:.1f}% of the true points (2D points missed by
   the simulated tracker or below the project's pcutoff are NaN in 3D, never guessed)
 - For reference, a constant pose (the library's mean leg posture) errs

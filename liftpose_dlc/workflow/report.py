@@ -287,12 +287,14 @@ def plot_training(
         ax.plot(epoch, loss_test, marker=".", label=f"{held_out} loss")
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Loss")
+    handles, labels = ax.get_legend_handles_labels()
     if np.isfinite(err_test).any():
         ax2 = ax.twinx()
         ax2.plot(epoch, err_test, color="C2", linestyle=":", marker=".", label=f"{held_out} error")
         ax2.set_ylabel(f"{held_out.capitalize()} error (3D units)")
-        ax2.legend(loc="upper center", frameon=False)
-    ax.legend(frameon=False)
+        more = ax2.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    ax.legend(handles, labels, frameon=False)
     ax.set_title(title or "Training")
     return _save(fig, path, overwrite)
 
