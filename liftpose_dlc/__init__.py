@@ -25,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "read_dlc_config": "liftpose_dlc.io.dlc_project",
     "find_analysis_outputs": "liftpose_dlc.io.dlc_project",
     "load_sleap": "liftpose_dlc.io.sleap",
+    "load_sleap_3d": "liftpose_dlc.io.sleap",
+    "save_sleap_3d": "liftpose_dlc.io.sleap",
     "load_poses_3d": "liftpose_dlc.io.poses3d",
     # cameras
     "Camera": "liftpose_dlc.cameras",
@@ -42,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "lift_file": "liftpose_dlc.workflow",
     "lift_poses": "liftpose_dlc.workflow",
 }
-_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo"}
+_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -69,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
     from liftpose_dlc.io.poses3d import load_poses_3d
-    from liftpose_dlc.io.sleap import load_sleap
+    from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d, save_sleap_3d
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.params import load_params
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
