@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("LIFTPOSE_SHARED_DATA", REPO.parent / "shared" / "data"))
+# resolved: the code under test resolves paths, so a shared/ that is a symbolic link compares equal
+SHARED_DATA = Path(
+    os.environ.get("LIFTPOSE_SHARED_DATA", REPO.parent / "shared" / "data")
+).resolve()
 
 
 def require_shared_data() -> Path:
