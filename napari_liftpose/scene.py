@@ -41,12 +41,12 @@ import numpy as np
 from liftpose_dlc.poses import Poses
 from napari_liftpose.layers import (
     LayerData,
-    _check_dims,
-    _extent,
-    _pick,
     bones_layer,
+    check_dims,
     points_2d_layer,
     points_3d_layer,
+    robust_extent,
+    select_individuals,
     to_napari_3d,
 )
 
@@ -168,8 +168,8 @@ def scene_layout(
     frames_match = len(set(counts)) <= 1
     placements: dict[str, Placement] = {}
     if poses_3d is not None:
-        _check_dims(poses_3d, 3, "scene_layout")
-        extent = max(_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
+        check_dims(poses_3d, 3, "scene_layout")
+        extent = max(robust_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
         centers = [_center(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals)]
         if image_shape is not None:
             height, width = image_shape
@@ -327,11 +327,11 @@ def scene_layers(
     [('bones 3D', 'vectors'), ('joints 3D', 'points')]
     """
     if poses_2d is not None:
-        poses_2d = _pick(poses_2d, individual)
-        _check_dims(poses_2d, 2, "scene_layers' poses_2d")
+        poses_2d = select_individuals(poses_2d, individual)
+        check_dims(poses_2d, 2, "scene_layers' poses_2d")
     if poses_3d is not None:
-        poses_3d = _pick(poses_3d, individual)
-        _check_dims(poses_3d, 3, "scene_layers' poses_3d")
+        poses_3d = select_individuals(poses_3d, individual)
+        check_dims(poses_3d, 3, "scene_layers' poses_3d")
     image_shape = None if video is None else tuple(video.shape[1:3])
     if layout is None:
         layout = scene_layout(
@@ -358,7 +358,7 @@ def scene_layers(
             suffix = f" {ind}" if several else ""
             placement = layout.placements.get(ind, Placement((1.0,) * 4, (0.0,) * 4))
             one = poses_3d.select(individuals=[ind])
-            extent = _extent(poses_3d.data)
+            extent = robust_extent(poses_3d.data)
             transform = {"scale": placement.scale, "translate": placement.translate}
             if one.skeleton:
                 data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)

@@ -37,7 +37,7 @@ from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import ConfigError, FileFormatError, PosesValidationError
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
 from liftpose_dlc.io.dlc_project import (
-    _as_config,
+    as_config,
     config_pcutoff,
     config_skeleton,
     read_dlc_meta,
@@ -129,7 +129,7 @@ def load_dlc(
     ['snout', 'leftear', 'rightear', 'tailbase']
     """
     p = check_file(path, "DeepLabCut file")
-    cfg = None if config is None else _as_config(config)
+    cfg = None if config is None else as_config(config)
     if pcutoff is None and cfg is not None:
         pcutoff = config_pcutoff(cfg)
     if pcutoff is not None:
