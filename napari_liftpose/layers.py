@@ -240,7 +240,7 @@ def _limb_index(
 
 
 # ------------------------------------------------------------------------- layers
-def select_individuals(poses: Poses, individual: str | Sequence[str] | None) -> Poses:
+def restrict_individuals(poses: Poses, individual: str | Sequence[str] | None) -> Poses:
     """The poses of one individual (a name) or several (names); all when None."""
     if individual is None:
         return poses
@@ -357,7 +357,7 @@ def points_2d_layer(
     """
     check_dims(poses, 2, "points_2d_layer")
     return _points_layer(
-        select_individuals(poses, individual),
+        restrict_individuals(poses, individual),
         name=name,
         cmap=cmap,
         size=size,
@@ -405,7 +405,7 @@ def points_3d_layer(
     array([[ 0., -3.,  2.,  1.]])
     """
     check_dims(poses_3d, 3, "points_3d_layer")
-    poses_3d = select_individuals(poses_3d, individual)
+    poses_3d = restrict_individuals(poses_3d, individual)
     if size is None:
         size = robust_extent(poses_3d.data) / 30.0
     return _points_layer(poses_3d, name=name, cmap=cmap, size=size, border_by_individual=False)
@@ -454,7 +454,7 @@ def bones_layer(
     array([[[0., 0., 0.],
             [0., 4., 3.]]])
     """
-    poses = select_individuals(poses, individual)
+    poses = restrict_individuals(poses, individual)
     n_dims = poses.n_dims
     if name is None:
         name = f"bones {n_dims}D"

@@ -45,8 +45,8 @@ from napari_liftpose.layers import (
     check_dims,
     points_2d_layer,
     points_3d_layer,
+    restrict_individuals,
     robust_extent,
-    select_individuals,
     to_napari_3d,
 )
 
@@ -327,10 +327,10 @@ def scene_layers(
     [('bones 3D', 'vectors'), ('joints 3D', 'points')]
     """
     if poses_2d is not None:
-        poses_2d = select_individuals(poses_2d, individual)
+        poses_2d = restrict_individuals(poses_2d, individual)
         check_dims(poses_2d, 2, "scene_layers' poses_2d")
     if poses_3d is not None:
-        poses_3d = select_individuals(poses_3d, individual)
+        poses_3d = restrict_individuals(poses_3d, individual)
         check_dims(poses_3d, 3, "scene_layers' poses_3d")
     image_shape = None if video is None else tuple(video.shape[1:3])
     if layout is None:
