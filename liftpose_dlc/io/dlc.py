@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
-from liftpose_dlc.errors import ConfigError, FileFormatError, PosesValidationError
+from liftpose_dlc.errors import FileFormatError, PosesValidationError
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
 from liftpose_dlc.io.dlc_project import (
     as_config,
+    check_pcutoff,
     config_pcutoff,
     config_skeleton,
     read_dlc_meta,
@@ -133,13 +134,7 @@ def load_dlc(
     cfg = None if config is None else as_config(config)
     if pcutoff is None and cfg is not None:
         pcutoff = config_pcutoff(cfg)
-    if pcutoff is not None:
-        try:
-            pcutoff = float(pcutoff)
-        except (TypeError, ValueError):
-            raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
-        if not np.isfinite(pcutoff):
-            raise ConfigError(f"pcutoff must be finite, got {pcutoff}")
+    pcutoff = check_pcutoff(pcutoff)
 
     table = read_dlc_table(p, key=key)
     attrs = _read_our_attrs(p, table.key) if table.key is not None else {}

@@ -13,6 +13,7 @@ only its name is used to find its analysis output.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -33,6 +34,8 @@ __all__ = [
     "is_multianimal",
     "config_bodyparts",
     "config_skeleton",
+    "config_pcutoff",
+    "check_pcutoff",
     "find_analysis_outputs",
     "video_name",
     "DLCMeta",
@@ -173,6 +176,19 @@ def config_skeleton(
         if wanted and (a, b) not in edges:
             edges.append((a, b))
     return edges
+
+
+def check_pcutoff(pcutoff: Any) -> float | None:
+    """``pcutoff`` as a finite float (None stays None); :class:`ConfigError` otherwise."""
+    if pcutoff is None:
+        return None
+    try:
+        value = float(pcutoff)
+    except (TypeError, ValueError):
+        raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"pcutoff must be finite, got {value}")
+    return value
 
 
 def config_pcutoff(config: str | os.PathLike | Mapping[str, Any]) -> float | None:
