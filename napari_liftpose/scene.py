@@ -49,6 +49,7 @@ from napari_liftpose.layers import (
     robust_extent,
     to_napari_3d,
 )
+from napari_liftpose.video import expand_ellipsis
 
 __all__ = [
     "AXIS_LABELS",
@@ -218,11 +219,7 @@ class _DepthAxisArray:
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            at = next(i for i, k in enumerate(key) if k is Ellipsis)
-            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1 :]
+        key = expand_ellipsis(key, self.ndim)
         key = key + (slice(None),) * (self.ndim - len(key))
         depth = key[1]
         if isinstance(depth, (int, np.integer)):
