@@ -364,38 +364,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = report.evaluate(lifted, truth, roots=roots, target_sets=sets, units=args.units)
     out = Path(args.out) if args.out else pred.with_name(pred.stem + "_evaluation")
     out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "errors": report.plot_errors(
-            lifted,
-            truth,
-            out / "errors_per_keypoint.png",
-            roots=roots,
-            target_sets=sets,
-            units=args.units,
-            overwrite=args.overwrite,
-        )
-    }
+    poses_2d = None
     if args.poses_2d:
         from liftpose_dlc.io import load_poses
 
-        figures["frame"] = report.plot_lifted_frame(
-            load_poses(args.poses_2d),
-            lifted,
-            out / "pose_3d_beside_2d.png",
-            truth_3d=truth,
-            overwrite=args.overwrite,
-        )
-    if args.animation != "none":
-        figures["animation"] = report.animate_lifted(
-            lifted,
-            out / f"lifted_skeleton.{args.animation}",
-            frames=_frames(args.frames),
-            overwrite=args.overwrite,
-        )
-    _write_evaluation(out, evaluation, figures, args.overwrite)
-    print(evaluation.summary())
-    _say(args, "figures: " + ", ".join(str(p) for p in figures.values()))
-    return 0
+        poses_2d = load_poses(args.poses_2d)
+    return _report_evaluation(args, out, evaluation, lifted, truth, poses_2d, roots, sets, {})
 
 
 def _evaluate_training_dir(args: argparse.Namespace, folder: Path) -> int:
@@ -426,28 +400,54 @@ def _evaluate_training_dir(args: argparse.Namespace, folder: Path) -> int:
     gt_poses = Poses(gt, names)
     with np.load(folder / TEST_RESULTS) as z:
         inputs = z["input"]
-    figures = {
-        "loss": report.plot_training(folder, out / "loss_curves.png", overwrite=args.overwrite),
-        "errors": report.plot_errors(
-            pred_poses,
-            gt_poses,
-            out / "errors_per_keypoint.png",
-            roots=roots,
-            target_sets=sets,
-            units=args.units,
-            overwrite=args.overwrite,
-        ),
-        "frame": report.plot_lifted_frame(
-            Poses(inputs, names),
-            pred_poses,
+    loss = report.plot_training(folder, out / "loss_curves.png", overwrite=args.overwrite)
+    return _report_evaluation(
+        args,
+        out,
+        evaluation,
+        pred_poses,
+        gt_poses,
+        Poses(inputs, names),
+        roots,
+        sets,
+        {"loss": loss},
+    )
+
+
+def _report_evaluation(
+    args: argparse.Namespace,
+    out: Path,
+    evaluation: Any,
+    lifted: Any,
+    truth: Any,
+    poses_2d: Any,
+    roots: Any,
+    sets: Any,
+    figures: dict[str, Path],
+) -> int:
+    """Draw the errors (and the 2D beside the 3D, the animation), write and print the summary."""
+    from liftpose_dlc.workflow import report
+
+    figures["errors"] = report.plot_errors(
+        lifted,
+        truth,
+        out / "errors_per_keypoint.png",
+        roots=roots,
+        target_sets=sets,
+        units=args.units,
+        overwrite=args.overwrite,
+    )
+    if poses_2d is not None:
+        figures["frame"] = report.plot_lifted_frame(
+            poses_2d,
+            lifted,
             out / "pose_3d_beside_2d.png",
-            truth_3d=gt_poses,
+            truth_3d=truth,
             overwrite=args.overwrite,
-        ),
-    }
+        )
     if args.animation != "none":
         figures["animation"] = report.animate_lifted(
-            pred_poses,
+            lifted,
             out / f"lifted_skeleton.{args.animation}",
             frames=_frames(args.frames),
             overwrite=args.overwrite,

@@ -652,8 +652,8 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
     - DeepLabCut inputs: :func:`~liftpose_dlc.io.dlc.save_dlc` (``.h5`` or ``.csv``), with
       the input's scorer and single- or multi-animal layout, and an ``inferred`` coordinate
       with ``infer_occluded``: the table ``lift_dlc_project`` writes.
-    - SLEAP inputs: :func:`~liftpose_dlc.workflow.files.write_sleap_3d` (``points3d.h5``
-      layout of :func:`~liftpose_dlc.io.sleap.save_sleap_3d`, plus ``inferred``).
+    - SLEAP inputs: :func:`~liftpose_dlc.io.sleap.save_sleap_3d` (``points3d.h5`` layout,
+      with ``inferred`` with ``infer_occluded``).
 
     The write is atomic (a temporary file renamed at the end).
 
@@ -683,6 +683,6 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
         )
     if dest.suffix.lower() not in (".h5", ".hdf5"):
         raise FileFormatError(f"{dest}: SLEAP 3D poses are written as .h5 files")
-    from liftpose_dlc.workflow.files import write_sleap_3d
+    from liftpose_dlc.io.sleap import save_sleap_3d
 
-    return write_sleap_3d(poses_3d, dest, inferred=inferred, overwrite=overwrite)
+    return save_sleap_3d(poses_3d, dest, inferred=inferred, overwrite=overwrite)

@@ -240,13 +240,15 @@ def _limb_index(
 
 
 # ------------------------------------------------------------------------- layers
-def _pick(poses: Poses, individual: str | Sequence[str] | None) -> Poses:
+def restrict_individuals(poses: Poses, individual: str | Sequence[str] | None) -> Poses:
+    """The poses of one individual (a name) or several (names); all when None."""
     if individual is None:
         return poses
     return poses.select(individuals=[individual] if isinstance(individual, str) else individual)
 
 
-def _check_dims(poses: Poses, n_dims: int, what: str) -> None:
+def check_dims(poses: Poses, n_dims: int, what: str) -> None:
+    """Raise :class:`PosesValidationError` unless the poses are ``n_dims``-D."""
     if poses.n_dims != n_dims:
         raise PosesValidationError(
             f"{poses.source.describe()}: {what} needs {n_dims}D poses, got {poses.n_dims}D"
@@ -353,9 +355,13 @@ def points_2d_layer(
     >>> list(kwargs["features"]["keypoint"])
     ['a']
     """
-    _check_dims(poses, 2, "points_2d_layer")
+    check_dims(poses, 2, "points_2d_layer")
     return _points_layer(
-        _pick(poses, individual), name=name, cmap=cmap, size=size, border_by_individual=True
+        restrict_individuals(poses, individual),
+        name=name,
+        cmap=cmap,
+        size=size,
+        border_by_individual=True,
     )
 
 
@@ -398,10 +404,10 @@ def points_3d_layer(
     >>> points_3d_layer(poses)[0]
     array([[ 0., -3.,  2.,  1.]])
     """
-    _check_dims(poses_3d, 3, "points_3d_layer")
-    poses_3d = _pick(poses_3d, individual)
+    check_dims(poses_3d, 3, "points_3d_layer")
+    poses_3d = restrict_individuals(poses_3d, individual)
     if size is None:
-        size = _extent(poses_3d.data) / 30.0
+        size = robust_extent(poses_3d.data) / 30.0
     return _points_layer(poses_3d, name=name, cmap=cmap, size=size, border_by_individual=False)
 
 
@@ -448,12 +454,12 @@ def bones_layer(
     array([[[0., 0., 0.],
             [0., 4., 3.]]])
     """
-    poses = _pick(poses, individual)
+    poses = restrict_individuals(poses, individual)
     n_dims = poses.n_dims
     if name is None:
         name = f"bones {n_dims}D"
     if edge_width is None:
-        edge_width = 2.0 if n_dims == 2 else _extent(poses.data) / 100.0
+        edge_width = 2.0 if n_dims == 2 else robust_extent(poses.data) / 100.0
     skeleton = list(dict.fromkeys(poses.skeleton))  # drop exact repeats, keep order
     colors = limb_colors(poses.keypoints, skeleton, cmap)
     limb = _limb_index(poses.keypoints, skeleton)
@@ -514,7 +520,7 @@ def bones_layer(
     return data, kwargs
 
 
-def _extent(data: np.ndarray) -> float:
+def robust_extent(data: np.ndarray) -> float:
     """A robust size of a point cloud: the largest 1st-99th percentile range of an axis."""
     flat = data.reshape(-1, data.shape[-1])
     flat = flat[np.isfinite(flat).all(axis=1)]

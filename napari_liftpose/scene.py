@@ -41,14 +41,15 @@ import numpy as np
 from liftpose_dlc.poses import Poses
 from napari_liftpose.layers import (
     LayerData,
-    _check_dims,
-    _extent,
-    _pick,
     bones_layer,
+    check_dims,
     points_2d_layer,
     points_3d_layer,
+    restrict_individuals,
+    robust_extent,
     to_napari_3d,
 )
+from napari_liftpose.video import expand_ellipsis
 
 __all__ = [
     "AXIS_LABELS",
@@ -168,8 +169,8 @@ def scene_layout(
     frames_match = len(set(counts)) <= 1
     placements: dict[str, Placement] = {}
     if poses_3d is not None:
-        _check_dims(poses_3d, 3, "scene_layout")
-        extent = max(_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
+        check_dims(poses_3d, 3, "scene_layout")
+        extent = max(robust_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
         centers = [_center(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals)]
         if image_shape is not None:
             height, width = image_shape
@@ -218,11 +219,7 @@ class _DepthAxisArray:
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            at = next(i for i, k in enumerate(key) if k is Ellipsis)
-            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1 :]
+        key = expand_ellipsis(key, self.ndim)
         key = key + (slice(None),) * (self.ndim - len(key))
         depth = key[1]
         if isinstance(depth, (int, np.integer)):
@@ -327,11 +324,11 @@ def scene_layers(
     [('bones 3D', 'vectors'), ('joints 3D', 'points')]
     """
     if poses_2d is not None:
-        poses_2d = _pick(poses_2d, individual)
-        _check_dims(poses_2d, 2, "scene_layers' poses_2d")
+        poses_2d = restrict_individuals(poses_2d, individual)
+        check_dims(poses_2d, 2, "scene_layers' poses_2d")
     if poses_3d is not None:
-        poses_3d = _pick(poses_3d, individual)
-        _check_dims(poses_3d, 3, "scene_layers' poses_3d")
+        poses_3d = restrict_individuals(poses_3d, individual)
+        check_dims(poses_3d, 3, "scene_layers' poses_3d")
     image_shape = None if video is None else tuple(video.shape[1:3])
     if layout is None:
         layout = scene_layout(
@@ -358,7 +355,7 @@ def scene_layers(
             suffix = f" {ind}" if several else ""
             placement = layout.placements.get(ind, Placement((1.0,) * 4, (0.0,) * 4))
             one = poses_3d.select(individuals=[ind])
-            extent = _extent(poses_3d.data)
+            extent = robust_extent(poses_3d.data)
             transform = {"scale": placement.scale, "translate": placement.translate}
             if one.skeleton:
                 data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)

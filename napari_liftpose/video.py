@@ -55,6 +55,16 @@ def _import_av() -> Any:
     return av
 
 
+def expand_ellipsis(key: Any, ndim: int) -> tuple:
+    """An array index as a tuple, its ``...`` replaced by full slices (for ``ndim`` axes)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        at = next(i for i, k in enumerate(key) if k is Ellipsis)
+        key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1 :]
+    return key
+
+
 class VideoArray:
     """A video file as a read-only array of shape ``(n_frames, height, width, 3)``, uint8 RGB.
 
@@ -209,12 +219,7 @@ class VideoArray:
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            at = next(i for i, k in enumerate(key) if k is Ellipsis)
-            fill = (slice(None),) * (self.ndim - len(key) + 1)
-            key = key[:at] + fill + key[at + 1 :]
+        key = expand_ellipsis(key, self.ndim)
         if not key:
             key = (slice(None),)
         frames, rest = key[0], key[1:]

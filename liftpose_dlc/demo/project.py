@@ -287,10 +287,10 @@ def make_demo_project(
     >>> demo.config_path.name, demo.analysis_path.suffix  # doctest: +SKIP
     ('config.yaml', '.h5')
     """
-    from liftpose_dlc.demo.render import _import_av, render_walk_video
+    from liftpose_dlc.demo.render import import_av, render_walk_video
 
     if video:
-        _import_av()  # fail before doing any work when PyAV is missing
+        import_av()  # fail before doing any work when PyAV is missing
     out = Path(out_dir).expanduser().resolve()
     final = out / PROJECT_NAME
     if final.exists():

@@ -39,7 +39,8 @@ _GRID = (52, 58, 72)
 _SEGMENT_RADIUS_MM = (0.07, 0.06, 0.045, 0.03)
 
 
-def _import_av() -> Any:
+def import_av() -> Any:
+    """The ``av`` (PyAV) module; :class:`MissingDependencyError` when it is not installed."""
     try:
         import av
     except ImportError as err:  # pragma: no cover - exercised only without PyAV
@@ -280,7 +281,7 @@ def write_video(
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
     """
-    av = _import_av()
+    av = import_av()
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise LiftPoseError(f"frames must be (n, height, width, 3) uint8, got {frames.shape}")
@@ -310,7 +311,7 @@ def write_video(
 
 def read_video_info(path: str | os.PathLike) -> dict[str, Any]:
     """Decode a video completely and return its ``n_frames``, ``width``, ``height`` and ``fps``."""
-    av = _import_av()
+    av = import_av()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         n = sum(1 for _ in container.decode(stream))

@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
-from liftpose_dlc.errors import ConfigError, FileFormatError, PosesValidationError
+from liftpose_dlc.errors import FileFormatError, PosesValidationError
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
 from liftpose_dlc.io.dlc_project import (
-    _as_config,
+    as_config,
+    check_pcutoff,
     config_pcutoff,
     config_skeleton,
     read_dlc_meta,
@@ -51,6 +52,7 @@ __all__ = [
     "poses_from_dlc_table",
     "poses_to_dlc_table",
     "load_dlc_inferred",
+    "find_dlc_3d_key",
     "DLCTable",
     "HDF_KEY",
 ]
@@ -129,16 +131,10 @@ def load_dlc(
     ['snout', 'leftear', 'rightear', 'tailbase']
     """
     p = check_file(path, "DeepLabCut file")
-    cfg = None if config is None else _as_config(config)
+    cfg = None if config is None else as_config(config)
     if pcutoff is None and cfg is not None:
         pcutoff = config_pcutoff(cfg)
-    if pcutoff is not None:
-        try:
-            pcutoff = float(pcutoff)
-        except (TypeError, ValueError):
-            raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
-        if not np.isfinite(pcutoff):
-            raise ConfigError(f"pcutoff must be finite, got {pcutoff}")
+    pcutoff = check_pcutoff(pcutoff)
 
     table = read_dlc_table(p, key=key)
     attrs = _read_our_attrs(p, table.key) if table.key is not None else {}
@@ -175,6 +171,58 @@ def load_dlc_inferred(path: str | os.PathLike, *, key: str | None = None) -> np.
     table = read_dlc_table(p, key=key)
     arrays = _table_arrays(table.frame, p.as_posix())
     return arrays["inferred"]
+
+
+def find_dlc_3d_key(path: str | os.PathLike) -> str | None:
+    """The HDF5 key of a 3D pose table in DeepLabCut's layout in ``path``, or None.
+
+    A table is 3D when its column index has 3 or 4 levels and the last (``coords``) holds
+    ``x``, ``y`` and ``z``. Cheap: for HDF5 only the column index of each pandas table is read
+    (no rows); for CSV only the header rows. Never raises: an unreadable file is not one.
+
+    Returns
+    -------
+    str or None
+        The key (``""`` for a CSV), or None when the file is not such a table.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return None
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".h5", ".hdf5"):
+            return _find_3d_key_h5(p)
+        if suffix == ".csv":
+            rows = first_csv_cells(p, n_rows=5) or []
+            coords = next((r for r in rows if r and r[0].strip() == "coords"), [])
+            return "" if {c.strip() for c in coords[1:]} >= _XYZ else None
+    except Exception:  # noqa: BLE001 - whatever is unreadable is simply not ours
+        return None
+    return None
+
+
+_XYZ = {"x", "y", "z"}
+
+
+def _find_3d_key_h5(path: Path) -> str | None:
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        keys = [
+            key
+            for key, node in h5.items()
+            if isinstance(node, h5py.Group)
+            and node.attrs.get("pandas_type") in (b"frame", b"frame_table", "frame", "frame_table")
+        ]
+    for key in keys:
+        columns = pd.read_hdf(path, key, start=0, stop=0).columns
+        if (
+            isinstance(columns, pd.MultiIndex)
+            and columns.nlevels in (3, 4)
+            and set(map(str, columns.get_level_values(-1))) >= _XYZ
+        ):
+            return key
+    return None
 
 
 class DLCTable(NamedTuple):

@@ -13,6 +13,7 @@ only its name is used to find its analysis output.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -29,9 +30,14 @@ from liftpose_dlc.errors import ConfigError, MissingFileError
 
 __all__ = [
     "read_dlc_config",
+    "as_config",
+    "is_multianimal",
     "config_bodyparts",
     "config_skeleton",
+    "config_pcutoff",
+    "check_pcutoff",
     "find_analysis_outputs",
+    "video_name",
     "DLCMeta",
     "read_dlc_meta",
     "meta_pickle_candidates",
@@ -115,7 +121,7 @@ def read_dlc_config(config_path: str | os.PathLike) -> dict[str, Any]:
 def _check_config(cfg: Mapping[str, Any], where: str) -> None:
     if "bodyparts" not in cfg:
         raise ConfigError(f"{where}: no 'bodyparts' entry; is this a DeepLabCut config.yaml?")
-    if _is_multianimal(cfg):
+    if is_multianimal(cfg):
         mabp = cfg.get("multianimalbodyparts")
         if not isinstance(mabp, list) or not mabp:
             raise ConfigError(
@@ -131,11 +137,13 @@ def _check_config(cfg: Mapping[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: 'bodyparts' must be a non-empty list of names, got {bp!r}")
 
 
-def _is_multianimal(cfg: Mapping[str, Any]) -> bool:
+def is_multianimal(cfg: Mapping[str, Any]) -> bool:
+    """Whether a config (from :func:`read_dlc_config`) is a multi-animal project's."""
     return bool(cfg.get("multianimalproject")) or cfg.get("bodyparts") == "MULTI!"
 
 
-def _as_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+def as_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """A checked config dict from a path to ``config.yaml`` or an already read config."""
     if isinstance(config, Mapping):
         cfg = dict(config)
         _check_config(cfg, str(cfg.get("config_path", "DeepLabCut config")))
@@ -145,8 +153,8 @@ def _as_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
 
 def config_bodyparts(config: str | os.PathLike | Mapping[str, Any]) -> list[str]:
     """All keypoint names of a project: ``bodyparts``, or multi-animal then unique bodyparts."""
-    cfg = _as_config(config)
-    if _is_multianimal(cfg):
+    cfg = as_config(config)
+    if is_multianimal(cfg):
         return [str(b) for b in cfg["multianimalbodyparts"]] + [
             str(b) for b in cfg.get("uniquebodyparts") or []
         ]
@@ -157,7 +165,7 @@ def config_skeleton(
     config: str | os.PathLike | Mapping[str, Any], keypoints: Iterable[str] | None = None
 ) -> list[tuple[str, str]]:
     """The config's ``skeleton`` as pairs of names, keeping only edges between ``keypoints``."""
-    cfg = _as_config(config)
+    cfg = as_config(config)
     names = None if keypoints is None else set(keypoints)
     edges = []
     for edge in cfg.get("skeleton") or []:
@@ -170,9 +178,22 @@ def config_skeleton(
     return edges
 
 
+def check_pcutoff(pcutoff: Any) -> float | None:
+    """``pcutoff`` as a finite float (None stays None); :class:`ConfigError` otherwise."""
+    if pcutoff is None:
+        return None
+    try:
+        value = float(pcutoff)
+    except (TypeError, ValueError):
+        raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"pcutoff must be finite, got {value}")
+    return value
+
+
 def config_pcutoff(config: str | os.PathLike | Mapping[str, Any]) -> float | None:
     """The config's ``pcutoff``, or None when it has none."""
-    cfg = _as_config(config)
+    cfg = as_config(config)
     value = cfg.get("pcutoff")
     if value is None:
         return None
@@ -184,7 +205,8 @@ def config_pcutoff(config: str | os.PathLike | Mapping[str, Any]) -> float | Non
 
 
 # ------------------------------------------------------------------- analysis outputs
-def _video_name(video: str | os.PathLike) -> str:
+def video_name(video: str | os.PathLike) -> str:
+    """The file name of a video path, also of a Windows path read on another OS."""
     text = os.fspath(video)
     if "\\" in text:  # a path written on Windows
         return PureWindowsPath(text).name
@@ -277,7 +299,7 @@ def _pick(
             )
     tracked = [o for o in chosen if o.tracker is not None]
     plain = [o for o in chosen if o.tracker is None]
-    if _is_multianimal(cfg) or not plain:
+    if is_multianimal(cfg) or not plain:
         method = track_method or cfg.get("default_track_method")
         if tracked and method is not None:
             code = _tracker_code(str(method))
@@ -311,6 +333,7 @@ def find_analysis_outputs(
     scorer: str | None = None,
     track_method: str | None = None,
     missing: Literal["raise", "skip"] = "raise",
+    all_project_videos: bool = False,
 ) -> dict[Path, Path | None]:
     """Find the DeepLabCut analysis output (``.h5``) of each video of a project.
 
@@ -351,6 +374,10 @@ def find_analysis_outputs(
     missing
         ``"raise"``: a video without output raises :class:`MissingFileError`. ``"skip"``: the
         video maps to None (so the caller can report it).
+    all_project_videos
+        With ``videos=None``: also the video files in ``<project>/videos`` that ``video_sets``
+        does not list, each name once (a video found there is used from there). The config
+        may then list no videos as long as that folder holds some.
 
     Returns
     -------
@@ -377,10 +404,13 @@ def find_analysis_outputs(
     del trainingsetindex  # not part of DeepLabCut's output names (see docstring)
     if missing not in ("raise", "skip"):
         raise ConfigError(f"missing must be 'raise' or 'skip', got {missing!r}")
-    cfg = _as_config(config)
+    cfg = as_config(config)
     project = Path(cfg.get("project_path") or ".")
     project_videos = project / "videos"
-    video_list = _resolve_videos(cfg, videos, project_videos)
+    if videos is None and all_project_videos:
+        video_list = _config_and_folder_videos(cfg, project_videos)
+    else:
+        video_list = _resolve_videos(cfg, videos, project_videos)
     scorer_re = _scorer_pattern(cfg, shuffle, scorer)
     dest = None if destfolder is None else Path(destfolder).expanduser()
     if dest is not None and not dest.is_dir():
@@ -388,7 +418,7 @@ def find_analysis_outputs(
 
     result: dict[Path, Path | None] = {}
     for video in video_list:
-        stem = Path(_video_name(video)).stem
+        stem = Path(video_name(video)).stem
         if dest is not None:
             folders = [dest]
         else:
@@ -414,6 +444,32 @@ def find_analysis_outputs(
     return result
 
 
+def _config_and_folder_videos(cfg: Mapping[str, Any], project_videos: Path) -> list[Path]:
+    """The config's ``video_sets`` and the videos in ``<project>/videos``, once per name."""
+    names: dict[str, Path] = {}
+    for video in cfg.get("video_sets") or {}:
+        names.setdefault(video_name(video), _config_video(video, project_videos))
+    if project_videos.is_dir():
+        for p in _list_videos(project_videos):
+            names[p.name] = p
+    if not names:
+        where = cfg.get("config_path", "DeepLabCut config")
+        raise ConfigError(
+            f"{where}: no videos under 'video_sets' and none in {project_videos}; pass videos=..."
+        )
+    return list(names.values())
+
+
+def _config_video(video: str | os.PathLike, project_videos: Path) -> Path:
+    """A ``video_sets`` entry, or ``<project>/videos/<name>`` when it is not where stored."""
+    p = Path(str(video)).expanduser()
+    if not p.is_absolute():
+        p = project_videos.parent / p
+    if not p.exists():  # moved project, another machine or OS: use <project>/videos
+        p = project_videos / video_name(video)
+    return p
+
+
 def _resolve_videos(
     cfg: Mapping[str, Any],
     videos: str | os.PathLike | Iterable[str | os.PathLike] | None,
@@ -424,21 +480,13 @@ def _resolve_videos(
         if not sets:
             where = cfg.get("config_path", "DeepLabCut config")
             raise ConfigError(f"{where}: no videos under 'video_sets'; pass videos=...")
-        out = []
-        for v in sets:
-            p = Path(str(v)).expanduser()
-            if not p.is_absolute():
-                p = project_videos.parent / p
-            if not p.exists():  # moved project, another machine or OS: use <project>/videos
-                p = project_videos / _video_name(v)
-            out.append(p)
-        return out
+        return [_config_video(v, project_videos) for v in sets]
     if isinstance(videos, (str, os.PathLike)):
         videos = [videos]
     out = []
     for v in videos:
         if "\\" in os.fspath(v) and os.name != "nt":  # a Windows path on another OS
-            out.append(project_videos / _video_name(v))
+            out.append(project_videos / video_name(v))
             continue
         p = Path(v).expanduser()
         if p.is_dir():

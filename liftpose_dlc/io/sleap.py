@@ -66,7 +66,7 @@ from liftpose_dlc.errors import (
 )
 from liftpose_dlc.poses import Poses, Source
 
-__all__ = ["load_sleap", "load_sleap_3d", "save_sleap_3d"]
+__all__ = ["load_sleap", "load_sleap_3d", "load_sleap_3d_inferred", "save_sleap_3d"]
 
 SOFTWARE = "SLEAP"
 INSTALL_HINT = 'pip install "liftpose-dlc[sleap]"'
@@ -509,6 +509,7 @@ def save_sleap_3d(
     poses: Poses,
     path: str | os.PathLike,
     *,
+    inferred: np.ndarray | None = None,
     overwrite: bool = False,
     units: str | None = None,
 ) -> Path:
@@ -519,7 +520,9 @@ def save_sleap_3d(
     (the poses' confidence), ``node_names``, ``track_names``, ``edge_names`` ``(n_edges, 2)``
     and ``edge_inds``. Each array has a ``dims`` attribute (JSON list of axis names); the
     file has attributes ``format="points3d"``, ``layout`` (the axis names, comma-separated),
-    ``units``, ``software`` and, when known, ``fps``.
+    ``units``, ``software`` and, when known, ``fps``. With ``inferred``, a bool dataset
+    ``inferred`` ``(n_frames, n_tracks, n_nodes)`` is added (read back with
+    :func:`load_sleap_3d_inferred`; :func:`load_sleap_3d` and sleap-anipose ignore it).
 
     Parameters
     ----------
@@ -527,6 +530,9 @@ def save_sleap_3d(
         3D poses (``n_dims == 3``).
     path
         Destination file (conventionally ``points3d.h5``).
+    inferred
+        True where the 2D point was missing and the 3D is the lifter's estimate, shape
+        ``(n_frames, n_tracks, n_nodes)`` (``(n_frames, n_nodes)`` for one track).
     overwrite
         Replace an existing file; otherwise an existing file raises.
     units
@@ -542,7 +548,7 @@ def save_sleap_3d(
     Raises
     ------
     PosesValidationError
-        If ``poses`` is not 3D.
+        If ``poses`` is not 3D, or ``inferred`` does not have the poses' shape.
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
 
@@ -563,6 +569,8 @@ def save_sleap_3d(
             f"{poses.source.describe()}: save_sleap_3d writes 3D poses; these have "
             f"n_dims={poses.n_dims} (lift them first)"
         )
+    if inferred is not None:
+        inferred = _inferred_mask(poses, inferred)
     edge_names = np.array(
         [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton], dtype=bytes
     ).reshape(-1, 2)
@@ -586,7 +594,55 @@ def save_sleap_3d(
             f.attrs["fps"] = float(poses.fps)
         if poses.source.path is not None:
             f.attrs["source_path"] = poses.source.path
+        if inferred is not None:
+            ds = f.create_dataset("inferred", data=inferred)
+            ds.attrs["dims"] = json.dumps(list(POINTS3D_DIMS[:3]))
+            ds.attrs["Description"] = (
+                "True where the 2D point was missing and the 3D is the lifter's estimate"
+            )
     return Path(path)
+
+
+def _inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
+    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
+    mask = np.asarray(inferred)
+    if mask.ndim == 2 and poses.n_individuals == 1:
+        mask = mask[:, None]
+    if mask.shape != shape:
+        raise PosesValidationError(
+            f"{poses.source.describe()}: inferred must have shape {shape} "
+            f"(frames, tracks, nodes), got {np.shape(inferred)}"
+        )
+    return mask.astype(bool)
+
+
+def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
+    """The ``inferred`` mask :func:`save_sleap_3d` may write, shape (n_frames, n_tracks, n_nodes).
+
+    Returns None when the file has none (sleap-anipose's files never do).
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist.
+    FileFormatError
+        If the file is not HDF5, or its ``inferred`` is not a 3-axis dataset.
+    """
+    p = check_file(path, "3D poses file")
+    if not h5py.is_hdf5(p):
+        raise FileFormatError(f"{p}: not an HDF5 file; a points3d.h5 file is HDF5")
+    try:
+        with h5py.File(p, "r") as f:
+            ds = f.get("inferred")
+            if ds is None:
+                return None
+            if not isinstance(ds, h5py.Dataset) or ds.ndim != 3:
+                raise FileFormatError(
+                    f"{p}: 'inferred' must be a (n_frames, n_tracks, n_nodes) dataset"
+                )
+            return np.asarray(ds[()], dtype=bool)
+    except OSError as e:
+        raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
 
 def load_sleap_3d(
@@ -609,7 +665,8 @@ def load_sleap_3d(
     -------
     Poses
         3D poses; individuals from ``track_names`` (else ``track_0, ...``), confidence from
-        ``point_scores`` (else NaN), fps when stored.
+        ``point_scores`` (else NaN), fps when stored. An ``inferred`` dataset is not part of
+        :class:`Poses`: read it with :func:`load_sleap_3d_inferred`.
 
     Raises
     ------

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc.errors import ConfigError, MissingFileError
+from liftpose_dlc.errors import MissingFileError
 from liftpose_dlc.poses import Poses
 from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.files import lift_dlc_file
 from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE, as_lifter, output_path
-from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, _as_library, train_from_library
+from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, as_library, train_from_library
 
 __all__ = [
     "train_dlc_project",
@@ -82,9 +82,9 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
 def _default_bodyparts(
     cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
 ) -> list[str]:
-    from liftpose_dlc.io.dlc_project import _is_multianimal, config_bodyparts
+    from liftpose_dlc.io.dlc_project import config_bodyparts, is_multianimal
 
-    if not _is_multianimal(cfg):
+    if not is_multianimal(cfg):
         return config_bodyparts(cfg)
     animal = [str(b) for b in cfg["multianimalbodyparts"]]
     unique = [str(b) for b in cfg.get("uniquebodyparts") or []]
@@ -193,7 +193,7 @@ def train_dlc_project(
 
     cfg = read_dlc_config(config_path)
     model_dir = _project_dir(cfg) / MODEL_DIR
-    library = _as_library(poses_3d)
+    library = as_library(poses_3d)
     names = (
         [str(b) for b in bodyparts]
         if bodyparts is not None
@@ -316,8 +316,6 @@ def lift_dlc_project(
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
     if pcutoff is None:
         pcutoff = config_pcutoff(cfg)
-    if videos is None:
-        videos = _default_videos(cfg)
     outputs = find_analysis_outputs(
         cfg,
         videos,
@@ -328,6 +326,7 @@ def lift_dlc_project(
         scorer=scorer,
         track_method=track_method,
         missing="skip",
+        all_project_videos=True,
     )
     lacking = [video.name for video, analysis in outputs.items() if analysis is None]
     if lacking:
@@ -381,23 +380,3 @@ def lift_dlc_project(
 
 def _skip(message: str) -> None:
     warnings.warn(message, LiftSkippedWarning, stacklevel=3)
-
-
-def _default_videos(cfg: Mapping[str, Any]) -> list[str]:
-    """The config's ``video_sets`` and the videos in ``<project>/videos``, once per name."""
-    from liftpose_dlc.io.dlc_project import VIDEO_EXTENSIONS, _video_name
-
-    names: dict[str, str] = {}
-    for video in cfg.get("video_sets") or {}:
-        names.setdefault(_video_name(video), str(video))
-    folder = _project_dir(cfg) / "videos"
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
-                names[p.name] = str(p)
-    if not names:
-        raise ConfigError(
-            f"{cfg['config_path']}: no videos under 'video_sets' and none in {folder}; "
-            "pass videos=..."
-        )
-    return list(names.values())

@@ -139,43 +139,17 @@ def lift_file(
                 **options,
             )
     check_overwrite(dest, overwrite)
-    from liftpose_dlc.io.sleap import load_sleap
+    from liftpose_dlc.io.sleap import load_sleap, save_sleap_3d
 
     poses_2d = load_sleap(src)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
-    return write_sleap_3d(
+    return save_sleap_3d(
         result.poses,
         dest,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
     )
-
-
-def write_sleap_3d(
-    poses: Poses,
-    dest: str | os.PathLike,
-    *,
-    inferred: np.ndarray | None = None,
-    overwrite: bool = False,
-    units: str | None = None,
-) -> Path:
-    """:func:`~liftpose_dlc.io.sleap.save_sleap_3d`, plus a bool ``inferred`` dataset if given."""
-    import h5py
-
-    from liftpose_dlc.io.sleap import save_sleap_3d
-
-    dest = Path(dest)
-    with atomic_path(dest, overwrite) as tmp:
-        save_sleap_3d(poses, tmp, units=units)
-        if inferred is not None:
-            with h5py.File(tmp, "a") as f:
-                ds = f.create_dataset("inferred", data=np.asarray(inferred, dtype=bool))
-                ds.attrs["dims"] = '["frame", "track", "node"]'
-                ds.attrs["Description"] = (
-                    "True where the 2D point was missing and the 3D is the lifter's estimate"
-                )
-    return dest
 
 
 def lift_dlc_file(

@@ -44,6 +44,7 @@ import attrs
 import numpy as np
 
 from liftpose_dlc.errors import ConfigError, KeypointError, PosesValidationError
+from liftpose_dlc.io.dlc_project import check_pcutoff
 from liftpose_dlc.poses import Poses, Source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -277,13 +278,7 @@ class ChunkLifter:
     ) -> None:
         if list(plan.keypoints) != list(lifter.keypoints):
             raise ConfigError("the plan was made for another lifter's keypoints")
-        if pcutoff is not None:
-            try:
-                pcutoff = float(pcutoff)
-            except (TypeError, ValueError):
-                raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
-            if not np.isfinite(pcutoff):
-                raise ConfigError(f"pcutoff must be finite, got {pcutoff}")
+        pcutoff = check_pcutoff(pcutoff)
         if int(batch_size) < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {batch_size}")
         self.lifter = lifter

@@ -45,7 +45,8 @@ def training_dir_for(model_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + "_training")
 
 
-def _as_library(poses_3d: Any) -> list[Poses]:
+def as_library(poses_3d: Any) -> list[Poses]:
+    """A 3D library as a list of Poses, from Poses, 3D pose files or a list of those."""
     from liftpose_dlc.io.poses3d import load_poses_3d
 
     items = [poses_3d] if isinstance(poses_3d, (Poses, str, os.PathLike)) else list(poses_3d)
@@ -240,7 +241,7 @@ def train_from_library(
     check_overwrite(model_path, overwrite)
     check_overwrite(record_path, overwrite)
     model_opts, fit_opts = _split_training(training)
-    library = _as_library(poses_3d)
+    library = as_library(poses_3d)
     names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
     cams, cam_record = _cameras_for_training(
         cameras, angle_ranges, n_virtual_cameras, camera_distance, seed

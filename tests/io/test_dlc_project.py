@@ -291,3 +291,28 @@ def test_unreadable_meta_gives_no_fps(tmp_path):
     # our own files never look at pickles
     ours = save_dlc(poses, tmp_path / "vidDLC_resnet50_tJan1shuffle1_5_filtered.h5")
     assert load_dlc(ours).fps is None
+
+
+def test_all_project_videos(tmp_path):
+    """all_project_videos adds the videos in <project>/videos that video_sets does not list."""
+    project = tmp_path / "proj"
+    videos = project / "videos"
+    videos.mkdir(parents=True)
+    config = project / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"Task": "t", "date": "Jan1", "bodyparts": ["a"], "video_sets": {"/lab/a.mp4": {}}}
+        )
+    )
+    (videos / "c.avi").write_bytes(b"")
+    (videos / "notes.txt").write_text("not a video")
+    (videos / "cDLC_resnet50_tJan1shuffle1_1000.h5").write_bytes(b"")
+    assert list(find_analysis_outputs(config, missing="skip")) == [videos / "a.mp4"]
+    out = find_analysis_outputs(config, missing="skip", all_project_videos=True)
+    assert out == {videos / "a.mp4": None, videos / "c.avi": videos / out[videos / "c.avi"].name}
+    assert out[videos / "c.avi"].name == "cDLC_resnet50_tJan1shuffle1_1000.h5"
+    empty = tmp_path / "empty"
+    (empty / "videos").mkdir(parents=True)
+    (empty / "config.yaml").write_text("Task: t\ndate: Jan1\nbodyparts: [a]\n")
+    with pytest.raises(ConfigError, match="no videos under 'video_sets' and none in"):
+        find_analysis_outputs(empty / "config.yaml", all_project_videos=True)

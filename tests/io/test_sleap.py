@@ -23,7 +23,7 @@ from liftpose_dlc.errors import (
     OutputExistsError,
     PosesValidationError,
 )
-from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d, save_sleap_3d
+from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d, load_sleap_3d_inferred, save_sleap_3d
 
 sio = pytest.importorskip("sleap_io")
 
@@ -390,6 +390,26 @@ def test_3d_round_trip(tmp_path: Path) -> None:
 
     with pytest.raises(PosesValidationError, match="n_dims=2"):
         save_sleap_3d(Poses(np.zeros((2, 1, 4, 2)), poses.keypoints), tmp_path / "x.h5")
+
+
+def test_3d_inferred_mask(tmp_path: Path) -> None:
+    poses = Poses(np.ones((5, 2, 3, 3)), keypoints=["a", "b", "c"], individuals=["m1", "m2"])
+    mask = np.zeros((5, 2, 3), dtype=bool)
+    mask[1, 0, 2] = mask[4, 1, 0] = True
+    out = save_sleap_3d(poses, tmp_path / "points3d.h5", inferred=mask)
+    with h5py.File(out, "r") as f:
+        assert f["inferred"].dtype == bool
+        assert json.loads(f["inferred"].attrs["dims"]) == ["frame", "track", "node"]
+    assert_array_equal(load_sleap_3d_inferred(out), mask)
+    assert_same_poses(load_sleap_3d(out), poses)  # the mask is not part of the poses
+    plain = save_sleap_3d(poses, tmp_path / "plain.h5")
+    assert load_sleap_3d_inferred(plain) is None
+    one = poses.select(individuals=["m1"])
+    single = save_sleap_3d(one, tmp_path / "one.h5", inferred=mask[:, 0].astype(int))
+    assert_array_equal(load_sleap_3d_inferred(single), mask[:, :1])
+    with pytest.raises(PosesValidationError, match=r"inferred must have shape \(5, 2, 3\)"):
+        save_sleap_3d(poses, tmp_path / "bad.h5", inferred=mask[:, :, :2])
+    assert not (tmp_path / "bad.h5").exists()
 
 
 # ------------------------------------------------------------------------ bad input

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from liftpose_dlc.cameras import euler_to_matrix
+
 # real data (../shared/data) used by the widget tests
 OPENFIELD_H5 = "dlc/openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 OPENFIELD_VIDEO = "dlc/openfield/videos/m3v1mp4.mp4"
@@ -66,16 +68,6 @@ MOUSE_KEYPOINTS = ["snout", "leftear", "rightear", "tailbase"]
 MOUSE_TEMPLATE = np.array([[30.0, 0, 0], [15, 8, 5], [15, -8, 5], [-40, 0, 0]])
 
 
-def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    cz, sz = np.cos(yaw), np.sin(yaw)
-    cy, sy = np.cos(pitch), np.sin(pitch)
-    cx, sx = np.cos(roll), np.sin(roll)
-    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    return rz @ ry @ rx
-
-
 def rigid_library(
     template: np.ndarray,
     n_frames: int,
@@ -96,7 +88,8 @@ def rigid_library(
     scale = np.abs(template).max()
     points = np.empty((n_frames, len(template), 3))
     for i in range(n_frames):
-        rotation = _rotation(rng.uniform(0, 2 * np.pi), rng.normal(0, 0.2), rng.normal(0, 0.2))
+        yaw_pitch_roll = [rng.uniform(0, 2 * np.pi), rng.normal(0, 0.2), rng.normal(0, 0.2)]
+        rotation = euler_to_matrix(yaw_pitch_roll, "ZYX", degrees=False)
         body = template * rng.uniform(0.9, 1.1) + rng.normal(0, 0.02 * scale, template.shape)
         p = body @ rotation.T
         p[:, 2] *= -1  # the body's up points towards the camera
