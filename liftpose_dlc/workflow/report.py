@@ -362,6 +362,14 @@ def _bones(poses: Poses) -> list[tuple[int, int]]:
     return [(0, j) for j in range(1, poses.n_keypoints)]
 
 
+def _limb_colours(poses: Poses) -> dict:
+    """One colour per connected limb of the skeleton (the ``vis`` section of ``param.yaml``)."""
+    from liftpose_dlc.params import vis_from_dlc_config
+
+    skeleton = [list(edge) for edge in poses.skeleton]
+    return vis_from_dlc_config({"bodyparts": poses.keypoints, "skeleton": skeleton})
+
+
 def _individual(poses: Poses, individual: int | str | None, default: int) -> int:
     if individual is None:
         return default
@@ -414,10 +422,13 @@ def plot_lifted_frame(
     two = poses_2d.select(keypoints=poses_3d.keypoints)
     j = two.individuals.index(name) if name in two.individuals else min(i, two.n_individuals - 1)
     bones = _bones(poses_3d)
+    vis = _limb_colours(poses_3d)
     fig = plot_pose_3d_beside_2d(
         two.data[f, j],
         poses_3d.data[f, i],
         bones=bones,
+        limb_id=vis["limb_id"],
+        colors=vis["colors"],
         image=image,
         title=title or f"frame {f}, {name}",
         elev=elev,
