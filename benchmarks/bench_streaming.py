@@ -40,9 +40,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_file import RESULTS, write_section
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SECTION = "## Streaming lift"
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 SCORER = "DLC_resnet50_benchJan1shuffle1_100000"
@@ -261,25 +261,6 @@ are about 100 MB each; neither is ever in memory).
 """
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) the "## Streaming lift" section of RESULTS.md, keeping the rest."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        new = (
-            "".join(lines[:start])
-            + text
-            + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-        )
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -316,7 +297,7 @@ def main() -> None:
     text = render(results, args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
         print(f"written to {RESULTS}")
 
 
