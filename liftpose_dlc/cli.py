@@ -312,7 +312,8 @@ def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
         except LiftPoseError as exc:
             if args.debug:
                 raise
-            _error(f"{path}: {exc}")
+            message = str(exc)
+            _error(message if str(path) in message else f"{path}: {message}")
             failed += 1
             continue
         _say(args, f"{path.name}: wrote {out}")
