@@ -100,7 +100,7 @@ def speed(device: str | None) -> dict[str, float]:
     layout = make_layout([str(i) for i in range(30)], roots, sets)
     bs = TrainOptions().batch_size
     options = ModelOptions(**DEFAULT_MODEL_OPTIONS)
-    n_in = input_size(layout, options.root_input)
+    n_in = input_size(layout, options.root_input, options.chain_features)
     net = LiftPoseNet(n_in, layout.n_targets * 3, options)
     net = net.to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=True)  # as the Lifter's
