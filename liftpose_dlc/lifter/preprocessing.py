@@ -261,11 +261,27 @@ class Stats:
         return out
 
     def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        """The arrays as float32 tensors on ``device``."""
-        return {
-            k: torch.as_tensor(v, dtype=torch.float32, device=device)
-            for k, v in self.as_dict().items()
+        """The arrays as float32 tensors on ``device``.
+
+        Also holds the standardisation as scale and shift (``x * scale + shift``), computed
+        once: ``input_scale``/``input_shift`` (targets, then roots), ``chain_scale``/
+        ``chain_shift`` and ``target_scale``/``target_shift``.
+        """
+        arrays = self.as_dict()
+        out = {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
+        mean_in = np.concatenate([self.mean_2d, self.mean_root])
+        std_in = np.concatenate([self.std_2d, self.std_root])
+        pairs = {
+            "input": (mean_in, std_in),
+            "target": (self.mean_3d, self.std_3d),
         }
+        if self.chain_features:
+            pairs["chain"] = (self.mean_chain, self.std_chain)
+        for name, (mean, std) in pairs.items():
+            inv = 1.0 / np.asarray(std, dtype=np.float64)
+            out[f"{name}_scale"] = torch.as_tensor(inv, dtype=torch.float32, device=device)
+            out[f"{name}_shift"] = torch.as_tensor(-mean * inv, dtype=torch.float32, device=device)
+        return out
 
     @classmethod
     def from_seed(cls, stats: Sequence[np.ndarray], layout: Layout) -> Stats:
@@ -346,16 +362,22 @@ def chain_2d(
     missing (0, and False in the returned ``(B, T)`` presence) when either end is (``vis``
     is the targets' visibility).
     """
-    prev, has_prev = _chain_indices(layout, rel.device)
-    # a missing end is NaN or masked by ``vis``: the segment is then masked (its NaN stays
-    # in the unused branch of ``where``)
-    seg = rel - rel.index_select(1, prev) * has_prev.to(rel.dtype)
-    sq = (seg * seg).sum(-1)
-    ok = vis & vis.index_select(1, prev)
-    feats = torch.stack([sq, torch.sqrt(sq)], -1)
+    feats, ok = _chain_raw(rel, vis, layout)
     return torch.where(
         ok[..., None], feats, torch.zeros((), dtype=rel.dtype, device=rel.device)
     ), ok
+
+
+def _chain_raw(
+    rel: torch.Tensor, vis: torch.Tensor, layout: Layout
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`chain_2d` without zeroing the missing segments (they may be NaN)."""
+    prev, has_prev = _chain_indices(layout, rel.device)
+    # a missing end is NaN or masked by ``vis``: the segment is masked by ``ok``
+    seg = rel - rel.index_select(1, prev) * has_prev.to(rel.dtype)
+    sq = (seg * seg).sum(-1)
+    ok = vis & vis.index_select(1, prev)
+    return torch.stack([sq, torch.sqrt(sq)], -1), ok
 
 
 def compute_stats(
@@ -426,23 +448,54 @@ def make_input(
     layout, stats, norm_2d
         See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` model option.
     """
-    rel, vis, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
-    b = rel.shape[0]
-    z = (rel - stats["mean_2d"].view(-1, 2)) / stats["std_2d"].view(-1, 2)
-    z = torch.where(vis[..., None], z, 0.0).reshape(b, -1)
-    parts = [z]
-    flags = [vis.to(z.dtype)]
-    if "mean_root" in stats:
-        rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
-        zr = (rr - stats["mean_root"].view(-1, 2)) / stats["std_root"].view(-1, 2)
-        parts.append(torch.where(rv[..., None], zr, 0.0).reshape(b, -1))
-        flags.append(rv.to(z.dtype))
+    roots = "mean_root" in stats
+    pts, anc = _input_indices(layout, roots, poses_2d.device)
+    rel = poses_2d.index_select(1, pts) - poses_2d.index_select(1, anc)
+    vis = valid_2d.index_select(1, pts) & valid_2d.index_select(1, anc)
+    vis = vis & torch.isfinite(rel).all(-1)
+    b, n_t = rel.shape[0], layout.n_targets
+    if norm_2d:
+        zero = torch.zeros((), dtype=rel.dtype, device=rel.device)
+        rel = torch.where(vis[..., None], rel, zero)
+        rel = rel / _scale_2d(rel[:, :n_t], vis[:, :n_t])
+    scale, shift = _affine(stats, "input", "mean_2d", "std_2d", roots)
+    z = torch.addcmul(shift.view(-1, 2), rel, scale.view(-1, 2))
+    parts = [torch.where(vis[..., None], z, 0.0).reshape(b, -1)]
     if "mean_chain" in stats:
-        ch, ok = chain_2d(rel, vis, layout)
-        zc = (ch - stats["mean_chain"].view(-1, 2)) / stats["std_chain"].view(-1, 2)
+        ch, ok = _chain_raw(rel[:, :n_t], vis[:, :n_t], layout)
+        c_scale, c_shift = _affine(stats, "chain", "mean_chain", "std_chain", False)
+        zc = torch.addcmul(c_shift.view(-1, 2), ch, c_scale.view(-1, 2))
         # a missing segment (an end missing) is 0 after standardisation, as missing points
         parts.append(torch.where(ok[..., None], zc, 0.0).reshape(b, -1))
-    return torch.cat(parts + flags, dim=1)
+    parts.append(vis.to(z.dtype))
+    return torch.cat(parts, dim=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _input_indices(
+    layout: Layout, roots: bool, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of the input points (targets, then roots 2..R) and of their anchors."""
+    pts, anc = list(layout.targets), list(layout.target_roots)
+    if roots:
+        pts += list(layout.roots[1:])
+        anc += [layout.roots[0]] * (len(layout.roots) - 1)
+    return (
+        torch.as_tensor(pts, dtype=torch.int64, device=device),
+        torch.as_tensor(anc, dtype=torch.int64, device=device),
+    )
+
+
+def _affine(
+    stats: dict[str, torch.Tensor], name: str, mean: str, std: str, roots: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale and shift of a standardisation (from :meth:`Stats.tensors`, else computed)."""
+    if f"{name}_scale" in stats:
+        return stats[f"{name}_scale"], stats[f"{name}_shift"]
+    m, sd = stats[mean], stats[std]
+    if roots:
+        m, sd = torch.cat([m, stats["mean_root"]]), torch.cat([sd, stats["std_root"]])
+    return 1.0 / sd, -m / sd
 
 
 def _anchored_3d(
@@ -472,7 +525,8 @@ def make_target(
     w = weight_3d.index_select(1, t) & weight_3d.index_select(1, r)
     w = (w & torch.isfinite(rel).all(-1))[..., None]
     b = rel.shape[0]
-    z = (rel - stats["mean_3d"].view(-1, 3)) / stats["std_3d"].view(-1, 3)
+    scale, shift = _affine(stats, "target", "mean_3d", "std_3d", False)
+    z = torch.addcmul(shift.view(-1, 3), rel, scale.view(-1, 3))
     z = torch.where(w, z, 0.0).reshape(b, -1)
     return z, w.expand(-1, -1, 3).reshape(b, -1).to(z.dtype)
 
