@@ -42,7 +42,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fly_protocols import least_squares, load_rig, protocol, root_relative_error  # noqa: E402
+from protocols import load_protocol, lstsq_baseline, root_relative_error  # noqa: E402
 
 import liftpose_dlc  # noqa: E402
 from liftpose_dlc import Lifter, load_test_results, train  # noqa: E402
@@ -59,26 +59,29 @@ TARGETS = {"P1": 0.045, "P2": 0.055, "P3": 0.065}
 TRAIN_EPOCHS = 3  # everything included: setup, augmentation, validation after each epoch
 
 
-def accuracy(rig: dict, dev: bool) -> dict[str, dict[str, float]]:
+def accuracy(dev: bool) -> dict[str, dict[str, float]]:
     out = {}
     for name in ("P1", "P2", "P3"):
-        tr2, tr3, te2, te3, roots, sets = protocol(name, rig, dev=dev)
+        p = load_protocol(name, dev=dev)
+        # training data: one seed-dictionary entry per training camera
+        tr2, tr3 = p["train_2d_by_camera"], p["train_3d_by_camera"]
+        te2, te3, roots, sets = p["test_2d"], p["test_3d"], p["roots"], p["target_sets"]
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             train(tr2, te2, tr3, te3, roots, sets, out_dir=tmp)
             lp_test(tmp)
             gt, pred, _ = load_test_results(tmp)
         seconds = time.perf_counter() - t0
-        ours = root_relative_error(pred, gt, roots, sets)
-        ls = root_relative_error(least_squares(tr2, tr3, te2, roots, sets), te3, roots, sets)
+        ours = root_relative_error(gt, pred, roots, sets)
+        ls = lstsq_baseline(p)
         out[name] = {"ours": ours, "least_squares": ls, "train_seconds": seconds}
         print(f"{name}: ours {ours:.4f} mm, least squares {ls:.4f} mm ({seconds:.0f} s)")
     return out
 
 
-def _speed_data(rig: dict, n: int = 100_000):
-    tr2, tr3, _, _, roots, sets = protocol("P2", rig)
-    x2, x3 = tr2["cam3"], tr3["cam3"]
+def _speed_data(n: int = 100_000):
+    p = load_protocol("P2")
+    x2, x3, roots, sets = p["train_2d"], p["train_3d"], p["roots"], p["target_sets"]
     reps = int(np.ceil(n / len(x2)))
     p2 = np.tile(x2, (reps, 1, 1))[:n] + np.random.default_rng(7).normal(0, 1, (n, *x2.shape[1:]))
     p3 = np.tile(x3, (reps, 1, 1))[:n]
@@ -90,14 +93,14 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def speed(rig: dict, device: str | None) -> dict[str, float]:
+def speed(device: str | None) -> dict[str, float]:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    p2, p3, roots, sets = _speed_data(rig)
+    p2, p3, roots, sets = _speed_data()
     n = len(p2)
     layout = make_layout([str(i) for i in range(30)], roots, sets)
     bs = TrainOptions().batch_size
     options = ModelOptions(**DEFAULT_MODEL_OPTIONS)
-    n_in = input_size(layout, options.root_input)
+    n_in = input_size(layout, options.root_input, options.chain_features)
     net = LiftPoseNet(n_in, layout.n_targets * 3, options)
     net = net.to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=True)  # as the Lifter's
@@ -178,7 +181,7 @@ def render(acc: dict, spd: dict | None, dev_split: bool, lp022: dict | None) -> 
     lines += [
         "",
         "Error: mean Euclidean error of the non-root joints relative to their root, mm "
-        "(test frames 800-999).",
+        + ("(dev test frames 640-799)." if dev_split else "(test frames 800-999)."),
         "",
         "| protocol | ours (default call) | least squares | liftpose 0.22 | required |",
         "|---|---|---|---|---|",
@@ -236,9 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rig = load_rig()
-    acc = accuracy(rig, args.dev)
-    spd = None if args.no_speed else speed(rig, args.device)
+    acc = accuracy(args.dev)
+    spd = None if args.no_speed else speed(args.device)
     lp022 = json.loads(LP022.read_text()) if LP022.exists() else None
     block = render(acc, spd, args.dev, lp022)
     print(block)

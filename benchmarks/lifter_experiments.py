@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fly_protocols import least_squares, load_rig, protocol, root_relative_error  # noqa: E402
+from protocols import load_protocol, lstsq_baseline, root_relative_error  # noqa: E402
 
 from liftpose_dlc import Lifter  # noqa: E402
 from liftpose_dlc.lifter.augmentation import random_view  # noqa: E402
@@ -28,16 +28,22 @@ def main() -> None:
     prots = cfg.pop("prots", ["P1", "P2", "P3"])
     model = cfg.pop("model", {})
     aug = cfg.pop("aug", "default")
-    rig = load_rig()
     res = {}
     for name in prots:
         augment = [random_view(**aug)] if isinstance(aug, dict) else aug
-        tr2, tr3, te2, te3, roots, ts = protocol(name, rig, dev=dev)
-        ls = root_relative_error(least_squares(tr2, tr3, te2, roots, ts), te3, roots, ts)
+        p = load_protocol(name, dev=dev)
+        te2, te3, roots, ts = p["test_2d"], p["test_3d"], p["roots"], p["target_sets"]
+        ls = lstsq_baseline(p)
         t = time.time()
         lf = Lifter(te2.shape[1], roots, ts, **model)
-        lf.fit(tr2, tr3, verbose=False, augment=augment, **cfg)
-        e = root_relative_error(lf.predict(te2), te3, roots, ts)
+        lf.fit(
+            p["train_2d_by_camera"],
+            p["train_3d_by_camera"],
+            verbose=False,
+            augment=augment,
+            **cfg,
+        )
+        e = root_relative_error(te3, lf.predict(te2), roots, ts)
         res[name] = (round(e, 4), round(ls, 4), lf.best_epoch, round(time.time() - t, 1))
     print(json.dumps({"cfg": sys.argv[1], "res": res}), flush=True)
 

@@ -10,7 +10,9 @@ For each camera ``c`` used by a protocol:
 - 2D inputs are the pinhole projections with ``K[c]`` (the rig has no distortion), in pixels,
   plus Gaussian noise of ``noise_px`` (1 px) drawn from one ``np.random.default_rng(seed)``,
   camera by camera in increasing camera order, over all 1000 frames and 30 joints;
-- frames 0-799 are for training, 800-999 for testing.
+- frames 0-799 are for training, 800-999 for testing; with ``dev=True`` (research, so that
+  no choice is ever made on the test frames) frames 0-639 train and 640-799 test, with the
+  same noisy arrays.
 
 The error is the mean Euclidean error of the non-root joints relative to their root, in mm
 (:func:`root_relative_error`).
@@ -40,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LIFTPOSE_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEFAULT_DATA_PATH = SHARED_DATA / DATA_RELATIVE
 N_TRAIN_FRAMES = 800
+N_DEV_TRAIN_FRAMES = 640
 
 _LEFT = list(range(15))
 _LEFT_ROOTS = [0, 5, 10]
@@ -103,7 +106,11 @@ def camera_views(
 
 
 def load_protocol(
-    name: str, data_path: str | Path | None = None, noise_px: float = 1.0, seed: int = 0
+    name: str,
+    data_path: str | Path | None = None,
+    noise_px: float = 1.0,
+    seed: int = 0,
+    dev: bool = False,
 ) -> dict:
     """Training and test arrays of one protocol, seed-style.
 
@@ -118,13 +125,19 @@ def load_protocol(
         Standard deviation of the Gaussian noise added to the 2D poses, in pixels.
     seed
         Seed of the noise generator.
+    dev
+        Split the training frames instead: train on 0-639, test on 640-799 (the same noisy
+        arrays as without ``dev``; for research, so that the test frames are never used).
 
     Returns
     -------
     dict
-        ``train_2d`` (N, J, 2) px, ``train_3d`` (N, J, 3) mm, ``test_2d``, ``test_3d``,
-        ``roots``, ``target_sets`` (indices into the J selected joints), and ``name``,
-        ``keypoint_names``, ``train_cameras``, ``test_camera``, ``description``.
+        ``train_2d`` (N, J, 2) px, ``train_3d`` (N, J, 3) mm (the training cameras
+        concatenated), ``train_2d_by_camera`` and ``train_3d_by_camera`` (the same as seed
+        dictionaries ``{"cam<c>": array}``, one sequence per camera), ``test_2d``,
+        ``test_3d``, ``roots``, ``target_sets`` (indices into the J selected joints), and
+        ``name``, ``keypoint_names``, ``train_cameras``, ``test_camera``, ``description``,
+        ``dev``.
     """
     if name not in PROTOCOLS:
         raise KeyError(f"unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}")
@@ -134,21 +147,27 @@ def load_protocol(
     cams = sorted({*spec["train_cameras"], spec["test_camera"]})
     noisy = {c: views_2d[c] + rng.normal(0.0, noise_px, views_2d[c].shape) for c in cams}
     joints = spec["joints"]
-    split = N_TRAIN_FRAMES
 
     def pick(arr: np.ndarray, frames: slice) -> np.ndarray:
         return np.ascontiguousarray(arr[frames][:, joints])
 
-    train = slice(0, split)
-    test = slice(split, None)
+    if dev:
+        train, test = slice(0, N_DEV_TRAIN_FRAMES), slice(N_DEV_TRAIN_FRAMES, N_TRAIN_FRAMES)
+    else:
+        train, test = slice(0, N_TRAIN_FRAMES), slice(N_TRAIN_FRAMES, None)
+    by_cam_2d = {f"cam{c}": pick(noisy[c], train) for c in spec["train_cameras"]}
+    by_cam_3d = {f"cam{c}": pick(views_3d[c], train) for c in spec["train_cameras"]}
     return {
         "name": name,
         "description": spec["description"],
+        "dev": dev,
         "train_cameras": list(spec["train_cameras"]),
         "test_camera": spec["test_camera"],
         "keypoint_names": [names[j] for j in joints],
-        "train_2d": np.concatenate([pick(noisy[c], train) for c in spec["train_cameras"]]),
-        "train_3d": np.concatenate([pick(views_3d[c], train) for c in spec["train_cameras"]]),
+        "train_2d": np.concatenate(list(by_cam_2d.values())),
+        "train_3d": np.concatenate(list(by_cam_3d.values())),
+        "train_2d_by_camera": by_cam_2d,
+        "train_3d_by_camera": by_cam_3d,
         "test_2d": pick(noisy[spec["test_camera"]], test),
         "test_3d": pick(views_3d[spec["test_camera"]], test),
         "roots": list(spec["roots"]),

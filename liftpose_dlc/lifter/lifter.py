@@ -75,6 +75,7 @@ DEFAULT_MODEL_OPTIONS: dict[str, Any] = {
     "linear_skip": True,
     "norm_2d": False,
     "root_input": True,
+    "chain_features": True,
 }
 #: The original LiftPose3D network exactly (liftpose 0.22's, with its options working):
 #: ``Lifter(keypoints, roots, target_sets, **ORIGINAL_MODEL_OPTIONS)``.
@@ -146,7 +147,7 @@ class Lifter:
         self.layout: Layout = make_layout(self.keypoints, roots, target_sets)
         self.options = ModelOptions.from_kwargs(**{**DEFAULT_MODEL_OPTIONS, **model_options})
         self.net = LiftPoseNet(
-            input_size(self.layout, self.options.root_input),
+            input_size(self.layout, self.options.root_input, self.options.chain_features),
             self.layout.n_targets * 3,
             self.options,
         )
@@ -206,7 +207,7 @@ class Lifter:
         self,
         poses_2d: Any,
         poses_3d: Any,
-        val: float | tuple[Any, Any] | None = 0.1,
+        val: float | tuple[Any, Any] | None = None,
         epochs: int | None = None,
         augment: str | bool | Sequence[Augmentation] | None = "default",
         device: str | torch.device | None = None,
@@ -232,7 +233,9 @@ class Lifter:
         val
             Validation data selecting the best epoch: a fraction of the training frames
             (the last frames of each sequence, so that neighbouring frames do not leak),
-            a pair ``(val_2d, val_3d)``, or None/0 to keep the last epoch.
+            a pair ``(val_2d, val_3d)``, or 0 to keep the last epoch. None (default): the
+            ``val_fraction`` training option, 0 by default (with the default cosine
+            schedule, training ends at a low rate and the last epoch is kept).
         epochs
             Number of epochs (default: :class:`~liftpose_dlc.lifter.training.TrainOptions`).
         augment
@@ -335,7 +338,7 @@ class Lifter:
                 if hasattr(aug, "fit"):
                     aug.fit(setup)
             self.net = LiftPoseNet(
-                input_size(self.layout, self.options.root_input),
+                input_size(self.layout, self.options.root_input, self.options.chain_features),
                 self.layout.n_targets * 3,
                 self.options,
             ).to(dev)
@@ -464,12 +467,13 @@ class Lifter:
             self.layout,
             self.options.norm_2d,
             self.options.root_input,
+            self.options.chain_features,
         )
         if stats is None:
             self.stats = computed
         else:
             given = stats if isinstance(stats, Stats) else Stats.from_seed(stats, self.layout)
-            # the roots' statistics are not part of the seed's tuple: computed from the data
+            # the roots' and chain statistics are not part of the seed's tuple: computed
             self.stats = Stats(
                 given.mean_2d,
                 given.std_2d,
@@ -477,6 +481,8 @@ class Lifter:
                 given.std_3d,
                 computed.mean_root,
                 computed.std_root,
+                computed.mean_chain,
+                computed.std_chain,
             )
         p3 = data.pose_3d.double().cpu().numpy()
         roots = np.asarray(self.layout.roots)
@@ -689,18 +695,22 @@ class Lifter:
         """
         tensors, meta = read_model_file(path)
         try:
+            # an option missing from an older file is off (the original network's value)
             lifter = cls(
                 meta["keypoints"],
                 meta["roots"],
                 meta["target_sets"],
-                **meta["model_options"],
+                **{**ModelOptions().as_dict(), **meta["model_options"]},
             )
             net_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
             lifter.net.load_state_dict(net_sd, strict=True)
             names = ["mean_2d", "std_2d", "mean_3d", "std_3d"]
-            if "stats.mean_root" in tensors:
-                names += ["mean_root", "std_root"]
-            lifter.stats = Stats(*(tensors[f"stats.{k}"].numpy() for k in names))
+            names += [
+                k
+                for k in ("mean_root", "std_root", "mean_chain", "std_chain")
+                if f"stats.{k}" in tensors
+            ]
+            lifter.stats = Stats(**{k: tensors[f"stats.{k}"].numpy() for k in names})
             lifter.root_offsets = tensors["root_offsets"].numpy()
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as err:
             raise ModelFileError(f"{path}: inconsistent lifter model file: {err}") from None
@@ -748,7 +758,7 @@ class Lifter:
         )
 
 
-SETUP_SAMPLES = 20_000
+SETUP_SAMPLES = 10_000
 
 
 def _subsample(data: PoseBatch, n: int) -> PoseBatch:

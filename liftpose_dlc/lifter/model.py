@@ -46,6 +46,12 @@ class ModelOptions:
         Also give the network the 2D positions of the other roots relative to the first
         root (the seed gives only each target set relative to its own root, so the network
         never sees how the body is oriented in the image). No effect with one root.
+    chain_features
+        Also give the network, for each target set taken as a chain (root, then the targets
+        in the given order), the squared 2D length and the 2D length of each segment: with
+        segments of fixed 3D length, the 2D length tells how much a segment points along
+        the camera's axis (foreshortening), a quadratic function of the coordinates that
+        the linear path cannot represent.
     """
 
     linear_size: int = 1024
@@ -54,6 +60,7 @@ class ModelOptions:
     linear_skip: bool = False
     norm_2d: bool = False
     root_input: bool = False
+    chain_features: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.linear_size, int) and self.linear_size > 0):

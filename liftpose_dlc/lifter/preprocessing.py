@@ -10,7 +10,8 @@ prediction, all vectorised over a batch:
 * :func:`make_input` -- 2D poses ``(B, J, 2)`` to the network input: anchored, optionally
   scale-normalised per pose (``norm_2d``), standardised, missing points set to 0 and a
   visibility channel per target joint appended (so a NaN is *masked*, not replaced by
-  the mean);
+  the mean); optionally the roots' layout (``root_input``) and the 2D segment lengths
+  along each target set (``chain_features``);
 * :func:`make_target` -- 3D poses ``(B, J, 3)`` to the standardised target and the loss
   weights (0 where the target or its root is missing or excluded).
 """
@@ -163,6 +164,26 @@ def _indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.
 
 
 @functools.lru_cache(maxsize=64)
+def _chain_indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each target (in target order), the previous joint of its chain.
+
+    Each target set is taken as a chain root -> targets in the given order. Returns the
+    index (into the targets) of the previous joint, and a ``(T, 1)`` factor that is 0
+    where the previous joint is the root (at 0 after anchoring; the index then points to
+    the target itself, times 0) and 1 elsewhere.
+    """
+    prev, has_prev, k = [], [], 0
+    for ts in layout.target_sets:
+        prev += [k] + [k + i for i in range(len(ts) - 1)]
+        has_prev += [0.0] + [1.0] * (len(ts) - 1)
+        k += len(ts)
+    return (
+        torch.as_tensor(prev, dtype=torch.int64, device=device),
+        torch.as_tensor(has_prev, dtype=torch.float32, device=device)[:, None],
+    )
+
+
+@functools.lru_cache(maxsize=64)
 def _root_indices(layout: Layout, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Index tensors of roots 2..R and of the first root, cached per device."""
     r = torch.as_tensor(layout.roots, device=device)
@@ -200,6 +221,10 @@ class Stats:
     mean_root, std_root
         Shape ``((R - 1) * 2,)``: the same for the 2D positions of the other roots relative
         to the first root (the ``root_input`` model option); empty when not used.
+    mean_chain, std_chain
+        Shape ``(T * 2,)``: the same for the chain features (the ``chain_features`` model
+        option: squared 2D length, then length, of the segment ending at each target);
+        empty when not used.
     """
 
     mean_2d: np.ndarray
@@ -208,11 +233,18 @@ class Stats:
     std_3d: np.ndarray
     mean_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
     std_root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mean_chain: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    std_chain: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def root_input(self) -> bool:
         """Whether the input includes the roots' relative 2D positions."""
         return self.mean_root.size > 0
+
+    @property
+    def chain_features(self) -> bool:
+        """Whether the input includes the 2D segment lengths along each target set."""
+        return self.mean_chain.size > 0
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """The arrays by name (the root ones only when used)."""
@@ -224,14 +256,32 @@ class Stats:
         }
         if self.root_input:
             out.update(mean_root=self.mean_root, std_root=self.std_root)
+        if self.chain_features:
+            out.update(mean_chain=self.mean_chain, std_chain=self.std_chain)
         return out
 
     def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        """The arrays as float32 tensors on ``device``."""
-        return {
-            k: torch.as_tensor(v, dtype=torch.float32, device=device)
-            for k, v in self.as_dict().items()
+        """The arrays as float32 tensors on ``device``.
+
+        Also holds the standardisation as scale and shift (``x * scale + shift``), computed
+        once: ``input_scale``/``input_shift`` (targets, then roots), ``chain_scale``/
+        ``chain_shift`` and ``target_scale``/``target_shift``.
+        """
+        arrays = self.as_dict()
+        out = {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
+        mean_in = np.concatenate([self.mean_2d, self.mean_root])
+        std_in = np.concatenate([self.std_2d, self.std_root])
+        pairs = {
+            "input": (mean_in, std_in),
+            "target": (self.mean_3d, self.std_3d),
         }
+        if self.chain_features:
+            pairs["chain"] = (self.mean_chain, self.std_chain)
+        for name, (mean, std) in pairs.items():
+            inv = 1.0 / np.asarray(std, dtype=np.float64)
+            out[f"{name}_scale"] = torch.as_tensor(inv, dtype=torch.float32, device=device)
+            out[f"{name}_shift"] = torch.as_tensor(-mean * inv, dtype=torch.float32, device=device)
+        return out
 
     @classmethod
     def from_seed(cls, stats: Sequence[np.ndarray], layout: Layout) -> Stats:
@@ -300,6 +350,36 @@ def roots_2d(
     return rel, vis
 
 
+def chain_2d(
+    rel: torch.Tensor, vis: torch.Tensor, layout: Layout
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Chain features ``(B, T, 2)`` of anchored 2D ``rel`` ``(B, T, 2)`` and their presence.
+
+    Each target set is a chain root -> targets in the given order; for the segment ending
+    at each target: its squared 2D length, then its length. With fixed 3D segment lengths
+    the 2D length tells how much of the segment points along the camera's axis
+    (foreshortening), which a linear map of the coordinates cannot compute. A segment is
+    missing (0, and False in the returned ``(B, T)`` presence) when either end is (``vis``
+    is the targets' visibility).
+    """
+    feats, ok = _chain_raw(rel, vis, layout)
+    return torch.where(
+        ok[..., None], feats, torch.zeros((), dtype=rel.dtype, device=rel.device)
+    ), ok
+
+
+def _chain_raw(
+    rel: torch.Tensor, vis: torch.Tensor, layout: Layout
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`chain_2d` without zeroing the missing segments (they may be NaN)."""
+    prev, has_prev = _chain_indices(layout, rel.device)
+    # a missing end is NaN or masked by ``vis``: the segment is masked by ``ok``
+    seg = rel - rel.index_select(1, prev) * has_prev.to(rel.dtype)
+    sq = (seg * seg).sum(-1)
+    ok = vis & vis.index_select(1, prev)
+    return torch.stack([sq, torch.sqrt(sq)], -1), ok
+
+
 def compute_stats(
     poses_2d: torch.Tensor,
     valid_2d: torch.Tensor,
@@ -308,6 +388,7 @@ def compute_stats(
     layout: Layout,
     norm_2d: bool,
     root_input: bool = False,
+    chain_features: bool = False,
 ) -> Stats:
     """Mean and standard deviation of each anchored coordinate, ignoring missing points."""
     rel2, vis2, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
@@ -326,20 +407,26 @@ def compute_stats(
 
     m2, s2 = moments(rel2, vis2)
     m3, s3 = moments(rel3, w3)
+    stats = Stats(m2, s2, m3, s3)
     if root_input and len(layout.roots) > 1:
         rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
-        mr, sr = moments(rr, rv)
-        return Stats(m2, s2, m3, s3, mr, sr)
-    return Stats(m2, s2, m3, s3)
+        stats.mean_root, stats.std_root = moments(rr, rv)
+    if chain_features:
+        ch, ok = chain_2d(rel2, vis2, layout)
+        stats.mean_chain, stats.std_chain = moments(ch, ok)
+    return stats
 
 
-def input_size(layout: Layout, root_input: bool = False) -> int:
+def input_size(layout: Layout, root_input: bool = False, chain_features: bool = False) -> int:
     """Length of the network input.
 
     ``T * 2`` coordinates plus ``T`` visibility flags; with ``root_input`` (and more than
-    one root) also ``(R - 1) * 2`` root coordinates and ``R - 1`` flags.
+    one root) also ``(R - 1) * 2`` root coordinates and ``R - 1`` flags; with
+    ``chain_features`` also ``T * 2`` segment features.
     """
     extra = 3 * (len(layout.roots) - 1) if root_input else 0
+    if chain_features:
+        extra += 2 * layout.n_targets
     return layout.n_targets * 3 + extra
 
 
@@ -361,16 +448,54 @@ def make_input(
     layout, stats, norm_2d
         See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` model option.
     """
-    rel, vis, scale = _anchored_2d_scale(poses_2d, valid_2d, layout, norm_2d)
-    b = rel.shape[0]
-    z = (rel - stats["mean_2d"].view(-1, 2)) / stats["std_2d"].view(-1, 2)
-    z = torch.where(vis[..., None], z, 0.0).reshape(b, -1)
-    if "mean_root" not in stats:
-        return torch.cat([z, vis.to(z.dtype)], dim=1)
-    rr, rv = roots_2d(poses_2d, valid_2d, layout, scale)
-    zr = (rr - stats["mean_root"].view(-1, 2)) / stats["std_root"].view(-1, 2)
-    zr = torch.where(rv[..., None], zr, 0.0).reshape(b, -1)
-    return torch.cat([z, zr, vis.to(z.dtype), rv.to(z.dtype)], dim=1)
+    roots = "mean_root" in stats
+    pts, anc = _input_indices(layout, roots, poses_2d.device)
+    rel = poses_2d.index_select(1, pts) - poses_2d.index_select(1, anc)
+    vis = valid_2d.index_select(1, pts) & valid_2d.index_select(1, anc)
+    vis = vis & torch.isfinite(rel).all(-1)
+    b, n_t = rel.shape[0], layout.n_targets
+    if norm_2d:
+        zero = torch.zeros((), dtype=rel.dtype, device=rel.device)
+        rel = torch.where(vis[..., None], rel, zero)
+        rel = rel / _scale_2d(rel[:, :n_t], vis[:, :n_t])
+    scale, shift = _affine(stats, "input", "mean_2d", "std_2d", roots)
+    z = torch.addcmul(shift.view(-1, 2), rel, scale.view(-1, 2))
+    parts = [torch.where(vis[..., None], z, 0.0).reshape(b, -1)]
+    if "mean_chain" in stats:
+        ch, ok = _chain_raw(rel[:, :n_t], vis[:, :n_t], layout)
+        c_scale, c_shift = _affine(stats, "chain", "mean_chain", "std_chain", False)
+        zc = torch.addcmul(c_shift.view(-1, 2), ch, c_scale.view(-1, 2))
+        # a missing segment (an end missing) is 0 after standardisation, as missing points
+        parts.append(torch.where(ok[..., None], zc, 0.0).reshape(b, -1))
+    parts.append(vis.to(z.dtype))
+    return torch.cat(parts, dim=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _input_indices(
+    layout: Layout, roots: bool, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index tensors of the input points (targets, then roots 2..R) and of their anchors."""
+    pts, anc = list(layout.targets), list(layout.target_roots)
+    if roots:
+        pts += list(layout.roots[1:])
+        anc += [layout.roots[0]] * (len(layout.roots) - 1)
+    return (
+        torch.as_tensor(pts, dtype=torch.int64, device=device),
+        torch.as_tensor(anc, dtype=torch.int64, device=device),
+    )
+
+
+def _affine(
+    stats: dict[str, torch.Tensor], name: str, mean: str, std: str, roots: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale and shift of a standardisation (from :meth:`Stats.tensors`, else computed)."""
+    if f"{name}_scale" in stats:
+        return stats[f"{name}_scale"], stats[f"{name}_shift"]
+    m, sd = stats[mean], stats[std]
+    if roots:
+        m, sd = torch.cat([m, stats["mean_root"]]), torch.cat([sd, stats["std_root"]])
+    return 1.0 / sd, -m / sd
 
 
 def _anchored_3d(
@@ -400,7 +525,8 @@ def make_target(
     w = weight_3d.index_select(1, t) & weight_3d.index_select(1, r)
     w = (w & torch.isfinite(rel).all(-1))[..., None]
     b = rel.shape[0]
-    z = (rel - stats["mean_3d"].view(-1, 3)) / stats["std_3d"].view(-1, 3)
+    scale, shift = _affine(stats, "target", "mean_3d", "std_3d", False)
+    z = torch.addcmul(shift.view(-1, 3), rel, scale.view(-1, 3))
     z = torch.where(w, z, 0.0).reshape(b, -1)
     return z, w.expand(-1, -1, 3).reshape(b, -1).to(z.dtype)
 

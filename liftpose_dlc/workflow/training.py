@@ -104,6 +104,10 @@ def _cameras_for_training(
     return cameras, {"kind": "given", "names": [None if n is None else str(n) for n in names]}
 
 
+#: Fraction of each training sequence that :func:`train_from_library` holds out (no ``val``).
+WORKFLOW_VAL_FRACTION = 0.1
+
+
 def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     from liftpose_dlc.lifter.model import ModelOptions
     from liftpose_dlc.lifter.training import TrainOptions
@@ -265,8 +269,12 @@ def train_from_library(
         target_sets = [[n for n in names if n != root_name]]
     lifter = Lifter(names, roots_, target_sets, **model_opts)
     fit_opts.setdefault("seed", seed)
+    if "val" not in fit_opts and "val_fraction" not in fit_opts:
+        # unlike Lifter.fit (0: every frame trained on), hold out 10% of each sequence to
+        # select the epoch and report a validation error
+        fit_opts["val"] = WORKFLOW_VAL_FRACTION
     if "test" not in fit_opts:
-        val = fit_opts.get("val", fit_opts.get("val_fraction", 0.1))
+        val = fit_opts.get("val", fit_opts.get("val_fraction"))
         monitor = _validation_frames(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor

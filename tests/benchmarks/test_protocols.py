@@ -50,6 +50,15 @@ def test_protocol_arrays(fly_npz):
     np.testing.assert_array_equal(p3["test_3d"], p1["test_3d"])  # same camera and frames
     # seeded: the same arrays every time
     np.testing.assert_array_equal(load_protocol("P1", fly_npz)["train_2d"], p1["train_2d"])
+    # per-camera seed dictionaries hold the same training arrays
+    np.testing.assert_array_equal(p3["train_2d_by_camera"]["cam2"], p3["train_2d"][800:])
+    assert list(p3["train_3d_by_camera"]) == ["cam0", "cam2"]
+    # the dev split: frames 0-639 train, 640-799 test, from the same noisy arrays
+    d1 = load_protocol("P1", fly_npz, dev=True)
+    assert d1["train_2d"].shape == (640, 15, 2)
+    np.testing.assert_array_equal(d1["train_2d"], p1["train_2d"][:640])
+    np.testing.assert_array_equal(d1["test_2d"], p1["train_2d"][640:])
+    np.testing.assert_array_equal(d1["test_3d"], p1["train_3d"][640:])
     with pytest.raises(KeyError, match="unknown protocol"):
         load_protocol("P9", fly_npz)
 

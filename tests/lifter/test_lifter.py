@@ -84,6 +84,21 @@ def test_save_load_bit_identical(tmp_path, trained):
     lifter.save(path, overwrite=True)
 
 
+def test_load_file_without_newer_options(tmp_path):
+    # a file written before the chain_features option: the option is off when loaded
+    from liftpose_dlc.lifter.modelfile import read_model_file, write_model_file
+
+    p2, p3 = _pairs(40)
+    old = Lifter(KP, [0], [[1, 2, 3, 5]], chain_features=False, **OPTS)
+    old.fit(p2, p3, epochs=1, augment=None, verbose=False)
+    tensors, meta = read_model_file(old.save(tmp_path / "new.safetensors"))
+    del meta["model_options"]["chain_features"]
+    write_model_file(tmp_path / "old.safetensors", tensors, meta)
+    again = Lifter.load(tmp_path / "old.safetensors")
+    assert again.options.chain_features is False
+    np.testing.assert_array_equal(again.predict(p2), old.predict(p2))
+
+
 def test_model_file_errors(tmp_path, trained):
     lifter, _, _ = trained
     path = lifter.save(tmp_path / "m.safetensors")
@@ -150,14 +165,17 @@ def test_errors(trained):
 
 def test_checkpoints_and_resume(tmp_path):
     p2, p3 = _pairs()
+    # the staircase schedule does not depend on the number of epochs, so 2 epochs then a
+    # resume to 4 is the same run as 4 epochs (the cosine schedule spans the epochs asked for)
+    step = {"lr_schedule": "step", "augment": None, "verbose": False}
     full = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS).fit(
-        p2, p3, epochs=4, verbose=False, out_dir=tmp_path / "a", augment=None
+        p2, p3, epochs=4, out_dir=tmp_path / "a", **step
     )
     part = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS).fit(
-        p2, p3, epochs=2, verbose=False, out_dir=tmp_path / "b", augment=None
+        p2, p3, epochs=2, out_dir=tmp_path / "b", **step
     )
     assert (tmp_path / "b" / "ckpt_best.safetensors").exists()
-    part.fit(p2, p3, epochs=4, verbose=False, out_dir=tmp_path / "b", augment=None, resume=True)
+    part.fit(p2, p3, epochs=4, out_dir=tmp_path / "b", resume=True, **step)
     log = (tmp_path / "b" / "train_log.txt").read_text().splitlines()
     assert log[0] == "epoch\tlr\tloss_train\tloss_test\terr_test"
     assert [int(r.split("\t")[0]) for r in log[1:]] == [1, 2, 3, 4]
@@ -166,11 +184,30 @@ def test_checkpoints_and_resume(tmp_path):
     assert [r.split("\t")[2] for r in log] == [r.split("\t")[2] for r in ref]
 
 
+def test_cosine_schedule_and_last_epoch():
+    p2, p3 = _pairs()
+    lifter = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS)
+    lifter.fit(p2, p3, epochs=5, augment=None, verbose=False, batch_size=40)
+    # default: cosine from lr to 0 over the 5 epochs x 3 steps, every frame trained on,
+    # the last epoch kept
+    assert lifter.train_options["lr_schedule"] == "cosine"
+    assert lifter.train_options["val_fraction"] == 0.0
+    lrs = [r.lr for r in lifter.history]
+    assert lrs[0] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 3 / 15)))
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lifter.best_epoch == 5
+    # a held-out fraction selects the epoch on it
+    lifter.fit(p2, p3, epochs=5, augment=None, verbose=False, val=0.2)
+    assert lifter.train_options["val_fraction"] == 0.2
+    assert np.isfinite([r.err_val for r in lifter.history]).all()
+
+
 def test_ema_and_auto_epochs(tmp_path):
     p2, p3 = _pairs(60)
     lifter = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS)
     lifter.fit(p2, p3, verbose=False, augment=None, ema=0.9, min_steps=20, batch_size=16)
-    # 54 training frames, 4 steps per epoch: at least 30 epochs and 20 steps
+    # 60 training frames, 4 steps per epoch: at least 30 epochs and 20 steps
     assert lifter.train_options["epochs"] == 30
     assert len(lifter.history) == 30
     lifter.fit(p2, p3, verbose=False, augment=None, min_steps=400, batch_size=16)

@@ -61,5 +61,6 @@ def test_original_options_constant():
         "linear_skip": False,
         "norm_2d": False,
         "root_input": False,
+        "chain_features": False,
     }
     assert set(DEFAULT_MODEL_OPTIONS) == set(ORIGINAL_MODEL_OPTIONS)

@@ -145,6 +145,39 @@ def test_root_input_adds_root_layout():
     assert input_size(one_root, root_input=True) == input_size(one_root) == 12
 
 
+def test_chain_features_are_segment_lengths():
+    from liftpose_dlc.lifter.preprocessing import input_size
+
+    # chains: root 0 -> 1 -> 2, root 3 -> 4
+    layout = make_layout(KP, [0, 3], [[1, 2], [4]])
+    p2, p3 = _data(20)
+    valid = torch.ones(20, 5, dtype=torch.bool)
+    st = compute_stats(p2, valid, p3, valid, layout, False, chain_features=True)
+    assert st.mean_chain.shape == st.std_chain.shape == (6,)
+    a = p2.double().numpy()
+    seg = np.stack([a[:, 1] - a[:, 0], a[:, 2] - a[:, 1], a[:, 4] - a[:, 3]], 1)
+    sq = (seg**2).sum(-1)
+    raw = np.stack([sq, np.sqrt(sq)], -1).reshape(20, -1)  # [l0^2, l0, l1^2, l1, ...]
+    np.testing.assert_allclose(st.mean_chain, raw.mean(0), rtol=1e-5)
+    x = make_input(p2, valid, layout, st.tensors(), norm_2d=False)
+    assert x.shape == (20, input_size(layout, chain_features=True)) == (20, 9 + 6)
+    np.testing.assert_allclose(
+        x[:, 6:12].numpy(), (raw - st.mean_chain) / st.std_chain, rtol=1e-4, atol=1e-5
+    )
+    assert (x[:, 12:] == 1).all()  # the visibility flags come last
+    # joint 1 missing: both segments that touch it are masked (0), the other one is not
+    p2[3, 1] = float("nan")
+    xn = make_input(p2, torch.isfinite(p2).all(-1), layout, st.tensors(), norm_2d=False)
+    assert torch.isfinite(xn).all()
+    assert (xn[3, 6:10] == 0).all()
+    torch.testing.assert_close(xn[3, 10:12], x[3, 10:12])
+    torch.testing.assert_close(xn[4], x[4])
+    # with root_input too, the order is: targets, roots, chain, flags
+    st2 = compute_stats(p2, valid, p3, valid, layout, False, root_input=True, chain_features=True)
+    x2 = make_input(p2, valid, layout, st2.tensors(), norm_2d=False)
+    assert x2.shape == (20, input_size(layout, True, True)) == (20, 9 + 3 + 6)
+
+
 def test_mpjpe_loss_and_clipping():
     from liftpose_dlc.lifter.training import _clip_grad_norm
 
