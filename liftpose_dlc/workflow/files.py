@@ -37,7 +37,6 @@ from liftpose_dlc.workflow.lifting import (
     ChunkLifter,
     as_lifter,
     lift_poses,
-    make_plan,
     output_path,
 )
 from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
@@ -187,12 +186,12 @@ def lift_dlc_file(
     with DLCChunkReader(src) as reader:
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
-        plan = make_plan(
-            reader.individuals, reader.keypoints, model.keypoints, reader.present, where=str(src)
-        )
-        core = ChunkLifter(
+        core = ChunkLifter.for_input(
             model,
-            plan,
+            reader.individuals,
+            reader.keypoints,
+            reader.present,
+            where=str(src),
             pcutoff=pcutoff,
             infer_occluded=infer_occluded,
             root_positions=root_positions,
@@ -202,7 +201,8 @@ def lift_dlc_file(
         if fps is None and read_meta:
             meta = read_dlc_meta(src, scorer=reader.scorer)
             fps = None if meta is None else meta.fps
-        edges = [e for e in skeleton or [] if e[0] in plan.keypoints and e[1] in plan.keypoints]
+        plan = core.plan
+        edges = core.edges(skeleton)
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames
             if hasattr(progress, "refresh"):

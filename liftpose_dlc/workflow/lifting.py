@@ -294,6 +294,29 @@ class ChunkLifter:
             lifted[ts] = True
         self._lifted = lifted
 
+    @classmethod
+    def for_input(
+        cls,
+        lifter: Lifter,
+        individuals: Sequence[str],
+        keypoints: Sequence[str],
+        present: Mapping[str, set[str]] | None = None,
+        *,
+        where: str = "2D poses",
+        **options: Any,
+    ) -> ChunkLifter:
+        """Plan the lift of 2D input with these names (:func:`make_plan`), then build the lifter.
+
+        ``options`` are those of :class:`ChunkLifter` (``pcutoff``, ``batch_size``...).
+        """
+        plan = make_plan(individuals, keypoints, lifter.keypoints, present, where=where)
+        return cls(lifter, plan, **options)
+
+    def edges(self, skeleton: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+        """The skeleton edges whose both ends are lifted keypoints."""
+        kept = set(self.plan.keypoints)
+        return [tuple(e) for e in skeleton or [] if e[0] in kept and e[1] in kept]
+
     def lift_chunk(
         self, data: np.ndarray, confidence: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -399,22 +422,19 @@ def lift_poses(
             f"{poses_2d.source.describe()}: lift_poses lifts 2D poses; these are {poses_2d.n_dims}D"
         )
     model = as_lifter(lifter)
-    plan = make_plan(
+    core = ChunkLifter.for_input(
+        model,
         poses_2d.individuals,
         poses_2d.keypoints,
-        model.keypoints,
         presence_from_poses(poses_2d),
         where=poses_2d.source.describe(),
-    )
-    core = ChunkLifter(
-        model,
-        plan,
         pcutoff=pcutoff,
         infer_occluded=infer_occluded,
         root_positions=root_positions,
         device=device,
         batch_size=chunk_size,
     )
+    plan = core.plan
     n = poses_2d.n_frames
     n_out, n_kp = len(plan.individuals), len(plan.keypoints)
     points = np.empty((n, n_out, n_kp, 3))
@@ -432,7 +452,7 @@ def lift_poses(
         keypoints=plan.keypoints,
         individuals=plan.individuals,
         confidence=conf,
-        skeleton=[e for e in poses_2d.skeleton if set(e) <= set(plan.keypoints)],
+        skeleton=core.edges(poses_2d.skeleton),
         fps=poses_2d.fps,
         source=Source(poses_2d.source.path, SOFTWARE),
     )
