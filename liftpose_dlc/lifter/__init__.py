@@ -6,6 +6,6 @@ Modules: :mod:`~liftpose_dlc.lifter.model` (networks), :mod:`~liftpose_dlc.lifte
 :class:`~liftpose_dlc.lifter.lifter.Lifter` and its model files).
 """
 
-from liftpose_dlc.lifter.lifter import Lifter
+from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, ORIGINAL_MODEL_OPTIONS, Lifter
 
-__all__ = ["Lifter"]
+__all__ = ["Lifter", "DEFAULT_MODEL_OPTIONS", "ORIGINAL_MODEL_OPTIONS"]

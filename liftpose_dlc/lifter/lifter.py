@@ -54,6 +54,7 @@ from liftpose_dlc.lifter.preprocessing import (
     make_input,
     make_layout,
     make_target,
+    set_columns,
     unnormalise_output,
 )
 from liftpose_dlc.lifter.training import (
@@ -76,6 +77,9 @@ DEFAULT_MODEL_OPTIONS: dict[str, Any] = {
     "norm_2d": False,
     "root_input": True,
     "chain_features": True,
+    "set_size": 128,
+    "set_stage": 1,
+    "view_gate": True,
 }
 #: The original LiftPose3D network exactly (liftpose 0.22's, with its options working):
 #: ``Lifter(keypoints, roots, target_sets, **ORIGINAL_MODEL_OPTIONS)``.
@@ -116,7 +120,8 @@ class Lifter:
         root a flat list is accepted (the seed's form).
     **model_options
         Network options, see :class:`~liftpose_dlc.lifter.model.ModelOptions`
-        (``linear_size``, ``num_stage``, ``dropout``, ``linear_skip``, ``norm_2d``).
+        (``linear_size``, ``num_stage``, ``dropout``, ``linear_skip``, ``norm_2d``,
+        ``root_input``, ``chain_features``, ``set_size``, ``set_stage``, ``view_gate``).
         Unset ones take :data:`DEFAULT_MODEL_OPTIONS`.
 
     Examples
@@ -146,11 +151,7 @@ class Lifter:
             raise ConfigError(f"keypoint names must be unique: {self.keypoints}")
         self.layout: Layout = make_layout(self.keypoints, roots, target_sets)
         self.options = ModelOptions.from_kwargs(**{**DEFAULT_MODEL_OPTIONS, **model_options})
-        self.net = LiftPoseNet(
-            input_size(self.layout, self.options.root_input, self.options.chain_features),
-            self.layout.n_targets * 3,
-            self.options,
-        )
+        self.net = self._make_net()
         self.stats: Stats | None = None
         self.root_offsets: np.ndarray | None = None
         self.train_options: dict[str, Any] = {}
@@ -158,6 +159,16 @@ class Lifter:
         self.history: list[EpochResult] = []
         self.best_epoch: int | None = None
         self._ema_net: LiftPoseNet | None = None
+
+    def _make_net(self) -> LiftPoseNet:
+        """A new network for this lifter's layout and options."""
+        opt = self.options
+        return LiftPoseNet(
+            input_size(self.layout, opt.root_input, opt.chain_features),
+            self.layout.n_targets * 3,
+            opt,
+            groups=set_columns(self.layout, opt.root_input, opt.chain_features),
+        )
 
     # ------------------------------------------------------------------ info
     @property
@@ -337,16 +348,12 @@ class Lifter:
             for aug in augs:
                 if hasattr(aug, "fit"):
                     aug.fit(setup)
-            self.net = LiftPoseNet(
-                input_size(self.layout, self.options.root_input, self.options.chain_features),
-                self.layout.n_targets * 3,
-                self.options,
-            ).to(dev)
+            self.net = self._make_net().to(dev)
             if ckpt is None:
+                real = setup
                 setup = _with_augmented_pass(setup, augs)
                 self._init_stats(setup, stats)
-                if self.options.linear_skip:
-                    self._init_linear(setup)
+                self._init_linear(setup, real)
             optimizer = torch.optim.Adam(
                 self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay, foreach=True
             )
@@ -492,10 +499,22 @@ class Lifter:
         self.root_offsets = np.nan_to_num(offsets)
 
     @torch.no_grad()
-    def _init_linear(self, data: PoseBatch) -> None:
-        """Set the linear skip path to the ridge least-squares map on ``data``."""
+    def _init_linear(self, data: PoseBatch, real: PoseBatch) -> None:
+        """Set the linear paths to ridge least-squares maps.
+
+        The skip path gets the map fitted on ``data`` (the training data with an augmented
+        copy), the view gate's expert (``view_gate``) the one fitted on ``real`` (the
+        training data alone), the samples it is trained on.
+        """
         assert self.stats is not None
-        assert self.net.skip is not None
+        if self.net.skip is not None:
+            _set_ridge(self.net.skip, self._ridge(data))
+        if self.net.view is not None:
+            _set_ridge(self.net.view.skip, self._ridge(real))
+
+    def _ridge(self, data: PoseBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ridge least-squares map from network input to standardised target on ``data``."""
+        assert self.stats is not None
         st = self.stats.tensors(data.pose_2d.device)
         x = make_input(data.pose_2d, data.valid_2d, self.layout, st, self.options.norm_2d)
         y, w = make_target(data.pose_3d, data.weight_3d, self.layout, st)
@@ -511,8 +530,7 @@ class Lifter:
         lam = 1e-3 * float(torch.trace(gram)) / gram.shape[0] + 1e-8
         eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
         coef = torch.linalg.solve(gram + lam * eye, xc.T @ yc)
-        self.net.skip.weight.copy_(coef.T.float())
-        self.net.skip.bias.copy_((ym - xm @ coef).float())
+        return coef.T, ym - xm @ coef
 
     # --------------------------------------------------------------- predict
     @torch.no_grad()
@@ -759,6 +777,12 @@ class Lifter:
 
 
 SETUP_SAMPLES = 10_000
+
+
+@torch.no_grad()
+def _set_ridge(layer: torch.nn.Linear, coef: tuple[torch.Tensor, torch.Tensor]) -> None:
+    layer.weight.copy_(coef[0].to(layer.weight.dtype))
+    layer.bias.copy_(coef[1].to(layer.bias.dtype))
 
 
 def _subsample(data: PoseBatch, n: int) -> PoseBatch:

@@ -10,6 +10,10 @@ Unlike liftpose 0.22, every option changes the model.
 (``output = Linear(x) + MLP(x)``), so that the near-linear part of the 2D-to-3D map is
 represented directly and the MLP only learns the remainder. The lifter initialises
 that path with the ridge least-squares solution on the training data.
+
+``set_size`` adds one small MLP per target set (:class:`SetBranches`, run as batched
+matrix products), and ``view_gate`` a training-view expert with a gate
+(:class:`ViewGate`); see :class:`ModelOptions`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from torch import nn
 
 from liftpose_dlc.errors import ConfigError
 
-__all__ = ["ModelOptions", "LiftPoseNet", "weight_init"]
+__all__ = ["ModelOptions", "LiftPoseNet", "SetBranches", "ViewGate", "weight_init"]
+
+#: Hidden width of the view gate's classifier.
+GATE_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,19 @@ class ModelOptions:
         segments of fixed 3D length, the 2D length tells how much a segment points along
         the camera's axis (foreshortening), a quadratic function of the coordinates that
         the linear path cannot represent.
+    set_size
+        Hidden width of the set branches: one small residual MLP per target set that sees
+        only that set's inputs (its 2D, chain features and flags) plus the roots' layout,
+        and predicts that set's 3D; added to the output. 0: none. A per-set map has far
+        fewer inputs than the whole pose, so it learns a leg's nonlinear 2D-to-depth
+        relation from few frames.
+    set_stage
+        Residual blocks of each set branch.
+    view_gate
+        Add a training-view expert and a gate (:class:`ViewGate`): with rotation
+        augmentation, one network has to serve the real views and the rotated ones, which
+        blurs its answer on the real views; the gate recognises the training cameras'
+        views and hands them to an expert trained on the real samples only.
     """
 
     linear_size: int = 1024
@@ -61,12 +81,19 @@ class ModelOptions:
     norm_2d: bool = False
     root_input: bool = False
     chain_features: bool = False
+    set_size: int = 0
+    set_stage: int = 1
+    view_gate: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.linear_size, int) and self.linear_size > 0):
             raise ConfigError(f"linear_size must be a positive int, got {self.linear_size!r}")
         if not (isinstance(self.num_stage, int) and self.num_stage >= 0):
             raise ConfigError(f"num_stage must be an int >= 0, got {self.num_stage!r}")
+        if not (isinstance(self.set_size, int) and self.set_size >= 0):
+            raise ConfigError(f"set_size must be an int >= 0, got {self.set_size!r}")
+        if not (isinstance(self.set_stage, int) and self.set_stage >= 0):
+            raise ConfigError(f"set_stage must be an int >= 0, got {self.set_stage!r}")
         if not (0.0 <= float(self.dropout) < 1.0):
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
@@ -112,6 +139,100 @@ class _Block(nn.Module):
         return x + y
 
 
+class _GroupLinear(nn.Module):
+    """``G`` independent linear maps applied to ``(B, G, m)``, giving ``(B, G, n)``."""
+
+    def __init__(self, groups: int, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(groups, n_in, n_out))
+        self.bias = nn.Parameter(torch.zeros(groups, n_out))
+        # Kaiming normal with fan_in = n_in, as nn.init.kaiming_normal_ on a Linear
+        nn.init.normal_(self.weight, 0.0, (2.0 / n_in) ** 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias[:, None, :], x.transpose(0, 1), self.weight).transpose(0, 1)
+
+
+class _GroupLayer(nn.Module):
+    """Grouped Linear, BatchNorm, ReLU, Dropout on ``(B, G, n)``."""
+
+    def __init__(self, groups: int, n_in: int, n_out: int, dropout: float) -> None:
+        super().__init__()
+        self.linear = _GroupLinear(groups, n_in, n_out)
+        self.batch_norm = nn.BatchNorm1d(groups * n_out)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.linear(x)
+        b, g, n = y.shape
+        y = self.batch_norm(y.reshape(b, g * n)).reshape(b, g, n)
+        return self.dropout(torch.relu(y))
+
+
+class SetBranches(nn.Module):
+    """One small residual MLP per target set, each seeing only its own inputs.
+
+    Parameters
+    ----------
+    input_size
+        Length of the input vector.
+    in_columns
+        For each group, the input columns it sees.
+    out_columns
+        For each group, the output columns it predicts (together, every output once).
+    output_size
+        Length of the output vector.
+    options
+        ``set_size`` (hidden width per group), ``set_stage`` (residual blocks) and
+        ``dropout`` are used.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        in_columns: list[list[int]],
+        out_columns: list[list[int]],
+        output_size: int,
+        options: ModelOptions,
+    ) -> None:
+        super().__init__()
+        width, num_stage, dropout = options.set_size, options.set_stage, options.dropout
+        g = len(in_columns)
+        m = max(len(c) for c in in_columns)
+        o = max(len(c) for c in out_columns)
+        pad = input_size  # an appended zero column
+        idx = [list(c) + [pad] * (m - len(c)) for c in in_columns]
+        self.register_buffer("in_index", torch.tensor(idx).reshape(-1), persistent=False)
+        pos = torch.full((output_size,), -1, dtype=torch.int64)
+        for k, cols in enumerate(out_columns):
+            for i, c in enumerate(cols):
+                pos[c] = k * o + i
+        if bool((pos < 0).any()):
+            raise ValueError("out_columns must cover every output")
+        self.register_buffer("out_index", pos, persistent=False)
+        self.groups, self.n_in = g, m
+        self.first = _GroupLayer(g, m, width, dropout)
+        self.blocks = nn.ModuleList(
+            [
+                nn.Sequential(
+                    _GroupLayer(g, width, width, dropout), _GroupLayer(g, width, width, dropout)
+                )
+                for _ in range(num_stage)
+            ]
+        )
+        self.last = _GroupLinear(g, width, o)
+        nn.init.zeros_(self.last.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map inputs ``(B, input_size)`` to outputs ``(B, output_size)``."""
+        b = x.shape[0]
+        xp = torch.cat([x, x.new_zeros(b, 1)], dim=1)
+        y = self.first(xp.index_select(1, self.in_index).reshape(b, self.groups, self.n_in))
+        for block in self.blocks:
+            y = y + block(y)
+        return self.last(y).reshape(b, -1).index_select(1, self.out_index)
+
+
 class LiftPoseNet(nn.Module):
     """The LiftPose3D residual MLP, optionally with a linear skip path.
 
@@ -132,7 +253,11 @@ class LiftPoseNet(nn.Module):
     """
 
     def __init__(
-        self, input_size: int, output_size: int, options: ModelOptions | None = None
+        self,
+        input_size: int,
+        output_size: int,
+        options: ModelOptions | None = None,
+        groups: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
         super().__init__()
         opt = options or ModelOptions()
@@ -155,13 +280,79 @@ class LiftPoseNet(nn.Module):
             # start from the linear path alone; the MLP learns the remainder
             nn.init.zeros_(self.w2.weight)
             nn.init.zeros_(self.w2.bias)
+        self.sets: SetBranches | None = None
+        if opt.set_size > 0:
+            self.sets = SetBranches(input_size, *_need(groups), output_size, opt)
+        self.view: ViewGate | None = None
+        if opt.view_gate:
+            self.view = ViewGate(input_size, output_size, opt, groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map inputs ``(B, input_size)`` to outputs ``(B, output_size)``."""
+        if self.view is None:
+            return self.general(x)
+        general, expert, logit = self.parts(x)
+        return general + torch.sigmoid(logit)[:, None] * (expert - general)
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """With ``view_gate``: the general output, the training-view expert's, the gate logit."""
+        if self.view is None:
+            raise RuntimeError("parts() needs the view_gate option")
+        return self.general(x), self.view.expert(x), self.view.gate(x)[:, 0]
+
+    def general(self, x: torch.Tensor) -> torch.Tensor:
+        """The output of the MLP, the linear path and the set branches (no view gate)."""
         y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
         for stage in self.linear_stages:
             y = stage(y)
         y = self.w2(y)
         if self.skip is not None:
             y = y + self.skip(x)
+        if self.sets is not None:
+            y = y + self.sets(x)
+        return y
+
+
+def _need(
+    groups: tuple[list[list[int]], list[list[int]]] | None,
+) -> tuple[list[list[int]], list[list[int]]]:
+    if groups is None:
+        raise ValueError("set_size > 0 needs the input/output columns of each target set")
+    return groups
+
+
+class ViewGate(nn.Module):
+    """A training-view expert and a gate that recognises the training cameras' views.
+
+    The expert (a linear map plus, with ``set_size``, its own set branches) is trained on
+    the samples whose 3D no augmentation changed, i.e. the real views; the gate (a small
+    MLP on the input) is trained to tell those from the augmented views. The network's
+    output is ``general + sigmoid(gate) * (expert - general)``: on the training cameras'
+    views the expert, which no rotated sample has blurred, answers; on other views the
+    general network trained on all samples does.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        options: ModelOptions,
+        groups: tuple[list[list[int]], list[list[int]]] | None,
+    ) -> None:
+        super().__init__()
+        self.skip = nn.Linear(input_size, output_size)
+        nn.init.zeros_(self.skip.weight)
+        nn.init.zeros_(self.skip.bias)
+        self.sets: SetBranches | None = None
+        if options.set_size > 0:
+            self.sets = SetBranches(input_size, *_need(groups), output_size, options)
+        self.gate = nn.Sequential(
+            nn.Linear(input_size, GATE_WIDTH), nn.ReLU(), nn.Linear(GATE_WIDTH, 1)
+        )
+
+    def expert(self, x: torch.Tensor) -> torch.Tensor:
+        """The training-view expert's output."""
+        y = self.skip(x)
+        if self.sets is not None:
+            y = y + self.sets(x)
         return y

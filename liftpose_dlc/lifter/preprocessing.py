@@ -36,6 +36,7 @@ __all__ = [
     "make_input",
     "make_target",
     "input_size",
+    "set_columns",
 ]
 
 _EPS = 1e-8
@@ -428,6 +429,42 @@ def input_size(layout: Layout, root_input: bool = False, chain_features: bool = 
     if chain_features:
         extra += 2 * layout.n_targets
     return layout.n_targets * 3 + extra
+
+
+def set_columns(
+    layout: Layout, root_input: bool, chain_features: bool
+) -> tuple[list[list[int]], list[list[int]]]:
+    """For each target set, its input columns and its output columns.
+
+    The input columns are the set's own 2D coordinates, chain features and visibility
+    flags (see :func:`make_input` for the order), plus the roots' layout (coordinates and
+    flags) when ``root_input`` is on; the output columns are its targets' 3 coordinates.
+
+    Examples
+    --------
+    >>> lay = make_layout(["r", "a", "b"], ["r"], [["a", "b"]])
+    >>> set_columns(lay, root_input=False, chain_features=False)
+    ([[0, 1, 2, 3, 4, 5]], [[0, 1, 2, 3, 4, 5]])
+    """
+    n_t = layout.n_targets
+    n_r = len(layout.roots) - 1 if root_input else 0
+    n_pts = n_t + n_r
+    chain0 = 2 * n_pts
+    vis0 = chain0 + (2 * n_t if chain_features else 0)
+    root_cols = [2 * (n_t + i) + k for i in range(n_r) for k in range(2)]
+    root_cols += [vis0 + n_t + i for i in range(n_r)]
+    ins, outs, start = [], [], 0
+    for ts in layout.target_sets:
+        idx = range(start, start + len(ts))
+        cols = [2 * i + k for i in idx for k in range(2)]
+        if chain_features:
+            cols += [chain0 + 2 * i + k for i in idx for k in range(2)]
+        cols += [vis0 + i for i in idx]
+        cols += root_cols
+        ins.append(cols)
+        outs.append([3 * i + k for i in idx for k in range(3)])
+        start += len(ts)
+    return ins, outs
 
 
 def make_input(

@@ -199,6 +199,31 @@ def masked_loss(
     return (per * w).sum() / w.sum().clamp(min=1.0)
 
 
+def _view_gate_loss(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    before: PoseBatch,
+    after: PoseBatch,
+    kind: str,
+    scale: torch.Tensor,
+) -> torch.Tensor:
+    """Loss of a network with a view gate (the ``view_gate`` model option).
+
+    The general output is trained on every sample, the training-view expert on the
+    samples whose 3D no augmentation changed (the real views), and the gate to tell the
+    two kinds apart (binary cross-entropy).
+    """
+    # NaN - NaN is NaN, not > 0: a missing point does not count as changed
+    new_view = ((after.pose_3d - before.pose_3d).abs() > 0).flatten(1).any(1)
+    real = (~new_view).to(x.dtype)
+    general, expert, logit = net.parts(x)
+    loss = masked_loss(general, y, w, kind, scale)
+    loss = loss + masked_loss(expert, y, w * real[:, None], kind, scale)
+    return loss + nn.functional.binary_cross_entropy_with_logits(logit, real)
+
+
 def loss_scale(stats: dict[str, torch.Tensor]) -> torch.Tensor:
     """Per-coordinate weights of the ``"mpjpe"`` loss: ``std_3d / mean(std_3d)``."""
     return stats["std_3d"] / stats["std_3d"].mean()
@@ -295,13 +320,15 @@ def run_training(
                 state.lr = _lr_at(state.step, opts, total_steps)
                 for group in optimizer.param_groups:
                     group["lr"] = state.lr
-            batch = train.index(idx)
+            batch = orig = train.index(idx)
             for aug in augmentation:
                 batch = aug(batch)
             x = make_input(batch.pose_2d, batch.valid_2d, layout, stats, norm_2d)
             y, w = make_target(batch.pose_3d, batch.weight_3d, layout, stats)
-            out = net(x)
-            loss = masked_loss(out, y, w, opts.loss, scale)
+            if getattr(net, "view", None) is not None:
+                loss = _view_gate_loss(net, x, y, w, orig, batch, opts.loss, scale)
+            else:
+                loss = masked_loss(net(x), y, w, opts.loss, scale)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if opts.max_norm:

@@ -2,7 +2,10 @@ import pytest
 import torch
 
 from liftpose_dlc.errors import ConfigError
-from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions
+from liftpose_dlc.lifter.augmentation import PoseBatch
+from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions, SetBranches
+from liftpose_dlc.lifter.preprocessing import input_size, make_layout, set_columns
+from liftpose_dlc.lifter.training import _view_gate_loss
 
 
 def _n_params(net):
@@ -62,5 +65,115 @@ def test_original_options_constant():
         "norm_2d": False,
         "root_input": False,
         "chain_features": False,
+        "set_size": 0,
+        "set_stage": 1,
+        "view_gate": False,
     }
     assert set(DEFAULT_MODEL_OPTIONS) == set(ORIGINAL_MODEL_OPTIONS)
+
+
+def test_bad_set_options():
+    with pytest.raises(ConfigError, match="set_size"):
+        ModelOptions(set_size=-1)
+    with pytest.raises(ValueError, match="set_size > 0 needs"):
+        LiftPoseNet(6, 6, ModelOptions(set_size=8))
+
+
+def _two_sets():
+    # 7 joints: roots 0 and 4; sets of unequal size (3 and 2 targets)
+    layout = make_layout([str(i) for i in range(7)], [0, 4], [[1, 2, 3], [5, 6]])
+    n_in = input_size(layout, root_input=True, chain_features=True)
+    return layout, n_in, set_columns(layout, root_input=True, chain_features=True)
+
+
+def test_set_columns_pick_each_sets_inputs_and_outputs():
+    layout, n_in, (ins, outs) = _two_sets()
+    # input: 5 targets + 1 root (x, y) = 12, chain 10, flags 5 + 1 = 28 columns
+    assert n_in == 28
+    root_cols = [10, 11, 27]
+    assert ins[0] == [0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 22, 23, 24, *root_cols]
+    assert ins[1] == [6, 7, 8, 9, 18, 19, 20, 21, 25, 26, *root_cols]
+    assert outs == [list(range(9)), list(range(9, 15))]
+
+
+def test_set_branches_see_only_their_own_inputs():
+    layout, n_in, (ins, outs) = _two_sets()
+    branches = SetBranches(n_in, ins, outs, 15, ModelOptions(set_size=16, dropout=0.0))
+    torch.nn.init.normal_(branches.last.weight)  # the output layer starts at zero
+    branches.eval()
+    x = torch.randn(4, n_in)
+    y = branches(x)
+    assert y.shape == (4, 15)
+    # changing an input of set 1 only (its first chain feature) leaves set 0's outputs
+    x2 = x.clone()
+    x2[:, 18] += 5.0
+    y2 = branches(x2)
+    torch.testing.assert_close(y2[:, :9], y[:, :9])
+    assert (y2[:, 9:] - y[:, 9:]).abs().max() > 1e-3
+    # and the shared roots' layout reaches both
+    x3 = x.clone()
+    x3[:, 10] += 5.0
+    y3 = branches(x3)
+    assert (y3[:, :9] - y[:, :9]).abs().max() > 1e-3
+    assert (y3[:, 9:] - y[:, 9:]).abs().max() > 1e-3
+
+
+def test_set_branches_start_at_zero_and_add_to_the_output():
+    layout, n_in, groups = _two_sets()
+    opts = ModelOptions(linear_size=16, linear_skip=True)
+    plain = LiftPoseNet(n_in, 15, opts).eval()
+    with_sets = LiftPoseNet(n_in, 15, ModelOptions(**{**opts.as_dict(), "set_size": 8}), groups)
+    with_sets.load_state_dict(plain.state_dict(), strict=False)
+    with_sets.eval()
+    x = torch.randn(3, n_in)
+    torch.testing.assert_close(with_sets(x), plain(x))
+    assert _n_params(with_sets) > _n_params(plain)
+
+
+def test_view_gate_mixes_expert_and_general_by_the_gate():
+    layout, n_in, groups = _two_sets()
+    net = LiftPoseNet(n_in, 15, ModelOptions(linear_size=16, set_size=8, view_gate=True), groups)
+    net.eval()
+    x = torch.randn(5, n_in)
+    general, expert, logit = net.parts(x)
+    g = torch.sigmoid(logit)[:, None]
+    torch.testing.assert_close(net(x), g * expert + (1 - g) * general)
+    with torch.no_grad():  # a gate that is sure: the expert alone answers
+        net.view.gate[2].bias.fill_(50.0)
+    torch.testing.assert_close(net(x), net.view.expert(x))
+    with pytest.raises(RuntimeError, match="view_gate"):
+        LiftPoseNet(n_in, 15, ModelOptions(linear_size=16)).parts(x)
+
+
+def test_view_gate_loss_trains_the_expert_on_unchanged_samples_only():
+    layout, n_in, groups = _two_sets()
+    opts = ModelOptions(linear_size=16, set_size=8, view_gate=True, dropout=0.0)
+    net = LiftPoseNet(n_in, 15, opts, groups)
+    pose_2d = torch.randn(4, 7, 2)
+    pose_3d = torch.randn(4, 7, 3)
+    pose_3d[0, 2] = float("nan")  # a missing point is not a change
+    ones = torch.ones(4, 7, dtype=torch.bool)
+    before = PoseBatch(pose_2d, pose_3d, ones, ones)
+    rotated = pose_3d.clone()
+    rotated[2:] += 1.0  # samples 2 and 3 "seen from another view"
+    after = PoseBatch(pose_2d, rotated, ones, ones)
+    x = torch.randn(4, n_in)
+    y = torch.randn(4, 15)
+    w = torch.ones(4, 15)
+    loss = _view_gate_loss(net, x, y, w, before, after, "l1", torch.ones(15))
+    loss.backward()
+    expert_grad = net.view.skip.weight.grad
+    # the expert's gradient comes from samples 0 and 1 only: recompute it from them
+    net.zero_grad()
+    general, expert, logit = net.parts(x)
+    ref = (expert[:2] - y[:2]).abs().mean()
+    ref.backward()
+    torch.testing.assert_close(expert_grad, net.view.skip.weight.grad)
+    # the gate is told which samples are real (1, 1, 0, 0)
+    net.zero_grad()
+    general, expert, logit = net.parts(x)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        logit, torch.tensor([1.0, 1.0, 0.0, 0.0])
+    )
+    general_l1 = (general - y).abs().mean()
+    torch.testing.assert_close(loss, general_l1 + ref.detach() + bce)
