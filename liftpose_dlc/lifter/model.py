@@ -154,7 +154,11 @@ class _GroupLinear(nn.Module):
 
 
 class _GroupLayer(nn.Module):
-    """Grouped Linear, BatchNorm, ReLU, Dropout on ``(B, G, n)``."""
+    """Grouped Linear, BatchNorm, SiLU, Dropout on ``(B, G, n)``.
+
+    SiLU, not ReLU: the set branches learn smooth maps from few frames, and a smooth
+    activation does that better (``benchmarks/RESULTS.md``).
+    """
 
     def __init__(self, groups: int, n_in: int, n_out: int, dropout: float) -> None:
         super().__init__()
@@ -166,7 +170,7 @@ class _GroupLayer(nn.Module):
         y = self.linear(x)
         b, g, n = y.shape
         y = self.batch_norm(y.reshape(b, g * n)).reshape(b, g, n)
-        return self.dropout(torch.relu(y))
+        return self.dropout(nn.functional.silu(y))
 
 
 class SetBranches(nn.Module):

@@ -40,7 +40,8 @@ class TrainOptions:
     max_norm=True, weight_decay=0, loss="l1"`` with the staircase schedule alone and the
     epoch selected on held-out frames (with the network's ``dropout=0.5``); the defaults
     differ in ``epochs``, ``batch_size``, ``lr_schedule`` (cosine: training ends at a low
-    rate, so the last epoch is kept) and ``val_fraction`` (0: every frame is trained on).
+    rate, so the last epoch is kept), ``val_fraction`` (0: every frame is trained on) and
+    ``loss`` (``"mpjpe"``, the evaluation metric itself).
 
     Attributes
     ----------
@@ -68,8 +69,9 @@ class TrainOptions:
         Fraction of the training frames held out (the last frames of each sequence) to
         select the best epoch; 0 (default) trains on every frame and keeps the last epoch.
     loss
-        ``"l1"`` (the seed's) or ``"mse"`` on the standardised coordinates, or ``"mpjpe"``:
-        the mean Euclidean distance per joint in the data's units (the evaluation metric).
+        ``"l1"`` (the seed's) or ``"mse"`` on the standardised coordinates, or ``"mpjpe"``
+        (default): the mean Euclidean distance per joint in the data's units (the
+        evaluation metric).
     ema
         If > 0, evaluate, select and keep an exponential moving average of the weights
         with this decay per step (e.g. 0.99); 0 uses the raw weights.
@@ -87,7 +89,7 @@ class TrainOptions:
     max_norm: bool | float = True
     weight_decay: float = 0.0
     val_fraction: float = 0.0
-    loss: str = "l1"
+    loss: str = "mpjpe"
     ema: float = 0.0
     seed: int = 0
 
