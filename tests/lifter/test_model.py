@@ -177,3 +177,54 @@ def test_view_gate_loss_trains_the_expert_on_unchanged_samples_only():
     )
     general_l1 = (general - y).abs().mean()
     torch.testing.assert_close(loss, general_l1 + ref.detach() + bce)
+
+
+def test_group_layer_normalises_as_batchnorm1d_per_group():
+    from liftpose_dlc.lifter.model import _GroupLayer
+
+    torch.manual_seed(0)
+    layer = _GroupLayer(3, 5, 4, dropout=0.0)
+    with torch.no_grad():
+        layer.bn_weight.uniform_(0.5, 2.0)
+        layer.bn_bias.normal_()
+    refs = []
+    for g in range(3):
+        lin = torch.nn.Linear(5, 4)
+        bn = torch.nn.BatchNorm1d(4)
+        with torch.no_grad():
+            lin.weight.copy_(layer.linear.weight[g].T)
+            lin.bias.copy_(layer.linear.bias[g, 0])
+            bn.weight.copy_(layer.bn_weight[g, 0])
+            bn.bias.copy_(layer.bn_bias[g, 0])
+        refs.append((lin, bn))
+    x = torch.randn(3, 16, 5)
+
+    def reference(x):
+        silu = torch.nn.functional.silu
+        return torch.stack([silu(bn(lin(x[g]))) for g, (lin, bn) in enumerate(refs)])
+
+    for _ in range(3):  # training: batch statistics, running averages updated alike
+        torch.testing.assert_close(layer(x), reference(x))
+    for g, (_, bn) in enumerate(refs):
+        torch.testing.assert_close(layer.running_mean[g, 0], bn.running_mean)
+        torch.testing.assert_close(layer.running_var[g, 0], bn.running_var)
+    layer.eval()
+    for _, bn in refs:
+        bn.eval()
+    x_new = torch.randn(3, 7, 5)
+    torch.testing.assert_close(layer(x_new), reference(x_new))
+
+
+def test_eval_forward_does_not_depend_on_the_batch():
+    from liftpose_dlc.lifter.model import EVAL_CHUNK
+
+    layout, n_in, groups = _two_sets()
+    net = LiftPoseNet(n_in, 15, ModelOptions(linear_size=16, set_size=8, view_gate=True), groups)
+    for _ in range(3):
+        net(torch.randn(32, n_in))  # move the running statistics away from their start
+    net.eval()
+    x = torch.randn(EVAL_CHUNK + 300, n_in)
+    with torch.no_grad():
+        whole = net(x)
+        rows = torch.cat([net(x[i : i + 7]) for i in range(0, len(x), 7)])
+    torch.testing.assert_close(whole, rows)
