@@ -368,7 +368,8 @@ class ViewGate(nn.Module):
     MLP on the input) is trained to tell those from the augmented views. The network's
     output is ``general + sigmoid(gate) * (expert - general)``: on the training cameras'
     views the expert, which no rotated sample has blurred, answers; on other views the
-    general network trained on all samples does.
+    general network trained on all samples does. Without augmentation every sample is real
+    and the gate learns to hand every input to the expert.
     """
 
     def __init__(
