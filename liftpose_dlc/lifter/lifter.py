@@ -506,7 +506,6 @@ class Lifter:
         copy), the view gate's expert (``view_gate``) the one fitted on ``real`` (the
         training data alone), the samples it is trained on.
         """
-        assert self.stats is not None
         if self.net.skip is not None:
             _set_ridge(self.net.skip, self._ridge(data))
         if self.net.view is not None:

@@ -237,6 +237,7 @@ class SetBranches(nn.Module):
             raise ValueError("out_columns must cover every output")
         self.register_buffer("out_index", pos, persistent=False)
         self.groups, self.n_in = g, m
+        self.padded = any(len(c) < m for c in in_columns)
         self.first = _GroupLayer(g, m, width, dropout)
         self.blocks = nn.ModuleList(
             [
@@ -252,7 +253,8 @@ class SetBranches(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map inputs ``(B, input_size)`` to outputs ``(B, output_size)``."""
         b = x.shape[0]
-        xp = torch.cat([x, x.new_zeros(b, 1)], dim=1)
+        # sets smaller than the largest read the zero column appended here
+        xp = torch.cat([x, x.new_zeros(b, 1)], dim=1) if self.padded else x
         # (G, B, m): the groups' inputs, batched over the groups
         xg = xp.index_select(1, self.in_index).reshape(b, self.groups, self.n_in)
         y = self.first(xg.transpose(0, 1))

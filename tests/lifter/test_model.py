@@ -228,3 +228,31 @@ def test_eval_forward_does_not_depend_on_the_batch():
         whole = net(x)
         rows = torch.cat([net(x[i : i + 7]) for i in range(0, len(x), 7)])
     torch.testing.assert_close(whole, rows)
+
+
+def test_set_columns_match_the_columns_make_input_fills():
+    # set_columns and make_input describe one input layout: moving one target's 2D point
+    # must change only columns of its own set (its coordinates, chain features)
+    from liftpose_dlc.lifter.preprocessing import compute_stats, make_input
+
+    layout, n_in, (ins, _) = _two_sets()
+    torch.manual_seed(0)
+    pose = torch.randn(4, 7, 2)
+    valid = torch.ones(4, 7, dtype=torch.bool)
+    stats = compute_stats(
+        pose, valid, torch.randn(4, 7, 3), valid, layout, False, True, True
+    ).tensors()
+    x = make_input(pose, valid, layout, stats, False)
+    assert x.shape[1] == n_in
+    for joint, own in ((2, 0), (6, 1)):
+        moved = pose.clone()
+        moved[:, joint] += 0.5
+        changed = (make_input(moved, valid, layout, stats, False) != x).any(0)
+        cols = set(torch.nonzero(changed)[:, 0].tolist())
+        assert cols
+        assert cols <= set(ins[own])
+    # hiding a point clears its flag, which belongs to its set
+    hidden = valid.clone()
+    hidden[:, 5] = False
+    changed = (make_input(pose, hidden, layout, stats, False) != x).any(0)
+    assert set(torch.nonzero(changed)[:, 0].tolist()) <= set(ins[1])
