@@ -43,8 +43,23 @@ _EXPORTS: dict[str, str] = {
     "train_dlc_project": "liftpose_dlc.workflow",
     "lift_file": "liftpose_dlc.workflow",
     "lift_poses": "liftpose_dlc.workflow",
+    # pretrained lifters (the zoo)
+    "load_pretrained": "liftpose_dlc.pretrained",
+    "list_models": "liftpose_dlc.pretrained",
+    "propose_keypoint_map": "liftpose_dlc.keypoint_names",
 }
-_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow"}
+_SUBMODULES = {
+    "metrics",
+    "plot",
+    "io",
+    "lifter",
+    "errors",
+    "cameras",
+    "demo",
+    "workflow",
+    "pretrained",
+    "keypoint_names",
+}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -72,9 +87,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
     from liftpose_dlc.io.poses3d import load_poses_3d
     from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d, save_sleap_3d
+    from liftpose_dlc.keypoint_names import propose_keypoint_map
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.params import load_params
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
+    from liftpose_dlc.pretrained import list_models, load_pretrained
     from liftpose_dlc.seed_api import load_test_results, test, train
     from liftpose_dlc.training_pairs import make_training_pairs
     from liftpose_dlc.workflow import lift_dlc_project, lift_file, lift_poses, train_dlc_project

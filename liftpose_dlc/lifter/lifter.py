@@ -229,6 +229,7 @@ class Lifter:
         out_dir: str | os.PathLike | None = None,
         resume: bool = False,
         load: str | os.PathLike | None = None,
+        init: Lifter | None = None,
         verbose: bool = True,
         **train_options: Any,
     ) -> Lifter:
@@ -274,6 +275,10 @@ class Lifter:
         load
             A checkpoint to start from (weights, optimiser and counters); a relative path is
             looked up in ``out_dir`` first. A seed name ``*.pth.tar`` is mapped to ours.
+        init
+            A trained lifter to start from (fine-tuning): its weights, normalisation
+            statistics and root offsets. It must have this lifter's keypoints, roots, target
+            sets and model options.
         verbose
             Show a progress bar.
         **train_options
@@ -349,7 +354,10 @@ class Lifter:
                 if hasattr(aug, "fit"):
                     aug.fit(setup)
             self.net = self._make_net().to(dev)
-            if ckpt is None:
+            if init is not None and ckpt is None:
+                self._start_from(init)
+                self.net.to(dev)
+            elif ckpt is None:
                 real = setup
                 setup = _with_augmented_pass(setup, augs)
                 self._init_stats(setup, stats)
@@ -442,6 +450,22 @@ class Lifter:
             self._ema_net = None
         self.net.eval()
         return self
+
+    def _start_from(self, init: Lifter) -> None:
+        """Copy a trained lifter's weights and statistics (``fit(init=...)``)."""
+        if not isinstance(init, Lifter) or not init.is_trained:
+            raise ConfigError("init must be a trained Lifter")
+        if init.keypoints != self.keypoints or init.layout != self.layout:
+            raise ConfigError(
+                f"init is for keypoints {init.keypoints}, roots {init.roots}, target sets "
+                f"{init.target_sets}: not this lifter's ({self.keypoints}, {self.roots}, "
+                f"{self.target_sets})"
+            )
+        if init.options != self.options:
+            raise ConfigError(f"init has model options {init.options}, not {self.options}")
+        self.net.load_state_dict(init.net.state_dict())
+        self.stats = init.stats
+        self.root_offsets = None if init.root_offsets is None else init.root_offsets.copy()
 
     def _find_checkpoint(
         self, out_path: Path | None, load: str | os.PathLike | None, resume: bool

@@ -66,7 +66,7 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
     MissingFileError
         If the project has no lifter (the message says how to train one).
     """
-    from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.pretrained.registry import load_model
 
     path = project_lifter_path(config_path)
     if not path.is_file():
@@ -75,7 +75,7 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
             "liftpose_dlc.train_dlc_project(config_path, poses_3d) or `liftpose-dlc train "
             "--config ...`, or pass model=<lifter file>"
         )
-    return Lifter.load(path)
+    return load_model(path)
 
 
 # ----------------------------------------------------------------------------- training
@@ -111,6 +111,8 @@ def train_dlc_project(
     seed: int = 0,
     overwrite: bool = False,
     verbose: bool = True,
+    init: Any = None,
+    init_keypoint_map: Mapping[str, str | None] | None = None,
     **training: Any,
 ) -> Any:
     """Train a lifter for a DeepLabCut project's bodyparts and save it inside the project.
@@ -166,6 +168,15 @@ def train_dlc_project(
         :class:`~liftpose_dlc.errors.OutputExistsError` (raised before training).
     verbose
         Show the training progress bar.
+    init
+        Fine-tune a pretrained model (``"mouse"``, a model file or a Lifter) on the library
+        instead of training from scratch: the bodyparts are mapped onto its keypoints
+        (corrections: ``init_keypoint_map``), it keeps its network and target sets, and a
+        short schedule is used (see
+        :func:`~liftpose_dlc.workflow.training.train_from_library`). Lifting the project then
+        maps the names again.
+    init_keypoint_map
+        ``{bodypart: model keypoint}`` corrections of the automatic map (with ``init``).
     **training
         Lifter and training options: ``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ... (see
@@ -218,6 +229,8 @@ def train_dlc_project(
         record={"project_config": str(cfg["config_path"])},
         overwrite=overwrite,
         verbose=verbose,
+        init=init,
+        init_keypoint_map=init_keypoint_map,
         **training,
     )
 
@@ -242,6 +255,7 @@ def lift_dlc_project(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     verbose: bool = True,
+    keypoint_map: Mapping[str, str | None] | None = None,
 ) -> list[Path]:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
@@ -256,8 +270,11 @@ def lift_dlc_project(
     config_path
         The project's ``config.yaml``.
     model
-        A :class:`~liftpose_dlc.Lifter` or model file; default the project's own
-        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`).
+        A :class:`~liftpose_dlc.Lifter`, a model file or a pretrained model's name
+        (``"mouse"``, :func:`~liftpose_dlc.list_models`); default the project's own
+        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`). A
+        pretrained (or fine-tuned) model's keypoints are matched to the project's bodyparts
+        automatically (the map is shown with ``verbose``); a subset of them is lifted.
     videos
         Videos or folders of videos (only their names are used: archived videos need not
         exist); default the config's ``video_sets`` and the videos in ``<project>/videos``.
@@ -283,7 +300,11 @@ def lift_dlc_project(
     device
         Torch device; None: CUDA when available.
     verbose
-        Progress bars over videos and frames, and a line per skipped video.
+        Progress bars over videos and frames, a line per skipped video, and the keypoint
+        map of a pretrained model.
+    keypoint_map
+        ``{bodypart: model keypoint}`` corrections of the automatic map (None values leave
+        a bodypart out); see :func:`~liftpose_dlc.keypoint_names.read_keypoint_map`.
 
     Returns
     -------
@@ -304,8 +325,10 @@ def lift_dlc_project(
     --------
     >>> lift_dlc_project("openfield/config.yaml")  # doctest: +SKIP
     [PosixPath('openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000_3d.h5')]
+    >>> lift_dlc_project("openfield/config.yaml", model="mouse")  # doctest: +SKIP
     """
     from liftpose_dlc.io.dlc_project import (
+        config_bodyparts,
         config_pcutoff,
         config_skeleton,
         find_analysis_outputs,
@@ -314,6 +337,13 @@ def lift_dlc_project(
 
     cfg = read_dlc_config(config_path)
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
+    from liftpose_dlc.pretrained.adapt import adapt_lifter
+
+    lifter, match = adapt_lifter(
+        lifter, config_bodyparts(cfg), keypoint_map, where=f"{cfg['config_path']} bodyparts"
+    )
+    if match is not None and not match.is_identity:
+        say(match.describe(), verbose)
     if pcutoff is None:
         pcutoff = config_pcutoff(cfg)
     outputs = find_analysis_outputs(
@@ -341,7 +371,7 @@ def lift_dlc_project(
             f"video(s) (shuffle {shuffle}); run deeplabcut.analyze_videos first, or pass "
             "videos=..., destfolder=..., shuffle=..."
         )
-    skeleton = config_skeleton(cfg, lifter.keypoints)
+    skeleton = config_skeleton(cfg, lifter.keypoints) or _card_skeleton(lifter, match)
     written: list[Path] = []
     with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
         for video, analysis in todo.items():
@@ -376,6 +406,20 @@ def lift_dlc_project(
             say(f"{video.name}: wrote {dest}", verbose)
             videos_bar.update(1)
     return written
+
+
+def _card_skeleton(lifter: Any, match: Any) -> list[tuple[str, str]]:
+    """A pretrained model's skeleton in the user's names (for a config without one)."""
+    card = getattr(lifter, "card", None)
+    if card is None:
+        return []
+    to_user = {m: u for u, m in match.mapping.items()} if match is not None else {}
+    out = []
+    for a, b in card.skeleton:
+        ua, ub = to_user.get(a, a), to_user.get(b, b)
+        if ua in lifter.keypoints and ub in lifter.keypoints:
+            out.append((ua, ub))
+    return out
 
 
 def _skip(message: str) -> None:

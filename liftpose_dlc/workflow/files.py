@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, LiftPoseError
 from liftpose_dlc.poses import Poses, Source
-from liftpose_dlc.workflow._progress import progress_bar
+from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.lifting import (
     DEFAULT_CHUNK_SIZE,
     SOFTWARE,
@@ -57,6 +57,7 @@ def lift_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     verbose: bool = True,
+    keypoint_map: Mapping[str, str | None] | None = None,
 ) -> Path:
     """Lift a 2D pose file to 3D and write the 3D beside it.
 
@@ -66,8 +67,11 @@ def lift_file(
         A DeepLabCut ``.h5``/``.csv``, a SLEAP ``.slp`` (needs sleap-io) or a SLEAP analysis
         ``.h5``; the format is recognised from the content.
     model
-        A trained :class:`~liftpose_dlc.Lifter` or the path of its model file
-        (``.safetensors``). Its keypoints must be among the file's keypoints (by name).
+        A trained :class:`~liftpose_dlc.Lifter`, the path of its model file
+        (``.safetensors``) or a pretrained model's name (``"fly"``,
+        :func:`~liftpose_dlc.list_models`). A pretrained model's keypoints are matched to
+        the file's names automatically (the map is shown with ``verbose``) and a subset is
+        lifted; other lifters' keypoints must be among the file's keypoints (by name).
     output
         The 3D file; default ``<input stem>_3d.h5`` beside the input.
     pcutoff
@@ -87,7 +91,10 @@ def lift_file(
     device
         Torch device; None: CUDA when available.
     verbose
-        Show a progress bar.
+        Show a progress bar (and the keypoint map of a pretrained model).
+    keypoint_map
+        ``{file keypoint: model keypoint}`` corrections of the automatic map (None values
+        leave a keypoint out); see :func:`~liftpose_dlc.keypoint_names.read_keypoint_map`.
 
     Returns
     -------
@@ -109,8 +116,11 @@ def lift_file(
     --------
     >>> lift_file("centered_pair_predictions.slp", "fly.safetensors")  # doctest: +SKIP
     PosixPath('centered_pair_predictions_3d.h5')
+    >>> lift_file("videoDLC_resnet50.h5", "mouse")  # doctest: +SKIP
+    PosixPath('videoDLC_resnet50_3d.h5')
     """
     from liftpose_dlc.io import detect_format
+    from liftpose_dlc.pretrained.adapt import adapt_lifter, needs_adapting
 
     src = check_file(path, "pose file")
     fmt = detect_format(src)
@@ -118,6 +128,19 @@ def lift_file(
     if dest.resolve() == src.resolve():
         raise FileFormatError(f"{src}: the output would replace the input; choose another output")
     lifter = as_lifter(model)
+    poses_2d = None
+    if needs_adapting(lifter, keypoint_map):
+        if fmt == "dlc":
+            with DLCChunkReader(src) as reader:
+                names = list(reader.keypoints)
+        else:
+            from liftpose_dlc.io.sleap import load_sleap
+
+            poses_2d = load_sleap(src)
+            names = poses_2d.keypoints
+        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
+        if match is not None and not match.is_identity:
+            say(f"{src.name}: {match.describe()}", verbose)
     options = {
         "pcutoff": pcutoff,
         "infer_occluded": infer_occluded,
@@ -140,7 +163,8 @@ def lift_file(
     check_overwrite(dest, overwrite)
     from liftpose_dlc.io.sleap import load_sleap, save_sleap_3d
 
-    poses_2d = load_sleap(src)
+    if poses_2d is None:
+        poses_2d = load_sleap(src)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
     return save_sleap_3d(

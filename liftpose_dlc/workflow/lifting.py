@@ -73,27 +73,21 @@ Progress = Callable[[int], Any]
 
 
 def as_lifter(model: Any) -> Lifter:
-    """A :class:`~liftpose_dlc.Lifter`, or one loaded from a model file path.
+    """A :class:`~liftpose_dlc.Lifter`, or one loaded from a model file or a pretrained name.
+
+    See :func:`liftpose_dlc.pretrained.load_model` (a pretrained model, or a model file with
+    a card beside it, carries its card as ``lifter.card``).
 
     Raises
     ------
     MissingFileError
-        If ``model`` is a path that does not exist.
+        If ``model`` is neither an existing file nor a pretrained model's name.
     ModelFileError
         If the file is not a lifter model file.
     """
-    from liftpose_dlc._files import check_file
-    from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.pretrained.registry import load_model
 
-    if isinstance(model, Lifter):
-        if not model.is_trained:
-            raise ConfigError("the Lifter is not trained: call fit() or Lifter.load() first")
-        return model
-    if isinstance(model, (str, os.PathLike)):
-        return Lifter.load(check_file(model, "lifter model file"))
-    raise ConfigError(
-        f"model must be a Lifter or the path of a lifter model file, got {type(model).__name__}"
-    )
+    return load_model(model)
 
 
 @attrs.frozen
@@ -372,6 +366,7 @@ def lift_poses(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     progress: Progress | None = None,
+    keypoint_map: Mapping[str, str | None] | None = None,
 ) -> LiftResult:
     """Lift 2D poses to 3D with a trained lifter (see the module docstring for the rules).
 
@@ -395,6 +390,11 @@ def lift_poses(
         ``"cpu"``, ``"cuda"``...; None: CUDA when available.
     progress
         Called with the number of frames done after each chunk (e.g. ``tqdm.update``).
+    keypoint_map
+        ``{your keypoint: model keypoint}`` corrections for a pretrained model (or any
+        lifter whose names differ); a pretrained model's names are matched automatically
+        (:func:`~liftpose_dlc.pretrained.adapt_lifter`), and a tracked subset of its
+        keypoints is lifted. The 3D has your names.
 
     Returns
     -------
@@ -421,7 +421,11 @@ def lift_poses(
         raise PosesValidationError(
             f"{poses_2d.source.describe()}: lift_poses lifts 2D poses; these are {poses_2d.n_dims}D"
         )
-    model = as_lifter(lifter)
+    from liftpose_dlc.pretrained.adapt import adapt_lifter
+
+    model, _ = adapt_lifter(
+        as_lifter(lifter), poses_2d.keypoints, keypoint_map, where=poses_2d.source.describe()
+    )
     core = ChunkLifter.for_input(
         model,
         poses_2d.individuals,

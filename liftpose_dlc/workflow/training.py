@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import yaml
 
@@ -181,6 +182,8 @@ def train_from_library(
     training_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     verbose: bool = True,
+    init: Any = None,
+    init_keypoint_map: Mapping[str, str | None] | None = None,
     **training: Any,
 ) -> Any:
     """Train a lifter on a 3D library seen by cameras; save it with a record of its training.
@@ -226,6 +229,15 @@ def train_from_library(
         :class:`~liftpose_dlc.errors.OutputExistsError` before training.
     verbose
         Show the training progress bar.
+    init
+        Fine-tune this model instead of training from scratch: a pretrained model's name
+        (``"mouse"``), a model file or a Lifter (see :mod:`liftpose_dlc.pretrained.finetune`).
+        ``keypoints`` are mapped onto its keypoints (automatically, corrected by
+        ``init_keypoint_map``); the lifter keeps the model's keypoints, network and target
+        sets, trains with :data:`~liftpose_dlc.pretrained.finetune.FINE_TUNE_OPTIONS` unless
+        given, and its card is written to ``<stem>.card.yaml``.
+    init_keypoint_map
+        ``{keypoint: model keypoint}`` corrections of the automatic map (with ``init``).
     **training
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ...).
@@ -233,7 +245,7 @@ def train_from_library(
     Returns
     -------
     Lifter
-        The trained lifter.
+        The trained lifter (with ``init``: carrying its card as ``lifter.card``).
     """
     from liftpose_dlc import __version__
     from liftpose_dlc.lifter.lifter import Lifter
@@ -244,13 +256,18 @@ def train_from_library(
     train_dir = training_dir_for(model_path) if training_dir is None else Path(training_dir)
     check_overwrite(model_path, overwrite)
     check_overwrite(record_path, overwrite)
+    if init is not None:
+        from liftpose_dlc.pretrained.registry import SIDE_CARD_SUFFIX
+
+        card_path = model_path.with_name(model_path.stem + SIDE_CARD_SUFFIX)
+        check_overwrite(card_path, overwrite)
     model_opts, fit_opts = _split_training(training)
     library = as_library(poses_3d)
     names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
     cams, cam_record = _cameras_for_training(
         cameras, angle_ranges, n_virtual_cameras, camera_distance, seed
     )
-    if cam_record["kind"] == "virtual":
+    if cam_record["kind"] == "virtual" and init is None:
         model_opts.setdefault("norm_2d", True)
     pairs_2d, pairs_3d = make_training_pairs(
         library,
@@ -267,7 +284,27 @@ def train_from_library(
             raise ConfigError("give target_sets with several roots")
         root_name = names[roots_[0]] if isinstance(roots_[0], int) else str(roots_[0])
         target_sets = [[n for n in names if n != root_name]]
-    lifter = Lifter(names, roots_, target_sets, **model_opts)
+    tune = None
+    if init is not None:
+        from liftpose_dlc.pretrained.finetune import FINE_TUNE_OPTIONS, prepare_fine_tune
+
+        tune = prepare_fine_tune(
+            init,
+            names,
+            pairs_2d,
+            pairs_3d,
+            init_keypoint_map,
+            model_options=model_opts,
+            roots=roots,
+            target_sets=target_sets,
+        )
+        pairs_2d, pairs_3d = tune.pairs_2d, tune.pairs_3d
+        lifter = tune.new_lifter()
+        for key, value in FINE_TUNE_OPTIONS.items():
+            fit_opts.setdefault(key, value)
+        fit_opts["init"] = tune.base
+    else:
+        lifter = Lifter(names, roots_, target_sets, **model_opts)
     fit_opts.setdefault("seed", seed)
     if "val" not in fit_opts and "val_fraction" not in fit_opts:
         # unlike Lifter.fit (0: every frame trained on), hold out 10% of each sequence to
@@ -281,16 +318,42 @@ def train_from_library(
     lifter.fit(pairs_2d, pairs_3d, out_dir=train_dir, verbose=verbose, **fit_opts)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     lifter.save(model_path, overwrite=overwrite)
+    if tune is not None:
+        from liftpose_dlc.pretrained.card import write_card
+        from liftpose_dlc.pretrained.finetune import fine_tuned_card
+
+        card = fine_tuned_card(
+            tune,
+            name=model_path.stem,
+            sources=[p.source.describe() for p in library],
+            trained_with={
+                "init": _init_name(tune.base, init),
+                "train_options": lifter.train_options,
+            },
+            version=__version__,
+            units=units,
+        )
+        write_card(card, card_path, overwrite=overwrite)
+        lifter.card = attrs.evolve(card, path=card_path)
     n_poses = sum(p.n_frames * p.n_individuals for p in library)
     entries: dict[str, Any] = {
         "liftpose_dlc_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "model_file": model_path.name,
         **dict(record or {}),
-        "keypoints": names,
+        **(
+            {}
+            if tune is None
+            else {
+                "init": _init_name(tune.base, init),
+                "init_keypoint_map": dict(tune.match.mapping),
+                "card": card_path.name,
+            }
+        ),
+        "keypoints": list(lifter.keypoints),
         "keypoint_map": dict(keypoint_map or {}),
-        "roots": [names[i] for i in lifter.roots],
-        "target_sets": [[names[j] for j in ts] for ts in lifter.target_sets],
+        "roots": [lifter.keypoints[i] for i in lifter.roots],
+        "target_sets": [[lifter.keypoints[j] for j in ts] for ts in lifter.target_sets],
         "library": {
             "sources": [p.source.describe() for p in library],
             "poses": int(n_poses),
@@ -317,6 +380,13 @@ def train_from_library(
             encoding="utf-8",
         )
     return lifter
+
+
+def _init_name(base: Any, init: Any) -> str:
+    card = getattr(base, "card", None)
+    if card is not None:
+        return str(card.name)
+    return str(init) if isinstance(init, (str, os.PathLike)) else "a Lifter"
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -1,0 +1,55 @@
+"""The model zoo: pretrained lifters for users who have no 3D of their own.
+
+>>> import liftpose_dlc as lp
+>>> [m.name for m in lp.list_models()]  # doctest: +SKIP
+['fly', 'mouse', 'rat']
+>>> lifter = lp.load_pretrained("mouse")  # doctest: +SKIP
+>>> lifter.card.licences  # doctest: +SKIP
+
+- :mod:`~liftpose_dlc.pretrained.registry`: where models are found (built in, package data;
+  and a lab's folders named by ``LIFTPOSE_DLC_MODELS``), :func:`list_models`,
+  :func:`model_card`, :func:`load_pretrained` (a :class:`~liftpose_dlc.Lifter` carrying its
+  card as ``lifter.card``), :func:`load_model` (a Lifter, a model file or a name).
+- :mod:`~liftpose_dlc.pretrained.card`: :class:`ModelCard`, validated when read.
+- :mod:`~liftpose_dlc.pretrained.adapt`: the model seen through the user's keypoint names
+  and subset (:func:`adapt_lifter`).
+
+Importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ModelCard": "liftpose_dlc.pretrained.card",
+    "TrainingData": "liftpose_dlc.pretrained.card",
+    "read_card": "liftpose_dlc.pretrained.card",
+    "write_card": "liftpose_dlc.pretrained.card",
+    "MODELS_ENV": "liftpose_dlc.pretrained.registry",
+    "ModelEntry": "liftpose_dlc.pretrained.registry",
+    "ModelShadowWarning": "liftpose_dlc.pretrained.registry",
+    "list_models": "liftpose_dlc.pretrained.registry",
+    "find_model": "liftpose_dlc.pretrained.registry",
+    "model_card": "liftpose_dlc.pretrained.registry",
+    "load_pretrained": "liftpose_dlc.pretrained.registry",
+    "load_model": "liftpose_dlc.pretrained.registry",
+    "MappedLifter": "liftpose_dlc.pretrained.adapt",
+    "KeypointSubsetWarning": "liftpose_dlc.pretrained.adapt",
+    "adapt_lifter": "liftpose_dlc.pretrained.adapt",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'liftpose_dlc.pretrained' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

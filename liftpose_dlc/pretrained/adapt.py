@@ -1,0 +1,274 @@
+"""A pretrained lifter seen through the user's keypoint names and subset.
+
+:func:`adapt_lifter` turns a lifter with its own keypoints (``Snout, EarL, ...``) into a
+:class:`MappedLifter` whose keypoints are the user's names (``snout, leftear, ...``) and
+only those the user tracks. Every lifting path (files, projects, napari) then works on it
+unchanged: model keypoints the user does not track are fed to the network as missing
+points (zoo models are trained with keypoint dropout, so any subset is a valid input), and
+the 3D comes back under the user's names.
+
+Rules
+-----
+* A target set of the model is lifted when its root and at least one more of its points
+  are tracked; the others are dropped with a :class:`KeypointSubsetWarning` naming them.
+* When no target set can be lifted, :class:`~liftpose_dlc.errors.KeypointError` says so in
+  the user's names (and what the model would need).
+* Tracked points of a dropped set still help as input, but have no 3D (NaN).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from liftpose_dlc.errors import ConfigError, KeypointError
+from liftpose_dlc.keypoint_names import KeypointMatch, propose_keypoint_map
+from liftpose_dlc.lifter.inputs import from_array, to_array
+from liftpose_dlc.lifter.lifter import Lifter
+from liftpose_dlc.lifter.preprocessing import make_layout
+
+__all__ = ["MappedLifter", "KeypointSubsetWarning", "adapt_lifter", "needs_adapting"]
+
+logger = logging.getLogger(__name__)
+
+
+class KeypointSubsetWarning(UserWarning):
+    """Some of a model's target sets cannot be lifted from the keypoints tracked."""
+
+
+def _model_name(lifter: Lifter) -> str:
+    card = getattr(lifter, "card", None)
+    return f"model {card.name!r}" if card is not None else "the lifter"
+
+
+class MappedLifter(Lifter):
+    """A trained lifter that takes the user's keypoint names, and only those tracked.
+
+    Made by :func:`adapt_lifter`; behaves as a :class:`~liftpose_dlc.Lifter` for
+    prediction (``keypoints``, ``roots``, ``target_sets``, :meth:`predict`). It cannot be
+    trained or saved: save or fine-tune ``base``.
+
+    Attributes
+    ----------
+    base
+        The model itself.
+    match
+        The :class:`~liftpose_dlc.keypoint_names.KeypointMatch` it uses.
+    dropped
+        Model roots whose target sets are not lifted.
+    """
+
+    def __init__(self, base: Lifter, match: KeypointMatch, *, where: str = "your keypoints"):
+        names = base.keypoints
+        to_user = {m: u for u, m in match.mapping.items()}
+        user = list(match.mapping)
+        kept_roots, kept_sets, kept_k, dropped = [], [], [], []
+        for k, (r, ts) in enumerate(zip(base.roots, base.target_sets, strict=True)):
+            tracked = [to_user[names[j]] for j in ts if names[j] in to_user]
+            if names[r] in to_user and tracked:
+                kept_roots.append(to_user[names[r]])
+                kept_sets.append(tracked)
+                kept_k.append(k)
+            else:
+                dropped.append(k)
+        if not kept_k:
+            raise KeypointError(_too_small(base, match, where))
+        # the attributes Lifter's prediction reads; the network and statistics are the base's
+        self.base = base
+        self.match = match
+        self.card = getattr(base, "card", None)
+        self.keypoints = user
+        self.layout = make_layout(user, kept_roots, kept_sets)
+        self.options = base.options
+        self.net = base.net
+        self.stats = base.stats
+        self.train_options = dict(base.train_options)
+        self.augmentation = list(base.augmentation)
+        self.history = []
+        self.best_epoch = base.best_epoch
+        self._ema_net = None
+        self._kept = kept_k
+        self._index = np.array([names.index(match.mapping[u]) for u in user], dtype=np.int64)
+        offsets = np.asarray(base.root_offsets, dtype=np.float64)
+        self.root_offsets = offsets[kept_k] - offsets[kept_k[0]]
+        self.dropped = [names[base.roots[k]] for k in dropped]
+        lifted = np.zeros(len(user), dtype=bool)
+        lifted[list(self.layout.roots)] = True
+        for ts in self.layout.target_sets:
+            lifted[list(ts)] = True
+        self._lifted = lifted
+
+    def __repr__(self) -> str:
+        return (
+            f"MappedLifter({len(self.keypoints)} of {len(self.base.keypoints)} keypoints of "
+            f"{_model_name(self.base)}, roots={[self.keypoints[r] for r in self.roots]})"
+        )
+
+    def fit(self, *args: Any, **kwargs: Any) -> Lifter:  # noqa: D102 - see the class
+        raise ConfigError(
+            "a MappedLifter is a view of a trained model: fine-tune its `base` instead "
+            "(train_dlc_project(..., init=model))"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - see the class
+        raise ConfigError("a MappedLifter is a view of a trained model: save its `base`")
+
+    def predict(
+        self,
+        poses_2d: Any,
+        batch_size: int = 65536,
+        device: Any = None,
+        root_positions: str | np.ndarray = "zero",
+    ) -> Any:
+        """Lift 2D poses in the user's keypoints (see :meth:`Lifter.predict`).
+
+        Untracked model keypoints are given to the model as missing; the 3D holds the
+        user's keypoints, NaN for those in no lifted target set.
+        """
+        arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
+        base = self.base
+        n, n_roots = arr.shape[0], len(base.roots)
+        full = np.full((n, len(base.keypoints), 2), np.nan)
+        full[:, self._index] = arr
+        if isinstance(root_positions, str):
+            if root_positions == "zero":
+                rp: Any = "zero"
+            elif root_positions == "mean":
+                offsets = np.asarray(base.root_offsets, dtype=np.float64)
+                rp = offsets - offsets[self._kept[0]]
+            else:
+                raise ConfigError(
+                    f"root_positions must be 'zero', 'mean' or an array, got {root_positions!r}"
+                )
+        else:
+            given = np.asarray(root_positions, dtype=np.float64)
+            kept = len(self._kept)
+            if given.shape == (kept, 3):
+                rp = np.zeros((n_roots, 3))
+                rp[self._kept] = given
+            elif given.shape == (n, kept, 3):
+                rp = np.zeros((n, n_roots, 3))
+                rp[:, self._kept] = given
+            else:
+                raise ConfigError(
+                    f"root_positions must have shape ({kept}, 3) or ({n}, {kept}, 3), got "
+                    f"{given.shape}"
+                )
+        out = base.predict(full, batch_size=batch_size, device=device, root_positions=rp)
+        out = out[:, self._index]
+        out[:, ~self._lifted] = np.nan
+        return from_array(out, struct)
+
+
+def _too_small(base: Lifter, match: KeypointMatch, where: str) -> str:
+    names = base.keypoints
+    to_user = {m: u for u, m in match.mapping.items()}
+    tracked = ", ".join(f"{u} ({m})" for u, m in match.mapping.items()) or "none"
+    needs = []
+    for r, ts in zip(base.roots, base.target_sets, strict=True):
+        root = names[r]
+        state = f"your {to_user[root]}" if root in to_user else "not tracked"
+        others = [to_user[names[j]] for j in ts if names[j] in to_user]
+        needs.append(
+            f"root {root} ({state}) with one of {', '.join(names[j] for j in ts)}"
+            f" (tracked: {', '.join(others) or 'none'})"
+        )
+    unmatched = [*match.unmatched, *match.ambiguous]
+    extra = (
+        f" Not matched: {', '.join(unmatched)}; map them with keypoint_map={{your_name: "
+        "model_keypoint}} (a YAML file --keypoint-map on the command line) if they are "
+        "model keypoints."
+        if unmatched
+        else ""
+    )
+    return (
+        f"{where}: too few keypoints to lift with {_model_name(base)}. Matched: {tracked}. "
+        f"A target set is lifted from its root and at least one more of its points; none "
+        f"is complete enough: {'; '.join(needs)}.{extra}"
+    )
+
+
+def needs_adapting(lifter: Lifter, keypoint_map: Mapping[str, Any] | None) -> bool:
+    """Whether the workflows should map names for this lifter (a card, or a map given)."""
+    return keypoint_map is not None or getattr(lifter, "card", None) is not None
+
+
+def adapt_lifter(
+    lifter: Lifter,
+    user_keypoints: Sequence[str],
+    keypoint_map: Mapping[str, str | None] | None = None,
+    *,
+    where: str = "your keypoints",
+) -> tuple[Lifter, KeypointMatch | None]:
+    """The lifter to use on 2D with the user's keypoint names, and the map it uses.
+
+    Parameters
+    ----------
+    lifter
+        A trained lifter. Names are mapped when it has a card (a pretrained model) or a
+        ``keypoint_map`` is given; otherwise it is returned unchanged (its keypoints must
+        then be among the user's, by name).
+    user_keypoints
+        The names in the user's 2D (bodyparts, nodes).
+    keypoint_map
+        Explicit ``{user name: model keypoint}`` corrections (None values leave a name out);
+        default: the card's ``keypoint_map`` (a fine-tuned model), then the automatic
+        proposal (:func:`~liftpose_dlc.keypoint_names.propose_keypoint_map`).
+    where
+        Names the input in messages.
+
+    Returns
+    -------
+    lifter, match
+        The lifter (a :class:`MappedLifter` unless the names already match the model's
+        keypoints one for one) and the map (None when no mapping applies). The map is also
+        logged (``logging``, INFO).
+
+    Raises
+    ------
+    KeypointError
+        If too few keypoints match to lift any target set (the message, in the user's
+        names, says what is missing).
+
+    Warns
+    -----
+    KeypointSubsetWarning
+        When some of the model's target sets cannot be lifted from the tracked subset.
+    """
+    if not needs_adapting(lifter, keypoint_map):
+        return lifter, None
+    if (
+        isinstance(lifter, MappedLifter)
+        and keypoint_map is None
+        and set(lifter.keypoints) <= {str(u) for u in user_keypoints}
+    ):
+        return lifter, lifter.match
+    base = lifter.base if isinstance(lifter, MappedLifter) else lifter
+    users = [str(u) for u in user_keypoints]
+    given = keypoint_map
+    card = getattr(base, "card", None)
+    if given is None and card is not None and card.keypoint_map:
+        given = {u: m for u, m in card.keypoint_map.items() if u in users}
+    match = propose_keypoint_map(users, base.keypoints, given)
+    logger.info("%s onto %s: %s", where, _model_name(base), match.describe())
+    if match.is_identity:
+        return base, match
+    mapped = MappedLifter(base, match, where=where)
+    if mapped.dropped:
+        names = base.keypoints
+        parts = []
+        for r, ts in zip(base.roots, base.target_sets, strict=True):
+            if names[r] in mapped.dropped:
+                parts.append(f"{names[r]} ({', '.join(names[j] for j in ts)})")
+        warnings.warn(
+            f"{where}: {_model_name(base)} cannot lift the target set(s) rooted at "
+            f"{'; '.join(parts)} from the keypoints tracked (a set needs its root and one more "
+            "point); they are not lifted",
+            KeypointSubsetWarning,
+            stacklevel=2,
+        )
+    return mapped, match
