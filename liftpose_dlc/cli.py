@@ -1,4 +1,4 @@
-"""The ``liftpose-dlc`` command: ``train``, ``lift``, ``evaluate`` and ``demo``.
+"""The ``liftpose-dlc`` command: ``train``, ``lift``, ``evaluate``, ``models`` and ``demo``.
 
 A thin layer over :mod:`liftpose_dlc.workflow`, :mod:`liftpose_dlc.seed_api` and
 :mod:`liftpose_dlc.demo.pipeline`: it parses arguments, calls them, and turns errors on bad
@@ -55,6 +55,17 @@ def _keypoint_map(tokens: Sequence[str] | None) -> dict[str, str] | None:
     return out
 
 
+def _lift_keypoint_map(text: str | None) -> dict[str, str | None] | None:
+    """A keypoint map: a YAML file (``your_name: model_keypoint``) or ``A=B,C=D``."""
+    if not text:
+        return None
+    if "=" not in text:
+        from liftpose_dlc.keypoint_names import read_keypoint_map
+
+        return read_keypoint_map(text)
+    return dict(_keypoint_map([t for t in text.split(",") if t.strip()]) or {})
+
+
 def _angle_ranges(values: Sequence[float] | None) -> list[list[float]] | None:
     if values is None:
         return None
@@ -102,6 +113,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if len(modes) > 1:
         raise UsageError("give --config (a DeepLabCut project) or --data (arrays), not both")
     training = _training_options(args)
+    if args.data and args.init:
+        raise UsageError("--init fine-tunes on a 3D --library, not on --data arrays")
     if args.data:
         return _train_from_arrays(args, training)
     if not args.library:
@@ -134,6 +147,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "verbose": not args.quiet,
         **training,
     }
+    if args.init:
+        common["init"] = args.init
+        common["init_keypoint_map"] = _lift_keypoint_map(args.init_keypoint_map)
+    elif args.init_keypoint_map:
+        raise UsageError("--init-keypoint-map goes with --init MODEL")
     if args.config:
         from liftpose_dlc.workflow import project_lifter_path, train_dlc_project
 
@@ -238,8 +256,39 @@ def _train_from_arrays(args: argparse.Namespace, training: dict[str, Any]) -> in
     return 0
 
 
+# ----------------------------------------------------------------------------- models
+def _cmd_models(args: argparse.Namespace) -> int:
+    from liftpose_dlc.pretrained import list_models, model_card
+
+    if args.name:
+        print(model_card(args.name).describe())
+        return 0
+    entries = list_models()
+    if not entries:
+        print("no pretrained models (a lab's own go in a folder named by LIFTPOSE_DLC_MODELS)")
+        return 0
+    rows = [("name", "species", "keypoints", "source", "licence")]
+    for e in entries:
+        card = e.card
+        rows.append(
+            (e.name, card.species, str(len(card.keypoints)), e.source, ", ".join(card.licences))
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
+    print(
+        f"\n`{PROG} models NAME` shows a model's card; "
+        f"lift with `{PROG} lift ... --pretrained NAME`"
+    )
+    return 0
+
+
 # ----------------------------------------------------------------------------- lift
 def _cmd_lift(args: argparse.Namespace) -> int:
+    if args.pretrained is not None:
+        if args.model is not None:
+            raise UsageError("give --model FILE or --pretrained NAME, not both")
+        args.model = args.pretrained
     targets = [Path(t) for t in args.targets]
     is_config = [t.suffix.lower() in (".yaml", ".yml") for t in targets]
     if any(is_config):
@@ -247,7 +296,10 @@ def _cmd_lift(args: argparse.Namespace) -> int:
             raise UsageError("give one DeepLabCut config.yaml, or 2D pose files, not both")
         return _lift_project(args, targets[0])
     if args.model is None:
-        raise UsageError("lifting files needs --model LIFTER.safetensors")
+        raise UsageError(
+            "lifting files needs --model LIFTER.safetensors or --pretrained NAME "
+            f"(`{PROG} models` lists the pretrained lifters)"
+        )
     project_only = {
         "--videos": args.videos,
         "--destfolder": args.destfolder,
@@ -269,6 +321,7 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_size": args.chunk_size,
         "device": args.device,
         "verbose": not args.quiet,
+        "keypoint_map": _lift_keypoint_map(args.keypoint_map),
     }
 
 
@@ -601,6 +654,15 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--no-augment", action="store_true", help="(--data) no augmentation")
     tr.add_argument("--units", help="units of the 3D library (e.g. mm), recorded")
     tr.add_argument("--overwrite", action="store_true", help="replace an existing lifter")
+    ft = tr.add_argument_group("fine-tuning a pretrained lifter")
+    ft.add_argument(
+        "--init", metavar="MODEL", help="start from this pretrained lifter (name or file)"
+    )
+    ft.add_argument(
+        "--init-keypoint-map",
+        metavar="MAP.yaml|NAME=MODEL,...",
+        help="your keypoints onto the model's (corrections of the automatic map)",
+    )
     _add_training_options(tr)
     tr.set_defaults(func=_cmd_train)
 
@@ -612,13 +674,24 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Lift 2D tracking to 3D. Give a DeepLabCut config.yaml (every analysed video is "
             "lifted to <analysis>_3d.h5 beside its output, with the project's lifter unless "
-            "--model), or 2D files (DeepLabCut .h5/.csv, SLEAP .slp/.analysis.h5) with --model. "
+            "--model or --pretrained), or 2D files (DeepLabCut .h5/.csv, SLEAP "
+            ".slp/.analysis.h5) with --model or --pretrained. A pretrained lifter's keypoints "
+            "are matched to yours by name (the map is printed; correct it with --keypoint-map). "
             "Missing or low-likelihood 2D points get NaN in 3D unless --infer-occluded."
         ),
         formatter_class=_Formatter,
     )
     li.add_argument("targets", nargs="+", metavar="CONFIG_OR_FILE")
-    li.add_argument("--model", help="lifter model file (.safetensors)")
+    li.add_argument("--model", help="lifter model file (.safetensors) or pretrained name")
+    li.add_argument(
+        "--pretrained", metavar="NAME", help=f"a pretrained lifter (`{PROG} models` lists them)"
+    )
+    li.add_argument(
+        "--keypoint-map",
+        metavar="MAP.yaml|NAME=MODEL,...",
+        help="your keypoints onto a pretrained model's: a YAML file `your_name: "
+        "model_keypoint` (null: not used) or NAME=MODEL,NAME=MODEL; corrects the automatic map",
+    )
     li.add_argument(
         "--pcutoff",
         type=float,
@@ -671,6 +744,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--retest", action="store_true", help="(training folder) run the test again")
     ev.add_argument("--overwrite", action="store_true", help="replace existing figures")
     ev.set_defaults(func=_cmd_evaluate)
+
+    # models
+    mo = sub.add_parser(
+        "models",
+        parents=[common],
+        help="list the pretrained lifters, or show one's card",
+        description=(
+            "List the pretrained lifters (built in, and a lab's own in the folders named by "
+            "LIFTPOSE_DLC_MODELS): name, species, number of keypoints, source and the licences "
+            "of their training data. With NAME, show that model's card: keypoints, target "
+            "sets, units, frame, views, training data with licences and citations."
+        ),
+        formatter_class=_Formatter,
+    )
+    mo.add_argument("name", nargs="?", metavar="NAME")
+    mo.set_defaults(func=_cmd_models)
 
     # demo
     de = sub.add_parser(
