@@ -279,7 +279,7 @@ def train_from_library(
         seed=seed,
     )
     roots_ = [0] if roots is None else ([roots] if isinstance(roots, (str, int)) else list(roots))
-    if target_sets is None:
+    if target_sets is None and init is None:
         if len(roots_) != 1:
             raise ConfigError("give target_sets with several roots")
         root_name = names[roots_[0]] if isinstance(roots_[0], int) else str(roots_[0])
