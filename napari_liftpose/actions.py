@@ -6,6 +6,8 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
   ``config.yaml``, SLEAP ``.slp`` or analysis ``.h5``) and find what goes with it: the
   DeepLabCut project's ``config.yaml`` (skeleton, ``pcutoff``), the video (:func:`find_video`)
   and the project's own lifter (:func:`project_lifter`). The result pre-fills the widget.
+- :func:`pretrained_choices`, :func:`prepare_lifter`: the lifter picker's pretrained models
+  (the zoo, and a lab's folders), and a model matched to the tracking's keypoint names.
 - :func:`individual_choices`, :func:`default_individuals`, :func:`select_individuals`: the
   individual selector of multi-animal data (SLEAP's track fragments included).
 - :func:`run_lift`: load the lifter and the video, lift in chunks of frames; a generator
@@ -53,6 +55,8 @@ __all__ = [
     "find_video",
     "find_dlc_config",
     "project_lifter",
+    "pretrained_choices",
+    "prepare_lifter",
     "individual_choices",
     "frames_tracked",
     "default_individuals",
@@ -368,6 +372,46 @@ def project_lifter(config_path: str | os.PathLike) -> Path | None:
 
 
 # ---------------------------------------------------------------------- individuals
+def pretrained_choices() -> list[tuple[str, str]]:
+    """The pretrained lifters for the picker: ``(label, name)``, built-in and a lab's own.
+
+    >>> pretrained_choices()  # doctest: +SKIP
+    [('mouse: mouse, 22 keypoints (built-in)', 'mouse'), ...]
+    """
+    from liftpose_dlc.pretrained import list_models
+
+    out = []
+    for entry in list_models():
+        card = entry.card
+        where = "built-in" if entry.builtin else f"lab: {entry.source}"
+        out.append(
+            (f"{entry.name}: {card.species}, {len(card.keypoints)} keypoints ({where})", entry.name)
+        )
+    return out
+
+
+def prepare_lifter(
+    model: Any, keypoints: Sequence[str], keypoint_map: Any = None
+) -> tuple[Lifter, str]:
+    """The lifter to lift tracking with these keypoint names, and its keypoint map as text.
+
+    A pretrained model (a name from :func:`pretrained_choices`, or a model file with a card)
+    is matched to the tracking's names and a tracked subset is lifted
+    (:func:`~liftpose_dlc.pretrained.adapt_lifter`); other lifters are returned as loaded.
+    The text (empty when no map applies) is what the widget shows the user.
+
+    Raises
+    ------
+    KeypointError
+        If too few of the tracking's keypoints match the model's to lift (the message says
+        which).
+    """
+    from liftpose_dlc.pretrained.adapt import adapt_lifter
+
+    lifter, match = adapt_lifter(load_lifter(model), keypoints, keypoint_map)
+    return lifter, "" if match is None or match.is_identity else match.describe()
+
+
 def individual_choices(poses: Poses) -> list[str]:
     """The individuals a user can pick: all but DeepLabCut's ``single`` (unique bodyparts).
 

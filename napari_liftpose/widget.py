@@ -31,6 +31,7 @@ from napari.utils import cancelable_progress
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -54,6 +55,8 @@ from napari_liftpose.actions import (
     default_output_path,
     frames_tracked,
     inspect_tracking,
+    prepare_lifter,
+    pretrained_choices,
     run_lift,
     save_lifted,
 )
@@ -186,9 +189,22 @@ class LiftPoseWidget(QWidget):
         )
         self.lifter = _PathField("lifter model (.safetensors)", "Open lifter model", LIFTER_FILTER)
         self.lifter.setToolTip(
-            "A trained lifter; a DeepLabCut project's own lifter (<project>/liftpose/"
-            "lifter.safetensors) is filled in automatically"
+            "A trained lifter or a pretrained model's name; a DeepLabCut project's own lifter "
+            "(<project>/liftpose/lifter.safetensors) is filled in automatically"
         )
+        self.pretrained = QComboBox()
+        self.pretrained.addItem("pretrained lifters…", "")
+        try:
+            for label, name in pretrained_choices():
+                self.pretrained.addItem(label, name)
+        except LiftPoseError as exc:  # a broken lab folder must not break the widget
+            self.pretrained.setToolTip(str(exc))
+        else:
+            self.pretrained.setToolTip(
+                "A lifter trained for a species (no 3D of your own needed); your keypoint "
+                "names are matched to its keypoints when you Run (the map is shown below)"
+            )
+        self.pretrained.currentIndexChanged.connect(self._pretrained_picked)
         self.pcutoff = QDoubleSpinBox()
         self.pcutoff.setRange(0.0, 1.0)
         self.pcutoff.setSingleStep(0.05)
@@ -220,6 +236,7 @@ class LiftPoseWidget(QWidget):
         form.addRow("2D tracking", self.tracking)
         form.addRow("Video", self.video)
         form.addRow("Lifter", self.lifter)
+        form.addRow("", self.pretrained)
         form.addRow("pcutoff", self.pcutoff)
         form.addRow("Individuals", self.individuals)
         form.addRow("", self.infer_occluded)
@@ -321,6 +338,11 @@ class LiftPoseWidget(QWidget):
             found.append("the project's lifter")
         self._set_status("; ".join(found) + ".")
 
+    def _pretrained_picked(self, index: int) -> None:
+        name = self.pretrained.itemData(index)
+        if name:
+            self.lifter.setText(str(name))
+
     def _fill(self, field: _PathField, key: str, value: Path | None) -> None:
         """Fill a field the user has not typed into (empty, or still what we filled in)."""
         current = field.text()
@@ -352,9 +374,17 @@ class LiftPoseWidget(QWidget):
             if same_video:  # a config.yaml picks its analysis output by the video
                 tracking = self.info
         individuals = self.selected_individuals() if self.individuals.count() > 1 else None
+        lifter: Any = self.lifter.text()
+        if self.info is not None and lifter.strip():
+            # a pretrained model is matched to the tracking's names here (and the map shown)
+            lifter, shown = prepare_lifter(lifter, self.info.poses.keypoints)
+            if shown:
+                from napari.utils.notifications import show_info
+
+                show_info(shown)
         return LiftRequest(
             tracking=tracking,
-            lifter=self.lifter.text(),
+            lifter=lifter,
             video=video,
             pcutoff=self.pcutoff.value(),
             individuals=individuals,
@@ -373,9 +403,12 @@ class LiftPoseWidget(QWidget):
         if self.individuals.count() > 1 and not self.selected_individuals():
             self._error("check at least one individual to lift")
             return
-        worker = create_worker(
-            _guarded_lift, self.request(), _start_thread=False, _ignore_errors=True
-        )
+        try:
+            request = self.request()
+        except LiftPoseError as exc:
+            self._error(str(exc))
+            return
+        worker = create_worker(_guarded_lift, request, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_lifted)
         worker.errored.connect(self._on_crashed)

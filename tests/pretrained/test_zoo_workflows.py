@@ -234,3 +234,23 @@ def test_cli_train_init(lab, openfield, tmp_path):
     )
     assert code == 0
     assert load_project_lifter(openfield).card.keypoint_map["tailbase"] == "Tail(base)"
+
+
+# ----------------------------------------------------------------------------- napari picker
+def test_napari_picker_lists_the_zoo_and_matches_names(lab, openfield):
+    pytest.importorskip("napari_liftpose.actions")
+    from napari_liftpose.actions import inspect_tracking, prepare_lifter, pretrained_choices
+
+    choices = dict((name, label) for label, name in pretrained_choices())
+    assert choices["labmouse"] == f"labmouse: mouse, 8 keypoints (lab: {lab.resolve()})"
+    assert "labfly" in choices
+    info = inspect_tracking(openfield.parent / "videos" / OPENFIELD_H5)
+    with pytest.warns(KeypointSubsetWarning):
+        lifter, shown = prepare_lifter("labmouse", info.poses.keypoints)
+    assert lifter.keypoints == BODYPARTS
+    assert "leftear  -> EarL  (synonym)" in shown
+    # a plain lifter file: loaded as it is, no map shown
+    plain = load_pretrained("labmouse").save(lab.parent / "plain.safetensors", overwrite=True)
+    lifter, shown = prepare_lifter(str(plain), MOUSE_KEYPOINTS)
+    assert shown == ""
+    assert lifter.keypoints == MOUSE_KEYPOINTS
