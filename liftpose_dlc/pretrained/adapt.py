@@ -19,6 +19,7 @@ Rules
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -200,7 +201,7 @@ def needs_adapting(lifter: Lifter, keypoint_map: Mapping[str, Any] | None) -> bo
 def adapt_lifter(
     lifter: Lifter,
     user_keypoints: Sequence[str],
-    keypoint_map: Mapping[str, str | None] | None = None,
+    keypoint_map: Mapping[str, str | None] | str | os.PathLike | None = None,
     *,
     where: str = "your keypoints",
 ) -> tuple[Lifter, KeypointMatch | None]:
@@ -215,9 +216,11 @@ def adapt_lifter(
     user_keypoints
         The names in the user's 2D (bodyparts, nodes).
     keypoint_map
-        Explicit ``{user name: model keypoint}`` corrections (None values leave a name out);
-        default: the card's ``keypoint_map`` (a fine-tuned model), then the automatic
-        proposal (:func:`~liftpose_dlc.keypoint_names.propose_keypoint_map`).
+        Explicit ``{user name: model keypoint}`` corrections (None values leave a name out),
+        or the path of a YAML file of them
+        (:func:`~liftpose_dlc.keypoint_names.read_keypoint_map`); default: the card's
+        ``keypoint_map`` (a fine-tuned model), then the automatic proposal
+        (:func:`~liftpose_dlc.keypoint_names.propose_keypoint_map`).
     where
         Names the input in messages.
 
@@ -239,6 +242,10 @@ def adapt_lifter(
     KeypointSubsetWarning
         When some of the model's target sets cannot be lifted from the tracked subset.
     """
+    if isinstance(keypoint_map, (str, os.PathLike)):
+        from liftpose_dlc.keypoint_names import read_keypoint_map
+
+        keypoint_map = read_keypoint_map(keypoint_map)
     if not needs_adapting(lifter, keypoint_map):
         return lifter, None
     if (

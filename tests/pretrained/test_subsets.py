@@ -77,6 +77,16 @@ def test_lift_poses_maps_and_lifts_a_subset(mouse):
     assert result.poses.keypoints == ["snout", "leftear", "tailbase"]
 
 
+def test_keypoint_map_from_a_yaml_file(mouse, tmp_path):
+    path = tmp_path / "map.yaml"
+    path.write_text("leftear: null\nrightear: EarL\n")  # the user's (odd) correction
+    with pytest.warns(KeypointSubsetWarning):
+        mapped, match = adapt_lifter(mouse, OPENFIELD, path)
+    assert match.mapping == {"snout": "Snout", "rightear": "EarL", "tailbase": "Tail(base)"}
+    assert match.how["rightear"] == "given"
+    assert mapped.keypoints == ["snout", "rightear", "tailbase"]
+
+
 def test_a_point_in_a_dropped_set_has_no_3d(mouse):
     # the right forepaw is tracked but its root (SpineF) is not: it is input only
     names = [*OPENFIELD, "right_forepaw"]
