@@ -22,15 +22,15 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from liftpose_dlc.errors import ConfigError, KeypointError
 from liftpose_dlc.keypoint_names import KeypointMatch, propose_keypoint_map
-from liftpose_dlc.lifter.inputs import from_array, to_array
-from liftpose_dlc.lifter.lifter import Lifter
-from liftpose_dlc.lifter.preprocessing import make_layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from liftpose_dlc.lifter.lifter import Lifter
 
 __all__ = ["MappedLifter", "KeypointSubsetWarning", "adapt_lifter", "needs_adapting"]
 
@@ -46,61 +46,62 @@ def _model_name(lifter: Lifter) -> str:
     return f"model {card.name!r}" if card is not None else "the lifter"
 
 
-class MappedLifter(Lifter):
+class MappedLifter:
     """A trained lifter that takes the user's keypoint names, and only those tracked.
 
-    Made by :func:`adapt_lifter`; behaves as a :class:`~liftpose_dlc.Lifter` for
-    prediction (``keypoints``, ``roots``, ``target_sets``, :meth:`predict`). It cannot be
-    trained or saved: save or fine-tune ``base``.
+    Made by :func:`adapt_lifter`. It is a *model* in the lifting engine's sense: it has
+    ``keypoints``, ``roots``, ``target_sets`` (indices into ``keypoints``) and
+    :meth:`predict`, so every lifting path takes it as it takes a
+    :class:`~liftpose_dlc.Lifter`. It cannot be trained or saved: save or fine-tune
+    ``base``.
 
     Attributes
     ----------
     base
-        The model itself.
+        The model itself (a :class:`~liftpose_dlc.Lifter`).
     match
         The :class:`~liftpose_dlc.keypoint_names.KeypointMatch` it uses.
+    card
+        The base's model card (or None).
+    keypoints, roots, target_sets
+        The user's names that are used, and the lifted target sets in them.
     dropped
         Model roots whose target sets are not lifted.
     """
+
+    is_trained = True
 
     def __init__(self, base: Lifter, match: KeypointMatch, *, where: str = "your keypoints"):
         names = base.keypoints
         to_user = {m: u for u, m in match.mapping.items()}
         user = list(match.mapping)
-        kept_roots, kept_sets, kept_k, dropped = [], [], [], []
+        index = {u: i for i, u in enumerate(user)}
+        kept_k, roots, sets, dropped = [], [], [], []
         for k, (r, ts) in enumerate(zip(base.roots, base.target_sets, strict=True)):
-            tracked = [to_user[names[j]] for j in ts if names[j] in to_user]
+            tracked = [index[to_user[names[j]]] for j in ts if names[j] in to_user]
             if names[r] in to_user and tracked:
-                kept_roots.append(to_user[names[r]])
-                kept_sets.append(tracked)
                 kept_k.append(k)
+                roots.append(index[to_user[names[r]]])
+                sets.append(tracked)
             else:
-                dropped.append(k)
+                dropped.append(names[r])
         if not kept_k:
             raise KeypointError(_too_small(base, match, where))
-        # the attributes Lifter's prediction reads; the network and statistics are the base's
         self.base = base
         self.match = match
         self.card = getattr(base, "card", None)
-        self.keypoints = user
-        self.layout = make_layout(user, kept_roots, kept_sets)
-        self.options = base.options
-        self.net = base.net
-        self.stats = base.stats
-        self.train_options = dict(base.train_options)
-        self.augmentation = list(base.augmentation)
-        self.history = []
-        self.best_epoch = base.best_epoch
-        self._ema_net = None
+        self.keypoints: list[str] = user
+        self.roots: list[int] = roots
+        self.target_sets: list[list[int]] = sets
+        self.dropped: list[str] = dropped
         self._kept = kept_k
         self._index = np.array([names.index(match.mapping[u]) for u in user], dtype=np.int64)
         offsets = np.asarray(base.root_offsets, dtype=np.float64)
         self.root_offsets = offsets[kept_k] - offsets[kept_k[0]]
-        self.dropped = [names[base.roots[k]] for k in dropped]
         lifted = np.zeros(len(user), dtype=bool)
-        lifted[list(self.layout.roots)] = True
-        for ts in self.layout.target_sets:
-            lifted[list(ts)] = True
+        lifted[roots] = True
+        for ts in sets:
+            lifted[ts] = True
         self._lifted = lifted
 
     def __repr__(self) -> str:
@@ -109,13 +110,15 @@ class MappedLifter(Lifter):
             f"{_model_name(self.base)}, roots={[self.keypoints[r] for r in self.roots]})"
         )
 
-    def fit(self, *args: Any, **kwargs: Any) -> Lifter:  # noqa: D102 - see the class
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """Not possible: fine-tune ``base`` (``train_dlc_project(..., init=model)``)."""
         raise ConfigError(
             "a MappedLifter is a view of a trained model: fine-tune its `base` instead "
             "(train_dlc_project(..., init=model))"
         )
 
-    def save(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - see the class
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        """Not possible: save ``base``."""
         raise ConfigError("a MappedLifter is a view of a trained model: save its `base`")
 
     def predict(
@@ -127,10 +130,22 @@ class MappedLifter(Lifter):
     ) -> Any:
         """Lift 2D poses in the user's keypoints (see :meth:`Lifter.predict`).
 
+        ``poses_2d`` is an array ``(N, len(keypoints), 2)`` or a dictionary of them.
         Untracked model keypoints are given to the model as missing; the 3D holds the
-        user's keypoints, NaN for those in no lifted target set.
+        user's keypoints, NaN for those in no lifted target set. ``root_positions``:
+        ``"zero"``, ``"mean"`` (the first lifted root at the origin) or the lifted roots'
+        positions ``(R, 3)``/``(N, R, 3)``.
         """
-        arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
+        if isinstance(poses_2d, Mapping):
+            return {
+                k: self.predict(v, batch_size, device, root_positions) for k, v in poses_2d.items()
+            }
+        arr = np.asarray(poses_2d, dtype=np.float64)
+        if arr.ndim != 3 or arr.shape[1:] != (len(self.keypoints), 2):
+            raise ConfigError(
+                f"poses_2d must have shape (N, {len(self.keypoints)}, 2) for keypoints "
+                f"{self.keypoints}, got {arr.shape}"
+            )
         base = self.base
         n, n_roots = arr.shape[0], len(base.roots)
         full = np.full((n, len(base.keypoints), 2), np.nan)
@@ -159,10 +174,11 @@ class MappedLifter(Lifter):
                     f"root_positions must have shape ({kept}, 3) or ({n}, {kept}, 3), got "
                     f"{given.shape}"
                 )
-        out = base.predict(full, batch_size=batch_size, device=device, root_positions=rp)
-        out = out[:, self._index]
+        out = np.asarray(
+            base.predict(full, batch_size=batch_size, device=device, root_positions=rp)
+        )[:, self._index]
         out[:, ~self._lifted] = np.nan
-        return from_array(out, struct)
+        return out
 
 
 def _too_small(base: Lifter, match: KeypointMatch, where: str) -> str:

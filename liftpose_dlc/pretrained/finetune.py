@@ -43,6 +43,9 @@ class FineTune:
         from liftpose_dlc.lifter.lifter import Lifter
 
         b = self.base
+        like = getattr(Lifter, "like", None)  # the lifter's own copy constructor, if it has one
+        if like is not None:
+            return like(b)
         return Lifter(b.keypoints, b.roots, b.target_sets, **b.options.as_dict())
 
 

@@ -327,7 +327,10 @@ def load_model(model: Any) -> Lifter:
     """
     from liftpose_dlc._files import check_file
     from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.pretrained.adapt import MappedLifter
 
+    if isinstance(model, MappedLifter):
+        return model  # type: ignore[return-value]
     if isinstance(model, Lifter):
         if not model.is_trained:
             raise ConfigError("the Lifter is not trained: call fit() or Lifter.load() first")
