@@ -208,3 +208,19 @@ def test_keypoint_map_yaml_round_trip(tmp_path):
     (tmp_path / "bad.yaml").write_text("- snout\n- Snout\n")
     with pytest.raises(ConfigError, match="bad.yaml"):
         read_keypoint_map(tmp_path / "bad.yaml")
+
+
+def test_openfield_onto_the_zoo_mouse_naming(shared_data):
+    # the zoo mouse (benchmarks/train_zoo.py) names the tail points TailBase/TailMid/TailEnd
+    zoo_mouse = [k.replace("Tail(base)", "TailBase") for k in MOUSE22]
+    zoo_mouse = [
+        k.replace("Tail(mid)", "TailMid").replace("Tail(end)", "TailEnd") for k in zoo_mouse
+    ]
+    bodyparts = config_bodyparts(shared_file(shared_data, "dlc/openfield/config.yaml"))
+    match = propose_keypoint_map(bodyparts, zoo_mouse)
+    assert match.mapping == {
+        "snout": "Snout",
+        "leftear": "EarL",
+        "rightear": "EarR",
+        "tailbase": "TailBase",
+    }

@@ -167,3 +167,18 @@ def test_load_model_path_with_card_beside_it(lab, tmp_path):
     assert getattr(load_model(plain), "card", None) is None
     with pytest.raises(MissingFileError, match="lifter model file not found"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_card_keeps_unknown_keys_and_round_trips(tmp_path):
+    from liftpose_dlc.pretrained import write_card
+
+    data = card("m", tiny_mouse(), "mouse", [["Snout", "EarL"]])
+    data["view_convention"] = "Euler angles [[z], [y], [x]] in degrees"
+    data["training_frames"] = 1234
+    parsed = ModelCard.from_dict(data, where="m.yaml")
+    assert parsed.extra == {"view_convention": data["view_convention"], "training_frames": 1234}
+    path = write_card(parsed, tmp_path / "m.yaml")
+    again = read_card(path)
+    assert again.as_dict() == parsed.as_dict()
+    assert again.skeleton == [("Snout", "EarL")]
+    assert "cite: liftpose-dlc test suite" in again.describe()
