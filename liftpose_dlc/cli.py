@@ -260,6 +260,21 @@ def _train_from_arrays(args: argparse.Namespace, training: dict[str, Any]) -> in
 def _cmd_models(args: argparse.Namespace) -> int:
     from liftpose_dlc.pretrained import list_models, model_card
 
+    if args.map_for or args.write_map:
+        if not args.name or not args.map_for:
+            raise UsageError("--map-for FILE (and --write-map MAP.yaml) go with a model NAME")
+        from liftpose_dlc.keypoint_names import write_keypoint_map
+        from liftpose_dlc.pretrained import keypoint_map_for
+
+        match = keypoint_map_for(args.name, args.map_for)
+        print(match.describe())
+        if args.write_map:
+            write_keypoint_map(match, args.write_map, overwrite=args.overwrite)
+            print(
+                f"wrote {args.write_map}: correct it, then lift with "
+                f"--keypoint-map {args.write_map}"
+            )
+        return 0
     if args.name:
         print(model_card(args.name).describe())
         return 0
@@ -759,6 +774,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     mo.add_argument("name", nargs="?", metavar="NAME")
+    mo.add_argument(
+        "--map-for",
+        metavar="CONFIG_OR_FILE",
+        help="show how the keypoints of a DeepLabCut config.yaml or 2D file map onto NAME's",
+    )
+    mo.add_argument("--write-map", metavar="MAP.yaml", help="write that map to edit (YAML)")
+    mo.add_argument("--overwrite", action="store_true", help="replace an existing --write-map")
     mo.set_defaults(func=_cmd_models)
 
     # demo

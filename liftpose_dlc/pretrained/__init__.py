@@ -12,7 +12,7 @@
   card as ``lifter.card``), :func:`load_model` (a Lifter, a model file or a name).
 - :mod:`~liftpose_dlc.pretrained.card`: :class:`ModelCard`, validated when read.
 - :mod:`~liftpose_dlc.pretrained.adapt`: the model seen through the user's keypoint names
-  and subset (:func:`adapt_lifter`).
+  and subset (:func:`adapt_lifter`); :func:`keypoint_map_for` shows the map before lifting.
 
 Importing this package does not import torch.
 """
@@ -38,6 +38,7 @@ _EXPORTS = {
     "MappedLifter": "liftpose_dlc.pretrained.adapt",
     "KeypointSubsetWarning": "liftpose_dlc.pretrained.adapt",
     "adapt_lifter": "liftpose_dlc.pretrained.adapt",
+    "keypoint_map_for": "liftpose_dlc.pretrained.adapt",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -32,7 +32,14 @@ from liftpose_dlc.keypoint_names import KeypointMatch, propose_keypoint_map
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.lifter.lifter import Lifter
 
-__all__ = ["MappedLifter", "KeypointSubsetWarning", "adapt_lifter", "needs_adapting"]
+__all__ = [
+    "MappedLifter",
+    "KeypointSubsetWarning",
+    "adapt_lifter",
+    "needs_adapting",
+    "keypoint_map_for",
+    "keypoint_names_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -295,3 +302,67 @@ def adapt_lifter(
             stacklevel=2,
         )
     return mapped, match
+
+
+def keypoint_names_of(source: Any) -> list[str]:
+    """The keypoint names of a DeepLabCut ``config.yaml``, a pose file, a Poses or a list.
+
+    Raises
+    ------
+    MissingFileError, FileFormatError
+        If a file does not exist or is not a config or pose file the readers know.
+    """
+    from liftpose_dlc.poses import Poses
+
+    if isinstance(source, Poses):
+        return list(source.keypoints)
+    if isinstance(source, (str, os.PathLike)):
+        from pathlib import Path
+
+        path = Path(source)
+        if path.suffix.lower() in (".yaml", ".yml"):
+            from liftpose_dlc.io.dlc_project import config_bodyparts
+
+            return config_bodyparts(path)
+        from liftpose_dlc.io import load_poses
+
+        return list(load_poses(path).keypoints)
+    return [str(n) for n in source]
+
+
+def keypoint_map_for(
+    model: Any,
+    source: Any,
+    keypoint_map: Mapping[str, str | None] | str | os.PathLike | None = None,
+) -> KeypointMatch:
+    """The keypoint map a model would use for your keypoints, to check before lifting.
+
+    Parameters
+    ----------
+    model
+        A pretrained model's name, a model file or a Lifter.
+    source
+        Your keypoints: a DeepLabCut ``config.yaml``, a 2D pose file, a
+        :class:`~liftpose_dlc.Poses` or a list of names.
+    keypoint_map
+        Corrections (a mapping or a YAML file), as for the lifting functions.
+
+    Returns
+    -------
+    KeypointMatch
+        ``match.describe()`` is the table the command line prints;
+        :func:`~liftpose_dlc.keypoint_names.write_keypoint_map` writes it for editing.
+
+    Examples
+    --------
+    >>> print(keypoint_map_for("mouse", "openfield/config.yaml").describe())  # doctest: +SKIP
+    """
+    from liftpose_dlc.pretrained.registry import load_model
+
+    if isinstance(keypoint_map, (str, os.PathLike)):
+        from liftpose_dlc.keypoint_names import read_keypoint_map
+
+        keypoint_map = read_keypoint_map(keypoint_map)
+    lifter = load_model(model)
+    base = lifter.base if isinstance(lifter, MappedLifter) else lifter
+    return propose_keypoint_map(keypoint_names_of(source), base.keypoints, keypoint_map)

@@ -254,3 +254,29 @@ def test_napari_picker_lists_the_zoo_and_matches_names(lab, openfield):
     lifter, shown = prepare_lifter(str(plain), MOUSE_KEYPOINTS)
     assert shown == ""
     assert lifter.keypoints == MOUSE_KEYPOINTS
+
+
+def test_cli_models_map_for_writes_a_map_to_edit(lab, openfield, tmp_path, capsys):
+    dest = tmp_path / "map.yaml"
+    code = main(["models", "labmouse", "--map-for", str(openfield), "--write-map", str(dest)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "snout    -> Snout  (case)" in out
+    assert "not tracked: SpineF, SpineM, ForepawL, ForepawR" in out
+    from liftpose_dlc.keypoint_names import read_keypoint_map
+
+    assert read_keypoint_map(dest) == {
+        "snout": "Snout",
+        "leftear": "EarL",
+        "rightear": "EarR",
+        "tailbase": "Tail(base)",
+    }
+    assert main(["models", "labmouse", "--map-for", str(openfield), "--write-map", str(dest)]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["models", "--map-for", str(openfield)]) == 2
+    # the same from Python, for the SLEAP file's nodes
+    from liftpose_dlc.pretrained import keypoint_map_for
+
+    match = keypoint_map_for("labfly", ["L1_tarsus", "R3_claw", "thorax"])
+    assert match.mapping == {"L1_tarsus": "LF_Tarsus", "R3_claw": "RH_Claw"}
+    assert match.unmatched == ["thorax"]
