@@ -11,7 +11,22 @@ used. Compared, on the same test 2D (root-relative MPJPE, mm):
 (b) a lifter trained from scratch on the small library;
 (c) the zoo model fine-tuned on it (``train_from_library(..., init=zoo)``).
 
-Run: ``python benchmarks/bench_finetune.py`` (about a few minutes on one core).
+Run: ``python benchmarks/bench_finetune.py`` (about 8 minutes on one shared core).
+
+Measured (2026-12-01, one torch thread, default schedules; test: 1600 poses, 4 new views):
+
+=================  ======  ==========  ===========
+library frames     zoo     scratch     fine-tuned
+=================  ======  ==========  ===========
+200                61.8    40.4        33.9
+50                 61.8    56.6        43.7
+=================  ======  ==========  ===========
+
+(root-relative MPJPE, mm, every direction of view, 15 keypoints; training 204 s zoo, 190 s
+scratch, 52 s fine-tune with 200 frames). The zoo model alone is poor here because the two
+labs place their keypoints differently (it is a stand-in trained on one animal, not the
+shipped model); fine-tuning on even 50 frames of the user's own 3D fixes most of that and
+beats training from scratch on the same frames.
 """
 
 from __future__ import annotations
