@@ -202,13 +202,25 @@ def _too_small(base: Lifter, match: KeypointMatch, where: str) -> str:
             f" (tracked: {', '.join(others) or 'none'})"
         )
     unmatched = [*match.unmatched, *match.ambiguous]
-    extra = (
-        f" Not matched: {', '.join(unmatched)}; map them with keypoint_map={{your_name: "
-        "model_keypoint}} (a YAML file --keypoint-map on the command line) if they are "
-        "model keypoints."
-        if unmatched
-        else ""
-    )
+    extra = ""
+    if unmatched:
+        extra = (
+            f" Not matched: {', '.join(unmatched)}; map them with keypoint_map={{your_name: "
+            "model_keypoint} (a YAML file --keypoint-map on the command line) if they are "
+            "model keypoints."
+        )
+        # names on a leg/side the model knows, that name none of its joints (forelegL1)
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for name in match.unmatched:
+            hint = match.hints(name)
+            if hint:
+                groups.setdefault(tuple(hint), []).append(name)
+        if groups:
+            parts = [
+                f"{', '.join(ns)} (same side and leg as {hint[0]} ... {hint[-1]})"
+                for hint, ns in groups.items()
+            ]
+            extra += f" These name no joint of the model: {'; '.join(parts)}."
     return (
         f"{where}: too few keypoints to lift with {_model_name(base)}. Matched: {tracked}. "
         f"A target set is lifted from its root and at least one more of its points; none "

@@ -98,6 +98,11 @@ def test_sleap_flies_cannot_be_lifted_without_a_map(lab, shared_data, tmp_path):
     assert "Matched: none" in text
     assert "root LF_Coxa (not tracked)" in text
     assert "Not matched: head, neck, thorax" in text
+    assert "keypoint_map={your_name: model_keypoint} (a YAML file" in text
+    assert (
+        "These name no joint of the model: forelegL1, forelegL2, forelegL3 (same side and leg "
+        "as LF_Coxa ... LF_Claw)"
+    ) in text
     assert not (tmp_path / "flies_3d.h5").exists()
     # with the user's map of the front legs (leg base, middle joint, tip) it lifts those
     kmap = {
