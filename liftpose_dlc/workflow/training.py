@@ -235,7 +235,7 @@ def train_from_library(
     Lifter
         The trained lifter.
     """
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.training_pairs import make_training_pairs
 
