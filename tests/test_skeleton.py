@@ -260,3 +260,50 @@ def test_params_file_colours_are_kept():
     assert unnamed.nodes == ("0", "1")
     with pytest.raises(ConfigError, match="limb_id"):
         skeleton_from_params({"colors": [[0, 0, 0]], "bones": [[0, 1]], "limb_id": [0]})
+
+
+# ------------------------------------------------------------------ one animal, one look
+def _fly(n_dims: int) -> Poses:
+    names = [*LEG_KEYPOINTS, "Head", "Thorax", "Abdomen"]
+    data = np.random.default_rng(n_dims).normal(size=(3, 1, len(names), n_dims))
+    return Poses(data, names, skeleton=fly_skeleton(with_body=True))
+
+
+def test_report_figure_and_napari_bones_share_colours():
+    from liftpose_dlc.workflow.report import lifted_frame_figure
+    from napari_liftpose.layers import bones_layer
+
+    two, three = _fly(2), _fly(3)
+    sk = three.skeleton
+    fig = lifted_frame_figure(two, three, frame=0)
+    ax2, ax3 = fig.axes
+    bones = [f"{a}-{b}" for a, b in (sk.edges[k] for k in sk.bones)]
+    for ax in (ax2, ax3):
+        drawn = [line.get_color() for line in ax.get_lines()]
+        assert len(drawn) == len(bones) == 32
+        assert drawn == [sk.edge_colors[k] for k in sk.bones]
+    for layer_poses in (two, three):
+        data, kwargs = bones_layer(layer_poses)
+        napari = {}
+        for bone, colour in zip(kwargs["features"]["bone"], kwargs["edge_color"], strict=True):
+            napari.setdefault(bone, tuple(colour))
+        assert napari == {
+            b: (*sk.edge_colors[k], 1.0) for b, k in zip(bones, sk.bones, strict=True)
+        }
+    # joints: each keypoint in its first limb's colour
+    joints = ax2.collections[0].get_facecolors()[:, :3]
+    np.testing.assert_allclose(joints, sk.node_colors)
+
+
+def test_report_figure_without_edges_colours_each_keypoint():
+    from liftpose_dlc.workflow.report import lifted_frame_figure
+
+    names = ["snout", "leftear", "rightear", "tailbase"]
+    rng = np.random.default_rng(0)
+    two = Poses(rng.normal(size=(2, 4, 2)), names)
+    three = Poses(rng.normal(size=(2, 4, 3)), names)
+    fig = lifted_frame_figure(two, three, frame=1, truth_3d=three)
+    for ax in fig.axes:
+        assert ax.get_lines() == []  # no invented bones
+        assert len(ax.collections) >= 1  # the joints
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_facecolors()[:, :3], TAB10[:4])
