@@ -379,10 +379,28 @@ def lifted_frame_figure(
     elev: float | None = None,
     azim: float | None = None,
 ) -> Any:
-    """The figure of :func:`plot_lifted_frame` (a :class:`matplotlib.figure.Figure`).
+    """One frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
 
     Bones, limb colours and keypoint colours are those of ``poses_3d.skeleton``, as in
     napari; without edges each keypoint is drawn as a dot of its own colour.
+
+    Parameters
+    ----------
+    poses_2d, poses_3d
+        The 2D input and the lifted 3D (keypoints matched by name, individuals by name).
+    frame, individual
+        Which frame and individual; default the first frame with the most lifted points.
+    image
+        The video frame (H, W, 3) drawn under the 2D.
+    truth_3d
+        Known 3D, drawn dashed over the lifted pose (same frame and units).
+    title, elev, azim
+        Figure title and the 3D view angles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (:func:`plot_lifted_frame` writes it).
     """
     from liftpose_dlc.plot import plot_pose_3d_beside_2d
 
@@ -427,47 +445,24 @@ def plot_lifted_frame(
     poses_3d: Poses,
     path: str | os.PathLike,
     *,
-    frame: int | None = None,
-    individual: int | str | None = None,
-    image: np.ndarray | None = None,
-    truth_3d: Poses | None = None,
-    title: str | None = None,
-    elev: float | None = None,
-    azim: float | None = None,
     overwrite: bool = False,
+    **options: Any,
 ) -> Path:
-    """One frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
+    """Write one frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
 
     Parameters
     ----------
     poses_2d, poses_3d
-        The 2D input and the lifted 3D (keypoints matched by name, individuals by name);
-        drawn with ``poses_3d.skeleton``'s bones and colours (:func:`lifted_frame_figure`).
+        The 2D input and the lifted 3D, as in :func:`lifted_frame_figure`.
     path
         The image to write.
-    frame, individual
-        Which frame and individual; default the first frame with the most lifted points.
-    image
-        The video frame (H, W, 3) drawn under the 2D.
-    truth_3d
-        Known 3D, drawn dashed over the lifted pose (same frame and units).
-    title, elev, azim
-        Figure title and the 3D view angles.
     overwrite
         Replace an existing image.
+    **options
+        ``frame``, ``individual``, ``image``, ``truth_3d``, ``title``, ``elev``, ``azim``:
+        see :func:`lifted_frame_figure`.
     """
-    fig = lifted_frame_figure(
-        poses_2d,
-        poses_3d,
-        frame=frame,
-        individual=individual,
-        image=image,
-        truth_3d=truth_3d,
-        title=title,
-        elev=elev,
-        azim=azim,
-    )
-    return _save(fig, path, overwrite)
+    return _save(lifted_frame_figure(poses_2d, poses_3d, **options), path, overwrite)
 
 
 def animate_lifted(
