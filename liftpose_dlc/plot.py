@@ -304,10 +304,10 @@ def _style(
         raise ConfigError("give a skeleton, or bones with limb_id and colors, not both")
     if skeleton.n_nodes != n_joints:
         raise KeypointError(f"the skeleton has {skeleton.n_nodes} keypoints for {n_joints} joints")
-    indices, edge_colors = skeleton.edge_indices, skeleton.edge_colors
+    indices, limb_colors = skeleton.edge_indices, skeleton.edge_colors
     return (
         [indices[k] for k in skeleton.bones],
-        [edge_colors[k] for k in skeleton.bones],
+        [limb_colors[k] for k in skeleton.bones],
         list(skeleton.node_colors),
     )
 

@@ -119,7 +119,7 @@ class Poses:
     individuals: list[str] | None = attrs.field(default=None, kw_only=True)
     confidence: np.ndarray | None = attrs.field(default=None, kw_only=True)
     skeleton: Skeleton = attrs.field(
-        factory=tuple, converter=_as_skeleton, kw_only=True, on_setattr=attrs.setters.frozen
+        default=None, converter=_as_skeleton, kw_only=True, on_setattr=attrs.setters.frozen
     )
     fps: float | None = attrs.field(default=None, kw_only=True)
     source: Source = attrs.field(factory=Source, kw_only=True)
