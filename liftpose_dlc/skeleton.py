@@ -35,7 +35,7 @@ triplets in 0-1, as matplotlib and napari take them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -144,7 +144,7 @@ def _find_limbs(nodes: tuple[str, ...], edges: tuple[tuple[str, str], ...]) -> _
         chains.append(tuple(chain))
         limb_edges.append(tuple(ks))
 
-    def start_from(wanted: Any) -> None:
+    def start_from(wanted: Callable[[int], bool]) -> None:
         for node in nodes:
             if wanted(len(neighbours[node])):
                 for other in neighbours[node]:
