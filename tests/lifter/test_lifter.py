@@ -79,6 +79,7 @@ def test_save_load_bit_identical(tmp_path, trained):
     assert again.roots == [0, 4]
     assert again.target_sets == [[1, 2, 3], [5]]
     assert again.options == lifter.options
+    assert again.encoder.options == lifter.encoder.options
     with pytest.raises(OutputExistsError):
         lifter.save(path)
     lifter.save(path, overwrite=True)
@@ -95,7 +96,7 @@ def test_load_file_without_newer_options(tmp_path):
     del meta["model_options"]["chain_features"]
     write_model_file(tmp_path / "old.safetensors", tensors, meta)
     again = Lifter.load(tmp_path / "old.safetensors")
-    assert again.options.chain_features is False
+    assert again.encoder.options.chain_features is False
     np.testing.assert_array_equal(again.predict(p2), old.predict(p2))
 
 

@@ -3,14 +3,14 @@ import pytest
 import torch
 
 from liftpose_dlc.errors import ConfigError, KeypointError
-from liftpose_dlc.lifter.preprocessing import (
+from liftpose_dlc.lifter.encoder import (
     Stats,
     compute_stats,
     make_input,
     make_layout,
     make_target,
 )
-from liftpose_dlc.lifter.training import masked_loss
+from liftpose_dlc.lifter.session import masked_loss
 
 KP = ["a", "b", "c", "d", "e"]
 
@@ -123,7 +123,7 @@ def test_seed_stats_full_or_target_length():
 
 
 def test_root_input_adds_root_layout():
-    from liftpose_dlc.lifter.preprocessing import input_size
+    from liftpose_dlc.lifter.encoder import input_size
 
     layout = make_layout(KP, [0, 3], [[1, 2], [4]])
     p2, p3 = _data(20)
@@ -146,7 +146,7 @@ def test_root_input_adds_root_layout():
 
 
 def test_chain_features_are_segment_lengths():
-    from liftpose_dlc.lifter.preprocessing import input_size
+    from liftpose_dlc.lifter.encoder import input_size
 
     # chains: root 0 -> 1 -> 2, root 3 -> 4
     layout = make_layout(KP, [0, 3], [[1, 2], [4]])
@@ -179,7 +179,7 @@ def test_chain_features_are_segment_lengths():
 
 
 def test_mpjpe_loss_and_clipping():
-    from liftpose_dlc.lifter.training import _clip_grad_norm
+    from liftpose_dlc.lifter.session import _clip_grad_norm
 
     out = torch.zeros(2, 6)
     target = torch.tensor([[3.0, 4.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 9.0, 9.0, 9.0]])
