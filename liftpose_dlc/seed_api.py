@@ -2,7 +2,8 @@
 
 These keep liftpose 0.22's calls and keyword names, on top of :class:`~liftpose_dlc.Lifter`,
 without its bugs (``test`` on new data works, the caller's arrays are not modified,
-model selection uses a validation split of the training data, never the test set).
+model selection never uses the test set: it keeps the last epoch, or the best one on
+a validation split of the training data with ``val``).
 
 Files written in ``out_dir``:
 

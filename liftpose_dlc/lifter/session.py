@@ -174,7 +174,7 @@ class EpochResult:
 
 @dataclass
 class TrainState:
-    """What :func:`run_training` needs to resume: counters and the best result so far."""
+    """What a :class:`TrainingSession` needs to resume: counters and the best result so far."""
 
     epoch: int = 0
     step: int = 0
@@ -570,7 +570,7 @@ class TrainingSession:
                     batch = aug(batch)
                 x = encoder.encode(batch.pose_2d, batch.valid_2d)
                 y, w = encoder.target(batch.pose_3d, batch.weight_3d)
-                if getattr(net, "view", None) is not None:
+                if net.view is not None:
                     loss = _view_gate_loss(net, x, y, w, orig, batch, opts.loss, scale)
                 else:
                     loss = masked_loss(net(x), y, w, opts.loss, scale)

@@ -210,7 +210,11 @@ def train_from_library(
         Show the training progress bar.
     **training
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
-        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ...).
+        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ``init``
+        to fine-tune a lifter, ...), sorted by
+        :func:`~liftpose_dlc.lifter.lifter.split_options`. Unlike :meth:`Lifter.fit`, ``val``
+        is :data:`WORKFLOW_VAL_FRACTION` when not given, and its frames are logged as
+        ``loss_test``/``err_test``.
 
     Returns
     -------
