@@ -206,6 +206,11 @@ class Lifter:
         target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
         **model_options: Any,
     ) -> None:
+        known = [*ModelOptions.names(), *EncoderOptions.names()]
+        unknown = sorted(set(model_options) - set(known))
+        if unknown:
+            hint = " (training options go to fit())" if set(unknown) & set(known_options()) else ""
+            raise ConfigError(f"unknown model options {unknown}{hint}; known: {sorted(known)}")
         merged = {**DEFAULT_MODEL_OPTIONS, **model_options}
         enc_opts = {k: v for k, v in merged.items() if k in EncoderOptions.names()}
         net_opts = {k: v for k, v in merged.items() if k not in EncoderOptions.names()}

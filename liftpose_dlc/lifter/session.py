@@ -24,6 +24,7 @@ from torch import nn
 from liftpose_dlc.errors import ConfigError, ModelFileError
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch, default_augmentation
 from liftpose_dlc.lifter.encoder import InputEncoder
+from liftpose_dlc.lifter.model import LiftPoseNet
 from liftpose_dlc.lifter.modelfile import read_model_file, write_model_file
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def masked_loss(
 
 
 def _view_gate_loss(
-    net: nn.Module,
+    net: LiftPoseNet,
     x: torch.Tensor,
     y: torch.Tensor,
     w: torch.Tensor,
@@ -544,8 +545,8 @@ class TrainingSession:
         bs = min(opts.batch_size, n)
         best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
         ema_net = self.ema_net
-        ema_params = [] if ema_net is None else list(ema_net.parameters())
-        net_params = list(net.parameters())
+        ema_params: list[torch.Tensor] = [] if ema_net is None else list(ema_net.parameters())
+        net_params: list[torch.Tensor] = list(net.parameters())
         eval_net = net if ema_net is None else ema_net
         assert opts.epochs is not None
         scale = loss_scale(encoder.tensors(dev))

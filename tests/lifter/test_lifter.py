@@ -164,11 +164,12 @@ def test_errors(trained):
         Lifter(KP, [0], [[1]]).fit(p2, p3[:10], epochs=1)
 
 
-def test_checkpoints_and_resume(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_checkpoints_and_resume(tmp_path, ema):
     p2, p3 = _pairs()
     # the staircase schedule does not depend on the number of epochs, so 2 epochs then a
     # resume to 4 is the same run as 4 epochs (the cosine schedule spans the epochs asked for)
-    step = {"lr_schedule": "step", "augment": None, "verbose": False}
+    step = {"lr_schedule": "step", "augment": None, "verbose": False, "ema": ema}
     full = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS).fit(
         p2, p3, epochs=4, out_dir=tmp_path / "a", **step
     )
