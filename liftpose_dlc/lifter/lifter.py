@@ -387,6 +387,8 @@ class Lifter:
             given["val_fraction"] = float(val)
         opts = TrainOptions.from_kwargs(**given)
         if init is not None:
+            if stats is not None:
+                raise ConfigError("give stats or init (whose statistics are used), not both")
             self._check_init(init)
         session = TrainingSession(
             self,

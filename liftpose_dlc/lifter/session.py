@@ -459,42 +459,7 @@ class TrainingSession:
 
         with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
             torch.manual_seed(opts.seed)
-            setup = _subsample(data, SETUP_SAMPLES)
-            for aug in augs:
-                if hasattr(aug, "fit"):
-                    aug.fit(setup)
-            lifter.net = lifter._make_net().to(dev)
-            if ckpt is None and self.init is None:
-                real = setup
-                setup = _with_augmented_pass(setup, augs)
-                lifter.encoder.fit(setup, stats)
-                self._init_linear(setup, real)
-            elif ckpt is None:
-                assert self.init is not None
-                lifter.net.load_state_dict(self.init.net.state_dict())
-                lifter.encoder.stats = copy.deepcopy(self.init.encoder.stats)
-                lifter.encoder.root_offsets = copy.deepcopy(self.init.encoder.root_offsets)
-            self.optimizer = torch.optim.Adam(
-                lifter.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay, foreach=True
-            )
-            best_state = None
-            rng = None
-            ckpt_tensors: dict[str, torch.Tensor] = {}
-            if ckpt is not None:
-                self.state = self._restore_checkpoint(ckpt)
-                best_file = ckpt.parent / CKPT_BEST
-                if best_file.exists():
-                    best_state = type(lifter).load(best_file).net.state_dict()
-                # last: building networks above draws random numbers
-                ckpt_tensors = read_model_file(ckpt)[0]
-                rng = ckpt_tensors.get("rng.cpu")
-            if opts.ema > 0:
-                self.ema_net = copy.deepcopy(lifter.net)
-                ema_sd = {k[4:]: v for k, v in ckpt_tensors.items() if k.startswith("ema.")}
-                if ema_sd:
-                    self.ema_net.load_state_dict(ema_sd)
-            if rng is not None:
-                torch.set_rng_state(rng)
+            best_state = self._setup(data, stats, ckpt)
             lifter.train_options = opts.as_dict()
             lifter.augmentation = [repr(a) for a in augs]
             self._start_log()
@@ -517,6 +482,54 @@ class TrainingSession:
             lifter.net.load_state_dict(best)
             lifter.best_epoch = self.state.best_epoch
         lifter.net.eval()
+
+    def _setup(
+        self, data: PoseBatch, stats: Any, ckpt: Path | None
+    ) -> dict[str, torch.Tensor] | None:
+        """Augmentation, network, statistics, linear paths, optimiser, EMA, resumed state.
+
+        Called with the generator seeded; the order of the random draws is part of the
+        result (the same seed gives the same network). Returns the best weights so far of
+        a resumed run (None otherwise).
+        """
+        lifter, opts = self.lifter, self.options
+        setup = _subsample(data, SETUP_SAMPLES)
+        for aug in self.augmentation:
+            if hasattr(aug, "fit"):
+                aug.fit(setup)
+        lifter.net = lifter._make_net().to(self.device)
+        if ckpt is None and self.init is None:
+            real = setup
+            setup = _with_augmented_pass(setup, self.augmentation)
+            lifter.encoder.fit(setup, stats)
+            self._init_linear(setup, real)
+        elif ckpt is None:
+            assert self.init is not None
+            lifter.net.load_state_dict(self.init.net.state_dict())
+            lifter.encoder.stats = copy.deepcopy(self.init.encoder.stats)
+            lifter.encoder.root_offsets = copy.deepcopy(self.init.encoder.root_offsets)
+        self.optimizer = torch.optim.Adam(
+            lifter.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay, foreach=True
+        )
+        best_state = None
+        rng = None
+        ckpt_tensors: dict[str, torch.Tensor] = {}
+        if ckpt is not None:
+            self.state = self._restore_checkpoint(ckpt)
+            best_file = ckpt.parent / CKPT_BEST
+            if best_file.exists():
+                best_state = type(lifter).load(best_file).net.state_dict()
+            # last: building networks above draws random numbers
+            ckpt_tensors = read_model_file(ckpt)[0]
+            rng = ckpt_tensors.get("rng.cpu")
+        if opts.ema > 0:
+            self.ema_net = copy.deepcopy(lifter.net)
+            ema_sd = {k[4:]: v for k, v in ckpt_tensors.items() if k.startswith("ema.")}
+            if ema_sd:
+                self.ema_net.load_state_dict(ema_sd)
+        if rng is not None:
+            torch.set_rng_state(rng)
+        return best_state
 
     # ----------------------------------------------------------------- loop
     def _loop(

@@ -247,5 +247,7 @@ def test_fine_tune_starts_from_init(trained):
         Lifter(KP, init.roots, init.target_sets, linear_size=16).fit(
             p2, p3, init=init, epochs=1, verbose=False
         )
+    with pytest.raises(ConfigError, match="stats or init"):
+        Lifter.like(init).fit(p2, p3, init=init, stats=init.stats, epochs=1, verbose=False)
     with pytest.raises(ConfigError, match="trained Lifter"):
         Lifter.like(init).fit(p2, p3, init=Lifter.like(init), epochs=1, verbose=False)
