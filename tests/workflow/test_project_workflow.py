@@ -55,7 +55,7 @@ def test_train_dlc_project_saves_lifter_and_record_inside_the_project(project):
     loaded = Lifter.load(model)
     assert loaded.keypoints == MOUSE == lifter.keypoints
     assert loaded.roots == [0]
-    assert loaded.options.norm_2d  # virtual cameras: scale-free 2D
+    assert loaded.encoder.options.norm_2d  # virtual cameras: scale-free 2D
     record = yaml.safe_load((project.parent / "liftpose" / "lifter.yaml").read_text())
     assert record["keypoints"] == MOUSE
     assert record["roots"] == ["snout"]
