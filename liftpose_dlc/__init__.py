@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from liftpose_dlc._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # data model and errors
     "Poses": "liftpose_dlc.poses",
     "Source": "liftpose_dlc.poses",
+    "Skeleton": "liftpose_dlc.skeleton",
     "poses_to_dict": "liftpose_dlc.poses",
     "LiftPoseError": "liftpose_dlc.errors",
     # readers and writers
@@ -93,5 +94,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
     from liftpose_dlc.pretrained import list_models, load_pretrained
     from liftpose_dlc.seed_api import load_test_results, test, train
+    from liftpose_dlc.skeleton import Skeleton
     from liftpose_dlc.training_pairs import make_training_pairs
     from liftpose_dlc.workflow import lift_dlc_project, lift_file, lift_poses, train_dlc_project

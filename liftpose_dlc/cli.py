@@ -564,7 +564,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def _version() -> str:
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
 
     return f"{PROG} {__version__}"
 

@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc.errors import KeypointError, PosesValidationError
+from liftpose_dlc.errors import KeypointError, LiftPoseError, PosesValidationError
+from liftpose_dlc.skeleton import Skeleton
 
 __all__ = ["Poses", "Source", "poses_to_dict"]
 
@@ -40,16 +41,19 @@ def _as_names(value: Iterable[Any]) -> list[str]:
     return [str(v) for v in value]
 
 
-def _as_edges(value: Iterable[Sequence[Any]] | None) -> list[tuple[str, str]]:
-    if value is None:
-        return []
+def _as_skeleton(
+    value: Skeleton | Iterable[Sequence[Any]] | None,
+) -> Skeleton | tuple[tuple[str, str], ...]:
+    """A Skeleton as given, or edges as pairs of names (placed on the keypoints later)."""
+    if isinstance(value, Skeleton):
+        return value
     edges = []
-    for edge in value:
-        edge = tuple(edge)
-        if len(edge) != 2:
+    for edge in value or ():
+        pair = (edge,) if isinstance(edge, str) else tuple(edge)
+        if len(pair) != 2:
             raise PosesValidationError(f"a skeleton edge must be a pair of names, got {edge!r}")
-        edges.append((str(edge[0]), str(edge[1])))
-    return edges
+        edges.append((str(pair[0]), str(pair[1])))
+    return tuple(edges)
 
 
 def _as_float_array(value: Any) -> np.ndarray:
@@ -83,7 +87,10 @@ class Poses:
         ``(n_frames, n_individuals, n_keypoints)``; NaN where the source has none.
         Default: all NaN.
     skeleton
-        Edges as pairs of keypoint names (may be empty).
+        A :class:`~liftpose_dlc.skeleton.Skeleton`, or its edges as pairs of keypoint names
+        (may be empty). It is stored as a Skeleton over ``keypoints``: edges as given, and
+        the colours of a given Skeleton kept (:meth:`Skeleton.with_nodes`). Change it with
+        :meth:`replace`.
     fps
         Frame rate in frames per second, or None when unknown.
     source
@@ -111,7 +118,9 @@ class Poses:
     keypoints: list[str] = attrs.field(converter=_as_names)
     individuals: list[str] | None = attrs.field(default=None, kw_only=True)
     confidence: np.ndarray | None = attrs.field(default=None, kw_only=True)
-    skeleton: list[tuple[str, str]] = attrs.field(factory=list, converter=_as_edges, kw_only=True)
+    skeleton: Skeleton = attrs.field(
+        default=None, converter=_as_skeleton, kw_only=True, on_setattr=attrs.setters.frozen
+    )
     fps: float | None = attrs.field(default=None, kw_only=True)
     source: Source = attrs.field(factory=Source, kw_only=True)
 
@@ -152,9 +161,19 @@ class Poses:
                     f"got {conf.shape}"
                 )
             self.confidence = conf
-        unknown = sorted({n for edge in self.skeleton for n in edge} - set(self.keypoints))
+        given = self.skeleton
+        edges = given.edges if isinstance(given, Skeleton) else given
+        unknown = sorted({n for edge in edges for n in edge} - set(self.keypoints))
         if unknown:
             raise PosesValidationError(f"{where}: skeleton names unknown keypoints {unknown}")
+        try:
+            if isinstance(given, Skeleton):
+                skeleton = given.with_nodes(self.keypoints)
+            else:
+                skeleton = Skeleton(self.keypoints, given)
+        except LiftPoseError as exc:
+            raise PosesValidationError(f"{where}: {exc}") from None
+        object.__setattr__(self, "skeleton", skeleton)  # the field is frozen: use replace()
         if self.fps is not None:
             self.fps = float(self.fps)
             if not np.isfinite(self.fps) or self.fps <= 0:
@@ -183,9 +202,8 @@ class Poses:
 
     @property
     def edge_indices(self) -> list[tuple[int, int]]:
-        """The skeleton as pairs of keypoint indices."""
-        index = {name: i for i, name in enumerate(self.keypoints)}
-        return [(index[a], index[b]) for a, b in self.skeleton]
+        """The skeleton's edges as pairs of keypoint indices."""
+        return list(self.skeleton.edge_indices)
 
     def __repr__(self) -> str:
         return (
@@ -223,14 +241,13 @@ class Poses:
         frame_idx = slice(None) if frames is None else frames
         data = self.data[frame_idx][:, ind_idx][:, :, kp_idx]
         conf = self.confidence[frame_idx][:, ind_idx][:, :, kp_idx]
-        kept = {self.keypoints[i] for i in kp_idx}
         return attrs.evolve(
             self,
             data=data,
             keypoints=[self.keypoints[i] for i in kp_idx],
             individuals=[self.individuals[i] for i in ind_idx],
             confidence=conf,
-            skeleton=[e for e in self.skeleton if e[0] in kept and e[1] in kept],
+            skeleton=self.skeleton.restrict([self.keypoints[i] for i in kp_idx]),
         )
 
     def replace(self, **changes: Any) -> Poses:

@@ -632,14 +632,14 @@ def save_dlc(
 
 
 def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: bool) -> None:
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
 
     frame.to_hdf(tmp, key=HDF_KEY, format="fixed", mode="w")
     with pd.HDFStore(tmp, mode="a") as store:
         attrs = store.get_storer(HDF_KEY).attrs
         # plain strings and floats only (no pickled attributes)
         setattr(attrs, f"{_ATTR}version", str(__version__))
-        setattr(attrs, f"{_ATTR}skeleton", json.dumps([list(e) for e in poses.skeleton]))
+        setattr(attrs, f"{_ATTR}skeleton", json.dumps([list(e) for e in poses.skeleton.edges]))
         if poses.fps is not None:
             setattr(attrs, f"{_ATTR}fps", float(poses.fps))
         if not multianimal:

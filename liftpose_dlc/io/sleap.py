@@ -572,7 +572,7 @@ def save_sleap_3d(
     if inferred is not None:
         inferred = _inferred_mask(poses, inferred)
     edge_names = np.array(
-        [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton], dtype=bytes
+        [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton.edges], dtype=bytes
     ).reshape(-1, 2)
     with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         ds = f.create_dataset("tracks", data=poses.data, compression="gzip")

@@ -27,8 +27,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from liftpose_dlc import __version__
 from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._version import __version__
 from liftpose_dlc.errors import ModelFileError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_model_file", "read_model_file"]

@@ -42,11 +42,7 @@ class FineTune:
         """An untrained lifter with the base's keypoints, layout and network options."""
         from liftpose_dlc.lifter.lifter import Lifter
 
-        b = self.base
-        like = getattr(Lifter, "like", None)  # the lifter's own copy constructor, if it has one
-        if like is not None:
-            return like(b)
-        return Lifter(b.keypoints, b.roots, b.target_sets, **b.options.as_dict())
+        return Lifter.like(self.base)
 
 
 def prepare_fine_tune(

@@ -83,14 +83,15 @@ def _default_bodyparts(
     cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
 ) -> list[str]:
     from liftpose_dlc.io.dlc_project import config_bodyparts, is_multianimal
+    from liftpose_dlc.skeleton import map_keypoints
 
     if not is_multianimal(cfg):
         return config_bodyparts(cfg)
     animal = [str(b) for b in cfg["multianimalbodyparts"]]
     unique = [str(b) for b in cfg.get("uniquebodyparts") or []]
     names = set(library[0].keypoints)
-    mapping = dict(keypoint_map or {})
-    return animal + [u for u in unique if mapping.get(u, u) in names]
+    mapped = map_keypoints(animal + unique, keypoint_map, what="bodyparts")[len(animal) :]
+    return animal + [u for u, m in zip(unique, mapped, strict=True) if m in names]
 
 
 def train_dlc_project(

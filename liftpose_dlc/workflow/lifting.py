@@ -46,6 +46,7 @@ import numpy as np
 from liftpose_dlc.errors import ConfigError, KeypointError, PosesValidationError
 from liftpose_dlc.io.dlc_project import check_pcutoff
 from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.skeleton import Skeleton
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.lifter.lifter import Lifter
@@ -306,10 +307,14 @@ class ChunkLifter:
         plan = make_plan(individuals, keypoints, lifter.keypoints, present, where=where)
         return cls(lifter, plan, **options)
 
-    def edges(self, skeleton: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
-        """The skeleton edges whose both ends are lifted keypoints."""
+    def edges(
+        self, skeleton: Skeleton | Sequence[tuple[str, str]] | None
+    ) -> Skeleton | list[tuple[str, str]]:
+        """The skeleton over the lifted keypoints (a Skeleton keeps its limb colours)."""
+        if isinstance(skeleton, Skeleton):
+            return skeleton.with_nodes(self.plan.keypoints)
         kept = set(self.plan.keypoints)
-        return [tuple(e) for e in skeleton or [] if e[0] in kept and e[1] in kept]
+        return [(e[0], e[1]) for e in skeleton or [] if e[0] in kept and e[1] in kept]
 
     def lift_chunk(
         self, data: np.ndarray, confidence: np.ndarray

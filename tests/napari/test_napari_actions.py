@@ -116,7 +116,7 @@ def test_inspect_finds_the_project_lifter_and_skeleton(openfield_project):
     info = inspect_tracking(openfield_project["h5"])
     assert info.lifter_path == openfield_project["lifter"].resolve()
     assert info.config_path == openfield_project["config"]
-    assert info.poses.skeleton == [
+    assert list(info.poses.skeleton.edges) == [
         ("snout", "leftear"),
         ("snout", "rightear"),
         ("snout", "tailbase"),
@@ -134,7 +134,7 @@ def test_inspect_config_yaml(tmp_path):
     assert info.video_path == demo.video_path
     assert info.pcutoff == 0.6
     assert info.poses.n_frames == 12
-    assert len(info.poses.skeleton) == 24  # 6 legs x 4 segments
+    assert len(info.poses.skeleton.edges) == 24  # 6 legs x 4 segments
     # the video picked decides the analysis output; one without output is an error
     other = tmp_path / "other.mp4"
     other.touch()
@@ -310,7 +310,7 @@ def test_save_sleap_with_inferred(shared_data, fly_lifter_path, tmp_path):
     back = load_sleap_3d(dest)
     np.testing.assert_array_equal(back.data, outcome.poses_3d.data)
     assert back.individuals == ["2"]
-    assert len(back.skeleton) == 23
+    assert len(back.skeleton.edges) == 23
     with h5py.File(dest) as f:
         np.testing.assert_array_equal(f["inferred"][()], outcome.result.inferred)
     assert outcome.result.inferred.any()

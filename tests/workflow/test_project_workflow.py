@@ -55,7 +55,7 @@ def test_train_dlc_project_saves_lifter_and_record_inside_the_project(project):
     loaded = Lifter.load(model)
     assert loaded.keypoints == MOUSE == lifter.keypoints
     assert loaded.roots == [0]
-    assert loaded.options.norm_2d  # virtual cameras: scale-free 2D
+    assert loaded.encoder.options.norm_2d  # virtual cameras: scale-free 2D
     record = yaml.safe_load((project.parent / "liftpose" / "lifter.yaml").read_text())
     assert record["keypoints"] == MOUSE
     assert record["roots"] == ["snout"]
@@ -99,7 +99,7 @@ def test_lift_dlc_project_lifts_analysed_videos_and_reports_the_rest(project):
     assert names == [f"{v}DLC_resnet50_testmouseJan1shuffle1_1000_3d.h5" for v in ("a", "b")]
     a = load_dlc(videos / names[0])
     assert a.data.shape == (90, 1, 4, 3)
-    assert a.skeleton == [tuple(e) for e in SKELETON]
+    assert list(a.skeleton.edges) == [tuple(e) for e in SKELETON]
     frame = pd.read_hdf(videos / names[0])
     assert list(frame.columns.names) == ["scorer", "bodyparts", "coords"]
     # NaN exactly where the 2D likelihood is below the config's pcutoff (0.6), or the root's

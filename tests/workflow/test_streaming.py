@@ -78,7 +78,7 @@ def test_chunked_writer_equals_save_dlc(tmp_path, individuals):
     back = load_dlc(tmp_path / "chunked.h5")
     assert back.individuals == individuals
     assert back.fps == 30.0
-    assert back.skeleton == [("a", "b")]
+    assert list(back.skeleton.edges) == [("a", "b")]
     np.testing.assert_array_equal(load_dlc_inferred(tmp_path / "chunked.h5"), inferred)
 
 
