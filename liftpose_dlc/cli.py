@@ -296,9 +296,9 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
 
 
 def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
+    from liftpose_dlc.engine import as_lifter
     from liftpose_dlc.errors import LiftPoseError, OutputExistsError
     from liftpose_dlc.workflow import lift_file
-    from liftpose_dlc.workflow.lifting import as_lifter
 
     model = as_lifter(args.model)
     failed = 0
@@ -354,7 +354,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     truth = load_poses_3d(args.truth, keypoints=args.truth_keypoints)
     roots, sets = _names(args.roots), _target_sets(args.target_sets)
     if args.model is not None:
-        from liftpose_dlc.workflow.lifting import as_lifter
+        from liftpose_dlc.engine import as_lifter
 
         lifter = as_lifter(args.model)
         roots = [lifter.keypoints[i] for i in lifter.roots]

@@ -514,7 +514,7 @@ def load_lifter(model: Any) -> Lifter:
     ConfigError
         If no model is given, or the Lifter is not trained.
     """
-    from liftpose_dlc.workflow.lifting import as_lifter
+    from liftpose_dlc.engine import as_lifter
 
     if model is None or (isinstance(model, str) and not model.strip()):
         raise ConfigError("no lifter model file given: pick a lifter (.safetensors) to lift with")
