@@ -77,7 +77,7 @@ class VideoLift:
     skipped: str | None = None
 
 
-class ProjectLift(list):  # type: ignore[type-arg]
+class ProjectLift(list[Path]):
     """The files :func:`lift_dlc_project` wrote (a list of Path, in video order), and per video.
 
     A list of the written files (``.h5``, and ``.csv`` with ``save_as_csv``), as before;

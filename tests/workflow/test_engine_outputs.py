@@ -93,20 +93,19 @@ def result_digest(result) -> str:
 
 
 # --------------------------------------------------------------------------- cases
-def _dlc_file(tmp: Path, data: Path, **options) -> str:
-    src = tmp / "m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
+def _lift_file(tmp: Path, data: Path, relative: str, model: Path, **options) -> Path:
+    src = tmp / Path(relative).name  # a link: the output is written beside it, in tmp
     if not src.exists():
-        src.symlink_to(shared_file(data, OPENFIELD))
-    out = lift_file(src, MOUSE, overwrite=True, verbose=False, **options)
-    return dlc_file_digest(out)
+        src.symlink_to(shared_file(data, relative))
+    return lift_file(src, model, overwrite=True, verbose=False, **options)
+
+
+def _dlc_file(tmp: Path, data: Path, **options) -> str:
+    return dlc_file_digest(_lift_file(tmp, data, OPENFIELD, MOUSE, **options))
 
 
 def _slp_file(tmp: Path, data: Path, **options) -> str:
-    src = tmp / "pair.slp"
-    if not src.exists():
-        src.symlink_to(shared_file(data, SLP))
-    out = lift_file(src, FLY, overwrite=True, verbose=False, **options)
-    return sleap_file_digest(out)
+    return sleap_file_digest(_lift_file(tmp, data, SLP, FLY, **options))
 
 
 def _dlc_poses(tmp: Path, data: Path, **options) -> str:
