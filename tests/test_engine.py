@@ -305,3 +305,19 @@ def test_a_config_pcutoff_out_of_range_names_the_config(tmp_path):
     write_analysis(tmp_path / "p" / "videos", "v.mp4", mouse_2d(n=20))
     with pytest.raises(ConfigError, match=r"config\.yaml: pcutoff must be between 0 and 1"):
         lift_dlc_project(config, trained_mouse_model(), verbose=False)
+
+
+def test_a_model_with_context_streams_a_dlc_file_like_it_lifts_it_whole(tmp_path):
+    from liftpose_dlc.io.dlc import load_dlc
+    from liftpose_dlc.workflow.streaming import DLCChunkReader
+
+    poses = mouse_2d(n=53).replace(keypoints=KEYPOINTS)
+    src = write_analysis(tmp_path, "v.mp4", poses)
+    model = MovingAverage((2, 3))
+    out = lift_dlc_file(src, tmp_path / "v_3d.h5", model, pcutoff=0.6, chunk_size=10)
+    whole = lift_poses(load_dlc(src), MovingAverage((2, 3)), pcutoff=0.6, chunk_size=100)
+    np.testing.assert_array_equal(load_dlc(out).data, whole.poses.data)
+    assert [shape[1] for shape in model.calls] == [13, 15, 15, 15, 15, 5]  # with context
+    with DLCChunkReader(src) as reader:  # the chunk reader is a source as it is
+        eng = LiftEngine(MovingAverage((2, 3)), reader, pcutoff=0.6, chunk_size=7)
+        np.testing.assert_array_equal(eng.lift_all().poses.data, whole.poses.data)
