@@ -327,7 +327,7 @@ class PosesSource:
         self.individuals = list(poses.individuals)
         self.keypoints = list(poses.keypoints)
         self.present = presence_from_poses(poses)
-        self.skeleton = list(poses.skeleton)
+        self.skeleton = poses.skeleton
         self.fps = poses.fps
         self.source = poses.source
 
@@ -492,9 +492,9 @@ class LiftEngine:
         for ts in self.model.target_sets:
             lifted[list(ts)] = True
         self._lifted = lifted
-        kept = set(self.plan.keypoints)
-        edges = getattr(self.source, "skeleton", None) if skeleton is None else skeleton
-        self.skeleton = [(a, b) for a, b in edges or [] if a in kept and b in kept]
+        self.skeleton = self._restrict(
+            getattr(self.source, "skeleton", None) if skeleton is None else skeleton
+        )
         self.fps = getattr(self.source, "fps", None) if fps is None else fps
 
     @property
@@ -576,6 +576,14 @@ class LiftEngine:
         return LiftResult(poses, np.concatenate([p.inferred for p in parts]))
 
     # ------------------------------------------------------------------ internals
+    def _restrict(self, skeleton: Any) -> Any:
+        """The skeleton over the lifted keypoints (a skeleton object keeps its own kind)."""
+        with_nodes = getattr(skeleton, "with_nodes", None)
+        if callable(with_nodes):
+            return with_nodes(self.plan.keypoints)
+        kept = set(self.plan.keypoints)
+        return [(e[0], e[1]) for e in skeleton or [] if e[0] in kept and e[1] in kept]
+
     def _poses_3d(self, points: np.ndarray, conf: np.ndarray) -> Poses:
         return Poses(
             points,
