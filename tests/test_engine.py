@@ -127,7 +127,7 @@ def test_chunks_have_their_frame_ranges_and_progress():
     assert source.reads == [(0, 10), (10, 20), (20, 25)]  # a frame lifter reads no context
     whole = eng.collect(chunks)
     np.testing.assert_array_equal(whole.poses.data, np.concatenate([c.poses.data for c in chunks]))
-    assert whole.poses.skeleton == []  # the source named no skeleton
+    assert whole.poses.edge_indices == []  # the source named no skeleton
     done = []
     lift_poses(poses, trained_tiny_lifter(), chunk_size=10, progress=done.append)
     assert done == [10, 10, 5]

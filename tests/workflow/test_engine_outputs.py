@@ -87,9 +87,8 @@ def sleap_file_digest(path: Path) -> str:
 
 def result_digest(result) -> str:
     p = result.poses
-    return digest(
-        p.data, p.confidence, result.inferred, p.keypoints, p.individuals, p.skeleton, p.fps
-    )
+    edges = [list(e) for e in getattr(p.skeleton, "edges", p.skeleton)]  # pairs of names
+    return digest(p.data, p.confidence, result.inferred, p.keypoints, p.individuals, edges, p.fps)
 
 
 # --------------------------------------------------------------------------- cases
