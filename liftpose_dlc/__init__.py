@@ -44,8 +44,11 @@ _EXPORTS: dict[str, str] = {
     "train_dlc_project": "liftpose_dlc.workflow",
     "lift_file": "liftpose_dlc.workflow",
     "lift_poses": "liftpose_dlc.workflow",
+    "LiftEngine": "liftpose_dlc.engine",
 }
-_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow"}
+_SUBMODULES = {
+    "metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow", "engine"
+}  # fmt: skip
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -66,6 +69,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.cameras import Camera
+    from liftpose_dlc.engine import LiftEngine
     from liftpose_dlc.errors import LiftPoseError
     from liftpose_dlc.io import load_poses
     from liftpose_dlc.io.calibration import load_calibration

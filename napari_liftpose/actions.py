@@ -8,7 +8,8 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
   and the project's own lifter (:func:`project_lifter`). The result pre-fills the widget.
 - :func:`individual_choices`, :func:`default_individuals`, :func:`select_individuals`: the
   individual selector of multi-animal data (SLEAP's track fragments included).
-- :func:`run_lift`: load the lifter and the video, lift in chunks of frames; a generator
+- :func:`run_lift`: load the lifter and the video, lift in chunks of frames through the
+  lifting engine (:class:`~liftpose_dlc.engine.LiftEngine`, planned once); a generator
   that yields ``(frames done, total)`` after each chunk and returns a :class:`LiftOutcome`
   (what napari's ``thread_worker`` runs: each yield is a progress step and a point where
   Cancel takes effect).
@@ -32,13 +33,13 @@ import attrs
 import numpy as np
 
 from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import ConfigError, FileFormatError, KeypointError, LiftPoseError
+from liftpose_dlc.errors import ConfigError, FileFormatError, LiftPoseError
 from liftpose_dlc.io.dlc_project import VIDEO_EXTENSIONS
 from liftpose_dlc.poses import Poses
 
 if TYPE_CHECKING:  # pragma: no cover
+    from liftpose_dlc.engine import LiftResult
     from liftpose_dlc.lifter.lifter import Lifter
-    from liftpose_dlc.workflow.lifting import LiftResult
     from napari_liftpose.layers import LayerData
     from napari_liftpose.video import VideoArray
 
@@ -57,7 +58,6 @@ __all__ = [
     "frames_tracked",
     "default_individuals",
     "select_individuals",
-    "mask_low_confidence",
     "load_lifter",
     "chunk_frames",
     "run_lift",
@@ -426,20 +426,6 @@ def select_individuals(poses: Poses, individuals: Sequence[str] | None) -> Poses
     return poses.select(individuals=names)
 
 
-def mask_low_confidence(poses: Poses, pcutoff: float | None) -> Poses:
-    """Poses with points whose confidence is below ``pcutoff`` set to NaN (for display).
-
-    Points without a confidence (NaN) are kept. ``None`` returns ``poses`` unchanged.
-    """
-    if pcutoff is None:
-        return poses
-    with np.errstate(invalid="ignore"):
-        low = poses.confidence < float(pcutoff)
-    if not low.any():
-        return poses
-    return poses.replace(data=np.where(low[..., None], np.nan, poses.data))
-
-
 # ---------------------------------------------------------------------------- lifting
 @attrs.frozen
 class LiftRequest:
@@ -482,7 +468,7 @@ class LiftOutcome:
     poses_2d
         The lifted individuals' 2D poses, points below ``pcutoff`` set to NaN.
     result
-        The :class:`~liftpose_dlc.workflow.lifting.LiftResult` (3D poses, inferred mask).
+        The :class:`~liftpose_dlc.engine.LiftResult` (3D poses, inferred mask).
     video
         The opened video (lazy), or None.
     pcutoff, infer_occluded
@@ -528,7 +514,7 @@ def load_lifter(model: Any) -> Lifter:
     ConfigError
         If no model is given, or the Lifter is not trained.
     """
-    from liftpose_dlc.workflow.lifting import as_lifter
+    from liftpose_dlc.engine import as_lifter
 
     if model is None or (isinstance(model, str) and not model.strip()):
         raise ConfigError("no lifter model file given: pick a lifter (.safetensors) to lift with")
@@ -577,20 +563,29 @@ def run_lift(
     >>> for done, total in steps:  # doctest: +SKIP
     ...     print(f"{done}/{total}")
     """
-    from liftpose_dlc.workflow.lifting import LiftResult, lift_poses
+    from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, LiftEngine
+    from liftpose_dlc.poses import check_pcutoff
 
     tracking = request.tracking
     if not isinstance(tracking, TrackingInfo):
         tracking = inspect_tracking(tracking, request.video)
     lifter = load_lifter(request.lifter)
-    pcutoff = None if request.pcutoff is None else float(request.pcutoff)
+    pcutoff = check_pcutoff(request.pcutoff)
     poses = select_individuals(tracking.poses, request.individuals)
-    lacking = [k for k in lifter.keypoints if k not in poses.keypoints]
-    if lacking:
-        raise KeypointError(
-            f"{tracking.poses_path}: the lifter's keypoints {lacking} are not in the tracking "
-            f"file; the lifter was trained for {lifter.keypoints}, the file has {poses.keypoints}"
-        )
+    total = poses.n_frames
+    step = int(chunk) if chunk else chunk_frames(total)
+    if step < 1:
+        raise ConfigError(f"chunk must be >= 1, got {chunk}")
+    # planned once (a lifter whose keypoints the tracking lacks fails here, before the video)
+    engine = LiftEngine(
+        lifter,
+        poses,
+        pcutoff=pcutoff,
+        infer_occluded=request.infer_occluded,
+        chunk_size=step,
+        batch_size=DEFAULT_CHUNK_SIZE,
+        where=str(tracking.poses_path),
+    )
     video = None
     if request.video is not None and str(request.video).strip():
         from napari_liftpose.video import VideoArray
@@ -603,31 +598,15 @@ def run_lift(
             f"{tracking.poses_path.name} has {poses.n_frames}: is it the right video?"
         )
 
-    total = poses.n_frames
-    step = int(chunk) if chunk else chunk_frames(total)
-    if step < 1:
-        raise ConfigError(f"chunk must be >= 1, got {chunk}")
     yield 0, total
-    parts: list[LiftResult] = []
-    for start in range(0, total, step):
-        stop = min(total, start + step)
-        part = lift_poses(
-            poses.select(frames=slice(start, stop)),
-            lifter,
-            pcutoff=pcutoff,
-            infer_occluded=request.infer_occluded,
-        )
+    parts = []
+    for part in engine.chunks():
         parts.append(part)
-        yield stop, total
+        yield part.done, part.total
     if not parts:
         raise FileFormatError(f"{tracking.poses_path}: the tracking file has no frames")
-    first = parts[0].poses
-    poses_3d = first.replace(
-        data=np.concatenate([p.poses.data for p in parts]),
-        confidence=np.concatenate([p.poses.confidence for p in parts]),
-    )
-    result = LiftResult(poses_3d, np.concatenate([p.inferred for p in parts]))
-    shown = mask_low_confidence(poses, pcutoff)
+    result = engine.collect(parts)
+    shown = poses.mask_below(pcutoff)
     return LiftOutcome(
         tracking=tracking,
         poses_2d=shown,

@@ -38,12 +38,11 @@ from liftpose_dlc.errors import FileFormatError, PosesValidationError
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
 from liftpose_dlc.io.dlc_project import (
     as_config,
-    check_pcutoff,
     config_pcutoff,
     config_skeleton,
     read_dlc_meta,
 )
-from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.poses import Poses, Source, check_pcutoff
 
 __all__ = [
     "load_dlc",
@@ -140,7 +139,7 @@ def load_dlc(
     attrs = _read_our_attrs(p, table.key) if table.key is not None else {}
     ours = bool(attrs)
     source = Source(p, "liftpose-dlc" if ours else "DeepLabCut")
-    poses = poses_from_dlc_table(table.frame, source=source, pcutoff=pcutoff)
+    poses = poses_from_dlc_table(table.frame, source=source).mask_below(pcutoff)
 
     changes: dict[str, Any] = {}
     if poses.n_individuals == 1 and table.frame.columns.nlevels == 3 and "individual" in attrs:
@@ -442,7 +441,6 @@ def poses_from_dlc_table(
     frame: pd.DataFrame,
     *,
     source: Source | None = None,
-    pcutoff: float | None = None,
 ) -> Poses:
     """Convert a DeepLabCut pandas table (as in the ``.h5``) to :class:`~liftpose_dlc.Poses`.
 
@@ -451,15 +449,11 @@ def poses_from_dlc_table(
     """
     source = source or Source(None, "DeepLabCut")
     arrays = _table_arrays(frame, source.describe())
-    data, conf = arrays["data"], arrays["confidence"]
-    if pcutoff is not None:
-        with np.errstate(invalid="ignore"):
-            data[conf < pcutoff] = np.nan
     return Poses(
-        data,
+        arrays["data"],
         arrays["keypoints"],
         individuals=arrays["individuals"],
-        confidence=conf,
+        confidence=arrays["confidence"],
         source=source,
     )
 

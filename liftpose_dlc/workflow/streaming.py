@@ -136,24 +136,28 @@ class DLCChunkReader:
             present[poses.individuals[0]] = set(levels[1])
         self.present = present
 
+    def read(self, start: int, stop: int) -> Poses:
+        """Rows ``start`` to ``stop`` (exclusive) as 2D :class:`~liftpose_dlc.Poses`."""
+        a, b = int(start), min(self.n_frames, int(stop))
+        if self._store is not None:
+            try:
+                frame = self._store.select(self.key, start=a, stop=b)
+            except Exception as exc:  # noqa: BLE001
+                raise FileFormatError(
+                    f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
+                ) from exc
+        else:
+            assert self._frame is not None
+            frame = self._frame.iloc[a:b]
+        if not frame.columns.equals(self.columns):
+            raise FileFormatError(f"{self.path}: the columns change within the table")
+        return poses_from_dlc_table(frame, source=self.source)
+
     def chunks(self, chunk_size: int) -> Iterator[Poses]:
         """Yield the table as 2D :class:`~liftpose_dlc.Poses` of at most ``chunk_size`` frames."""
         step = max(1, int(chunk_size))
         for a in range(0, self.n_frames, step):
-            b = min(self.n_frames, a + step)
-            if self._store is not None:
-                try:
-                    frame = self._store.select(self.key, start=a, stop=b)
-                except Exception as exc:  # noqa: BLE001
-                    raise FileFormatError(
-                        f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
-                    ) from exc
-            else:
-                assert self._frame is not None
-                frame = self._frame.iloc[a:b]
-            if not frame.columns.equals(self.columns):
-                raise FileFormatError(f"{self.path}: the columns change within the table")
-            yield poses_from_dlc_table(frame, source=self.source)
+            yield self.read(a, a + step)
 
     def close(self) -> None:
         """Close the file."""

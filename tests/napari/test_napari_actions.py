@@ -33,7 +33,6 @@ from napari_liftpose.actions import (
     frames_tracked,
     individual_choices,
     inspect_tracking,
-    mask_low_confidence,
     run_lift,
     save_lifted,
     select_individuals,
@@ -185,15 +184,6 @@ def test_single_is_not_a_choice_but_stays_with_the_animals():
     assert select_individuals(poses, ["m2"]).individuals == ["m2", "single"]
     few = Poses(np.ones((5, 2, 1, 2)), keypoints=["a"])
     assert default_individuals(few) == ["individual_0", "individual_1"]
-
-
-def test_mask_low_confidence():
-    conf = np.array([[[0.9, 0.1, np.nan]]])
-    poses = Poses(np.ones((1, 1, 3, 2)), keypoints=["a", "b", "c"], confidence=conf)
-    masked = mask_low_confidence(poses, 0.5)
-    assert np.isnan(masked.data[0, 0, 1]).all()
-    assert np.isfinite(masked.data[0, 0, [0, 2]]).all()  # no confidence: kept
-    assert mask_low_confidence(poses, None) is poses
 
 
 # --------------------------------------------------------------------------- lifting
