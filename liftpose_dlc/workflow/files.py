@@ -19,7 +19,6 @@ partial file, and an existing output is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
-from liftpose_dlc.errors import FileFormatError, LiftPoseError
+from liftpose_dlc._files import check_file, check_overwrite
+from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.poses import Poses, Source
 from liftpose_dlc.workflow._progress import progress_bar
 from liftpose_dlc.workflow.lifting import (
@@ -39,7 +38,6 @@ from liftpose_dlc.workflow.lifting import (
     lift_poses,
     output_path,
 )
-from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
 
 __all__ = ["lift_file", "lift_dlc_file", "output_path"]
 
@@ -138,14 +136,15 @@ def lift_file(
                 **options,
             )
     check_overwrite(dest, overwrite)
-    from liftpose_dlc.io.sleap import load_sleap, save_sleap_3d
+    from liftpose_dlc.io import load_poses, save_poses
 
-    poses_2d = load_sleap(src)
+    poses_2d = load_poses(src, format=fmt)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
-    return save_sleap_3d(
+    return save_poses(
         result.poses,
         dest,
+        like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
     )
@@ -176,14 +175,16 @@ def lift_dlc_file(
     parameters: see :func:`lift_file`. Returns ``dest``.
     """
     from liftpose_dlc.io.dlc_project import read_dlc_meta
+    from liftpose_dlc.io.registry import get_format
 
+    dlc = get_format("dlc")
     src, dest = Path(src), Path(dest)
     model = as_lifter(lifter)
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    with DLCChunkReader(src) as reader:
+    with dlc.chunk_reader(src) as reader:
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
         core = ChunkLifter.for_input(
@@ -208,21 +209,16 @@ def lift_dlc_file(
             if hasattr(progress, "refresh"):
                 progress.refresh()
         update: Callable[[int], Any] = progress.update if progress is not None else _ignore
-        with contextlib.ExitStack() as stack:
-            tmp_h5 = stack.enter_context(atomic_path(dest, overwrite))
-            csv_file = None
-            if csv_dest is not None:
-                tmp_csv = stack.enter_context(atomic_path(csv_dest, overwrite))
-                csv_file = stack.enter_context(open(tmp_csv, "w", newline="", encoding="utf-8"))
-            writer = DLCChunkWriter(
-                tmp_h5,
-                reader.n_frames,
-                scorer=reader.scorer,
-                multianimal=reader.multianimal,
-                with_inferred=infer_occluded,
-                csv_file=csv_file,
-            )
-            stack.callback(writer.close)
+        # the registry's chunk writer: checked atomic writes of the .h5 (and .csv)
+        with dlc.chunk_writer(
+            dest,
+            reader.n_frames,
+            scorer=reader.scorer,
+            multianimal=reader.multianimal,
+            with_inferred=infer_occluded,
+            save_as_csv=save_as_csv,
+            overwrite=overwrite,
+        ) as writer:
             for chunk in reader.chunks(chunk_size):
                 points, conf, inferred = core.lift_chunk(chunk.data, chunk.confidence)
                 poses_3d = Poses(
@@ -236,10 +232,6 @@ def lift_dlc_file(
                 )
                 writer.write(poses_3d, inferred)
                 update(chunk.n_frames)
-            try:
-                writer.check_complete()
-            except ValueError as exc:  # pragma: no cover - the reader gave fewer rows
-                raise LiftPoseError(f"{src}: {exc}") from None
     return dest
 
 
