@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ __all__ = [
     "check_file",
     "atomic_path",
     "check_overwrite",
+    "check_image",
     "default_file_mode",
     "fsync_path",
     "replace_atomic",
@@ -102,6 +104,15 @@ def _reason(exc: BaseException, dest: Path, tmp: Path | None) -> tuple[int | Non
     return errno, reason
 
 
+def _low_space(folder: Path) -> str:
+    """A hint for messages when the file system is (nearly) full, else ''."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f"; the disk is full ({free // 1024} KiB free)" if free < 1 << 20 else ""
+
+
 def write_error(dest: Path, exc: BaseException, tmp: Path | None = None) -> WriteError:
     """A :class:`WriteError` naming ``dest`` for a failure while writing it.
 
@@ -125,9 +136,9 @@ def atomic_path(
     """Yield a temporary path beside ``path``; check it and rename it onto ``path`` on success.
 
     The body writes the file at the yielded path (an ``OSError`` it raises becomes a
-    :class:`WriteError` naming ``path``; other exceptions pass through). Then the file is flushed to disk
-    (``fsync``), ``verify(tmp)`` (when given) reads it back and raises if it is not what was
-    meant to be written, the file gets the mode of an ordinary new file
+    :class:`WriteError` naming ``path``; other exceptions pass through). Then the file is
+    flushed to disk (``fsync``), ``verify(tmp)`` (when given) reads it back and raises if
+    it is not what was meant to be written, the file gets the mode of an ordinary new file
     (:func:`default_file_mode`), and it is renamed onto ``path``. The destination is never
     left half-written: if anything fails, the temporary file is removed, a previous file at
     ``path`` is untouched, and a failure to write raises :class:`WriteError` naming ``path``.
@@ -178,6 +189,7 @@ def atomic_path(
                     verify(tmp)
                 except Exception as exc:  # noqa: BLE001 - whatever the check found
                     errno, reason = _reason(exc, dest, tmp)
+                    reason += _low_space(dest.parent)
                     err = WriteError(
                         f"{dest}: the file read back is not what was written ({reason}); "
                         "nothing was written there"
@@ -197,6 +209,37 @@ def atomic_path(
         with contextlib.suppress(OSError):
             if tmp.exists():
                 tmp.unlink()
+
+
+_MAGIC = {
+    "png": (0, b"\x89PNG"),
+    "pdf": (0, b"%PDF"),
+    "gif": (0, b"GIF8"),
+    "mp4": (4, b"ftyp"),
+    "mov": (4, b"ftyp"),
+    "jpg": (0, b"\xff\xd8\xff"),
+    "jpeg": (0, b"\xff\xd8\xff"),
+}
+
+
+def check_image(kind: str) -> Callable[[Path], None]:
+    """A check for :func:`atomic_path`: a figure or video file is not empty and starts right.
+
+    ``kind`` is the file's format (``"png"``, ``"pdf"``, ``"gif"``, ``"mp4"``, ...); formats
+    without a known signature are only checked to be non-empty.
+    """
+
+    def verify(path: Path) -> None:
+        size = path.stat().st_size
+        if size == 0:
+            raise ValueError("the file is empty")
+        offset, magic = _MAGIC.get(kind.lower(), (0, b""))
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            if fh.read(len(magic)) != magic:
+                raise ValueError(f"the file does not start like a {kind} file")
+
+    return verify
 
 
 def replace_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:

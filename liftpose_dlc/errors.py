@@ -69,3 +69,6 @@ class WriteError(LiftPoseError, OSError):
     The message names the output file (never the hidden temporary file); a previous file
     under that name is left untouched and no partial file is left behind.
     """
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno n] strerror: filename"
+        return str(self.args[0]) if self.args else ""

@@ -37,6 +37,9 @@ FORMAT_MODULES: tuple[str, ...] = (
     "liftpose_dlc.io.anipose",
 )
 
+#: The writer of a suffix several formats write (``.h5``) when nothing else decides.
+DEFAULT_WRITER = "dlc"
+
 
 @dataclass(frozen=True)
 class Format:
@@ -262,7 +265,9 @@ def writer_for(
     elif len(by_suffix) == 1:
         fmt = by_suffix[0]
     else:
-        fmt = _format_of(like) or _format_of(poses) or (by_suffix[0] if by_suffix else None)
+        default = next((f for f in by_suffix if f.name == DEFAULT_WRITER), None)
+        default = default or (by_suffix[0] if by_suffix else None)
+        fmt = _format_of(like) or _format_of(poses) or default
         if fmt is None:
             known = sorted({s for f in writers for s in f.suffixes})
             raise FileFormatError(
