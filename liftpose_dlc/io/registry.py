@@ -24,7 +24,7 @@ from typing import Any
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.io._hdf5 import attr_str, is_hdf5
+from liftpose_dlc.io._hdf5 import attr_str, is_hdf5, open_hdf5
 
 __all__ = ["Format", "Probe", "FORMAT_MODULES", "formats", "get_format", "sniff", "writer_for"]
 
@@ -151,15 +151,12 @@ class Probe:
 def _summarise_h5(path: Path) -> dict[str, Any]:
     import h5py
 
-    try:
-        with h5py.File(path, "r") as f:
-            names = sorted(f.keys())
-            datasets = {n: f[n].shape for n in names if isinstance(f[n], h5py.Dataset)}
-            groups = [n for n in names if isinstance(f[n], h5py.Group)]
-            pandas = [n for n in groups if "pandas_type" in f[n].attrs]
-            fmt = attr_str(f.attrs.get("format"))
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot open the HDF5 file: {exc}") from exc
+    with open_hdf5(path) as f:
+        names = sorted(f.keys())
+        datasets = {n: f[n].shape for n in names if isinstance(f[n], h5py.Dataset)}
+        groups = [n for n in names if isinstance(f[n], h5py.Group)]
+        pandas = [n for n in groups if "pandas_type" in f[n].attrs]
+        fmt = attr_str(f.attrs.get("format"))
     return {"names": names, "datasets": datasets, "groups": groups, "pandas": pandas, "format": fmt}
 
 

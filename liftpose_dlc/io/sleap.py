@@ -162,18 +162,15 @@ def load_sleap(
 
 
 def _sniff(path: Path) -> str:
-    """Return ``"slp"`` or ``"analysis"`` from the file's content, or raise."""
-    if not is_hdf5(path):
+    """Return ``"slp"`` or ``"analysis"`` from the file's content (the registry's probe)."""
+    probe = Probe.of(path)
+    if not probe.is_hdf5:
         raise FileFormatError(
             f"{path}: not a SLEAP file: SLEAP .slp and analysis .h5 files are HDF5, this is not"
         )
-    try:
-        with h5py.File(path, "r") as f:
-            keys = set(f.keys())
-            has_tracks = isinstance(f.get("tracks"), h5py.Dataset)
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot be opened as HDF5 ({e})") from e
-    if has_tracks:
+    h5 = probe.h5  # raises FileFormatError naming the file when HDF5 cannot open it
+    keys = set(h5["names"])
+    if "tracks" in h5["datasets"]:
         return "analysis"
     if "metadata" in keys or path.suffix.lower() == ".slp":
         return "slp"

@@ -111,13 +111,14 @@ def _final(folder: Path, name: str) -> Path:
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
 @pytest.mark.parametrize("previous", [False, True])
-def test_writer_on_a_full_disk(small_disk, name, previous):
+@pytest.mark.parametrize("free_kb", [0, 16, 100])  # fails creating, writing, or part-way
+def test_writer_on_a_full_disk(small_disk, name, previous, free_kb):
     with small_disk(400) as disk:
         dest = _final(disk, name)
         old = b"previous output\n" if previous else None
         if old is not None:
             dest.write_bytes(old)
-        _fill(disk, 60)
+        _fill(disk, free_kb)
         with pytest.raises(WriteError, match=rf"{dest.name}: could not be written") as info:
             WRITERS[name](_target(disk, name))
         assert ".tmp" not in str(info.value)
