@@ -282,3 +282,53 @@ def test_verification_catches_a_silently_short_file(tmp_path, monkeypatch):
     with pytest.raises(WriteError, match=r"out\.h5: the file read back is not what was written"):
         save_dlc(_poses_3d(), tmp_path / "out.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoints_on_a_full_disk(small_disk):
+    """Training stops with one WriteError naming the checkpoint; no temporary file is left."""
+    from liftpose_dlc import Lifter
+
+    p3 = np.random.default_rng(0).normal(size=(200, 4, 3))
+    lifter = Lifter(["a", "b", "c", "d"], roots=["a"], target_sets=[["b", "c", "d"]], linear_size=8)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with small_disk(200) as disk:
+            _fill(disk, 8)  # room for the training log, not for a checkpoint
+            with pytest.raises(WriteError, match=r"ckpt_(last|best)\.safetensors: could not be"):
+                lifter.fit(p3[..., :2], p3, epochs=1, out_dir=disk, verbose=False, min_steps=1)
+            assert sorted(p.name for p in disk.iterdir()) == ["ballast.bin", "train_log.txt"]
+    finally:
+        torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_figures_and_animations_with_injected_enospc(tmp_path, monkeypatch, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import liftpose_dlc._files as files
+    from liftpose_dlc.plot import _write_animation
+    from liftpose_dlc.workflow.report import _save
+
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    (line,) = ax.plot([0, 1], [0, 1])
+    dest = tmp_path / f"fig{suffix}"
+    dest.write_bytes(b"previous figure")
+    monkeypatch.setattr(files, "fsync_path", _enospc)
+
+    def write() -> object:
+        if suffix == ".gif":
+            return _write_animation(
+                fig, lambda i: line.set_ydata([0, i]), range(3), dest, 5, 40, True
+            )
+        return _save(fig, dest, overwrite=True)
+
+    try:
+        with pytest.raises(WriteError, match=rf"fig\{suffix}: could not be written \(No space"):
+            write()
+    finally:
+        plt.close(fig)
+    _assert_clean(tmp_path, dest, b"previous figure")
