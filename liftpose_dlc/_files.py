@@ -120,7 +120,7 @@ def write_error(dest: Path, exc: BaseException, tmp: Path | None = None) -> Writ
     a mention of the hidden temporary file ``tmp`` is replaced by ``dest``.
     """
     errno, reason = _reason(exc, dest, tmp)
-    err = WriteError(f"{dest}: could not be written ({reason}); nothing was written there")
+    err = WriteError(f"{dest}: could not be written ({reason}); nothing was changed there")
     err.errno = errno
     err.filename = str(dest)
     return err
@@ -192,7 +192,7 @@ def atomic_path(
                     reason += _low_space(dest.parent)
                     err = WriteError(
                         f"{dest}: the file read back is not what was written ({reason}); "
-                        "nothing was written there"
+                        "nothing was changed there"
                     )
                     err.errno, err.filename = errno, str(dest)
                     raise err from exc

@@ -433,7 +433,7 @@ def open_dlc_writer(
         try:
             writer.check_complete()
         except ValueError as exc:
-            raise WriteError(f"{dest}: {exc}; nothing was written there") from None
+            raise WriteError(f"{dest}: {exc}; nothing was changed there") from None
         writer.close()
 
 

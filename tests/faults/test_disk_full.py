@@ -332,3 +332,18 @@ def test_figures_and_animations_with_injected_enospc(tmp_path, monkeypatch, suff
     finally:
         plt.close(fig)
     _assert_clean(tmp_path, dest, b"previous figure")
+
+
+def test_permission_error_names_the_output_not_the_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args: object, prefix: str = "", dir: object = None, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}abc.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(
+        WriteError, match=r"out\.h5: could not be written \(Permission denied\)"
+    ) as e:
+        save_dlc(_poses_3d(10), tmp_path / "out.h5")
+    assert ".tmp" not in str(e.value)
+    assert e.value.errno == errno.EACCES
