@@ -11,9 +11,10 @@ on disk with plain file I/O (:func:`write_image`): a full disk then gives one cl
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # HDF5 files may start with a user block of 512, 1024, 2048, ... bytes
 _OFFSETS = (0, 512, 1024, 2048, 4096)
+_COUNTER = itertools.count()  # names of in-memory files (never created on disk)
 
 
 def is_hdf5(path: str | os.PathLike) -> bool:
@@ -111,7 +113,18 @@ def json_attr(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def memory_file() -> Iterator[tuple[Any, list[bytes]]]:
+def _in_memory(handle: Any, image_of: Callable[[Any], bytes]) -> Iterator[tuple[Any, list[bytes]]]:
+    """Yield ``(handle, image)``; after the block ``image[0]`` holds the file's bytes."""
+    image: list[bytes] = []
+    try:
+        yield handle, image
+        handle.flush()
+        image.append(image_of(handle))
+    finally:
+        handle.close()
+
+
+def memory_file() -> contextlib.AbstractContextManager[tuple[Any, list[bytes]]]:
     """An h5py file in memory; after the block, ``image[0]`` holds the file's bytes.
 
     Examples
@@ -123,34 +136,18 @@ def memory_file() -> Iterator[tuple[Any, list[bytes]]]:
     """
     import h5py
 
-    image: list[bytes] = []
-    f = h5py.File(f"liftpose-dlc-memory-{id(image)}.h5", "w", driver="core", backing_store=False)
-    try:
-        yield f, image
-        f.flush()
-        image.append(f.id.get_file_image())
-    finally:
-        f.close()
+    name = f"liftpose-dlc-memory-{os.getpid()}-{next(_COUNTER)}.h5"
+    f = h5py.File(name, "w", driver="core", backing_store=False)
+    return _in_memory(f, lambda h: h.id.get_file_image())
 
 
-@contextlib.contextmanager
-def memory_store() -> Iterator[tuple[Any, list[bytes]]]:
+def memory_store() -> contextlib.AbstractContextManager[tuple[Any, list[bytes]]]:
     """A pandas ``HDFStore`` in memory; after the block, ``image[0]`` holds the file's bytes."""
     import pandas as pd
 
-    image: list[bytes] = []
-    store = pd.HDFStore(
-        f"liftpose-dlc-memory-{id(image)}.h5",
-        mode="w",
-        driver="H5FD_CORE",
-        driver_core_backing_store=0,
-    )
-    try:
-        yield store, image
-        store.flush()
-        image.append(store._handle.get_file_image())
-    finally:
-        store.close()
+    name = f"liftpose-dlc-memory-{os.getpid()}-{next(_COUNTER)}.h5"
+    store = pd.HDFStore(name, mode="w", driver="H5FD_CORE", driver_core_backing_store=0)
+    return _in_memory(store, lambda h: h._handle.get_file_image())
 
 
 def write_image(image: bytes, path: str | os.PathLike) -> None:
