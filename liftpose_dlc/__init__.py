@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "LiftPoseError": "liftpose_dlc.errors",
     # readers and writers
     "load_poses": "liftpose_dlc.io",
+    "save_poses": "liftpose_dlc.io",
     "load_dlc": "liftpose_dlc.io.dlc",
     "save_dlc": "liftpose_dlc.io.dlc",
     "read_dlc_config": "liftpose_dlc.io.dlc_project",
@@ -71,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.cameras import Camera
     from liftpose_dlc.engine import LiftEngine
     from liftpose_dlc.errors import LiftPoseError
-    from liftpose_dlc.io import load_poses
+    from liftpose_dlc.io import load_poses, save_poses
     from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config

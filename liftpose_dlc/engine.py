@@ -9,7 +9,7 @@ streamed) and the napari widget (progress and Cancel). The engine
    the model's context read;
 2. **reads windows** from a *source* (anything with ``n_frames``, ``individuals``,
    ``keypoints`` and ``read(start, stop) -> Poses``: :class:`PosesSource` for poses in memory,
-   :class:`~liftpose_dlc.workflow.streaming.DLCChunkReader` for a DeepLabCut table on disk);
+   :class:`~liftpose_dlc.io.dlc_stream.DLCChunkReader` for a DeepLabCut table on disk);
 3. **masks** the 2D below ``pcutoff`` (:meth:`~liftpose_dlc.Poses.mask_below`, the one place
    that masks by confidence), runs the model and applies the missing-point rules;
 4. **yields** one :class:`LiftedChunk` per chunk of frames (its frame range, 3D poses,
@@ -415,7 +415,7 @@ class LiftEngine:
         with context (see the module docstring).
     source
         2D :class:`~liftpose_dlc.Poses`, or a :class:`PoseSource` (e.g. a
-        :class:`~liftpose_dlc.workflow.streaming.DLCChunkReader`).
+        :class:`~liftpose_dlc.io.dlc_stream.DLCChunkReader`).
     pcutoff
         2D points whose confidence is below this are missing; None: only NaN points are.
     infer_occluded

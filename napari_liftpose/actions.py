@@ -16,8 +16,9 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
 - :meth:`LiftOutcome.layer_data`: the scene's napari layers
   (:func:`~napari_liftpose.scene.scene_layers`).
 - :func:`default_output_path` and :func:`save_lifted`: write the lifted 3D with the writer
-  the command line uses for the same input (``save_dlc`` for DeepLabCut, the SLEAP 3D
-  writer for SLEAP), atomically, never replacing a file unless ``overwrite=True``.
+  the command line uses for the same input (:func:`~liftpose_dlc.io.save_poses`: a DeepLabCut
+  table for DeepLabCut, SLEAP-style 3D for SLEAP), atomically, never replacing a file
+  unless ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -324,33 +325,27 @@ def _sleap_video_name(p: Path) -> str | None:
     """The first video's file name stored in a SLEAP ``.slp`` or analysis ``.h5``, or None."""
     import h5py
 
+    from liftpose_dlc.io._hdf5 import attr_str, is_hdf5
+
     try:
-        if not h5py.is_hdf5(p):
+        if not is_hdf5(p):
             return None
         with h5py.File(p, "r") as f:
             if "videos_json" in f:
                 entries = f["videos_json"]
                 if len(entries) == 0:
                     return None
-                video = json.loads(_text(entries[0]))
+                video = json.loads(attr_str(entries[0]))
                 backend = video.get("backend", {}) if isinstance(video, dict) else {}
                 name = backend.get("filename") or video.get("filename")
                 if isinstance(name, list):  # an image sequence
                     return None
                 return str(name) if name else None
             if "video_path" in f:
-                return _text(f["video_path"][()]) or None
+                return attr_str(f["video_path"][()]) or None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0] if value.size else ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 def project_lifter(config_path: str | os.PathLike) -> Path | None:
@@ -628,13 +623,12 @@ def default_output_path(tracking: TrackingInfo) -> Path:
 def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write the lifted 3D with the writer ``lift_file`` uses for the same input.
 
-    - DeepLabCut inputs: :func:`~liftpose_dlc.io.dlc.save_dlc` (``.h5`` or ``.csv``), with
-      the input's scorer and single- or multi-animal layout, and an ``inferred`` coordinate
-      with ``infer_occluded``: the table ``lift_dlc_project`` writes.
-    - SLEAP inputs: :func:`~liftpose_dlc.io.sleap.save_sleap_3d` (``points3d.h5`` layout,
-      with ``inferred`` with ``infer_occluded``).
+    The writer is :func:`~liftpose_dlc.io.save_poses`'s choice for the target and the input:
+    a ``.csv`` is a DeepLabCut-layout table; a ``.h5`` is, for DeepLabCut inputs, the table
+    ``lift_dlc_project`` writes (the input's scorer and layout) and, for SLEAP inputs, a
+    SLEAP-style ``points3d.h5``; both with ``inferred`` with ``infer_occluded``.
 
-    The write is atomic (a temporary file renamed at the end).
+    The write is atomic (a temporary file, checked, then renamed).
 
     Raises
     ------
@@ -642,26 +636,16 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
         If ``path`` exists and ``overwrite`` is False.
     FileFormatError
         If ``path``'s extension does not suit the writer.
+    WriteError
+        If the file cannot be written (disk full, no permission).
     """
-    dest = Path(path).expanduser()
-    poses_3d = outcome.poses_3d
+    from liftpose_dlc.io import save_poses
+
     inferred = outcome.result.inferred if outcome.infer_occluded else None
-    if outcome.tracking.software == DLC:
-        from liftpose_dlc.io.dlc import save_dlc
-        from liftpose_dlc.workflow.streaming import DLCChunkReader
-
-        with DLCChunkReader(outcome.tracking.poses_path) as reader:  # the input's columns
-            scorer, multianimal = reader.scorer, reader.multianimal
-        return save_dlc(
-            poses_3d,
-            dest,
-            scorer=scorer,
-            overwrite=overwrite,
-            inferred=inferred,
-            multianimal=multianimal,
-        )
-    if dest.suffix.lower() not in (".h5", ".hdf5"):
-        raise FileFormatError(f"{dest}: SLEAP 3D poses are written as .h5 files")
-    from liftpose_dlc.io.sleap import save_sleap_3d
-
-    return save_sleap_3d(poses_3d, dest, inferred=inferred, overwrite=overwrite)
+    return save_poses(
+        outcome.poses_3d,
+        path,
+        like=outcome.tracking.poses_path,
+        inferred=inferred,
+        overwrite=overwrite,
+    )

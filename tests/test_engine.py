@@ -309,7 +309,7 @@ def test_a_config_pcutoff_out_of_range_names_the_config(tmp_path):
 
 def test_a_model_with_context_streams_a_dlc_file_like_it_lifts_it_whole(tmp_path):
     from liftpose_dlc.io.dlc import load_dlc
-    from liftpose_dlc.workflow.streaming import DLCChunkReader
+    from liftpose_dlc.io.dlc_stream import DLCChunkReader
 
     poses = mouse_2d(n=53).replace(keypoints=KEYPOINTS)
     src = write_analysis(tmp_path, "v.mp4", poses)

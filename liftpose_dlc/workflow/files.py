@@ -19,19 +19,17 @@ partial file, and an existing output is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc._files import check_file, check_overwrite
 from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, Cancel, LiftEngine, as_lifter
-from liftpose_dlc.errors import FileFormatError, LiftPoseError
+from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.workflow._progress import progress_bar
 from liftpose_dlc.workflow.lifting import lift_poses, output_path
-from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
 
 __all__ = ["lift_file", "lift_dlc_file", "output_path"]
 
@@ -135,14 +133,15 @@ def lift_file(
                 **options,
             )
     check_overwrite(dest, overwrite)
-    from liftpose_dlc.io.sleap import load_sleap, save_sleap_3d
+    from liftpose_dlc.io import load_poses, save_poses
 
-    poses_2d = load_sleap(src)
+    poses_2d = load_poses(src, format=fmt)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
-    return save_sleap_3d(
+    return save_poses(
         result.poses,
         dest,
+        like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
     )
@@ -179,14 +178,16 @@ def lift_dlc_file(
         If ``cancel`` became true: the output is not written (an existing one is kept).
     """
     from liftpose_dlc.io.dlc_project import read_dlc_meta
+    from liftpose_dlc.io.registry import get_format
 
+    dlc = get_format("dlc")
     src, dest = Path(src), Path(dest)
     model = as_lifter(lifter)
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    with DLCChunkReader(src) as reader:
+    with dlc.chunk_reader(src) as reader:
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
         if fps is None and read_meta:
@@ -208,27 +209,18 @@ def lift_dlc_file(
             progress.total = reader.n_frames
             if hasattr(progress, "refresh"):
                 progress.refresh()
-        with contextlib.ExitStack() as stack:
-            tmp_h5 = stack.enter_context(atomic_path(dest, overwrite))
-            csv_file = None
-            if csv_dest is not None:
-                tmp_csv = stack.enter_context(atomic_path(csv_dest, overwrite))
-                csv_file = stack.enter_context(open(tmp_csv, "w", newline="", encoding="utf-8"))
-            writer = DLCChunkWriter(
-                tmp_h5,
-                reader.n_frames,
-                scorer=reader.scorer,
-                multianimal=reader.multianimal,
-                with_inferred=infer_occluded,
-                csv_file=csv_file,
-            )
-            stack.callback(writer.close)
+        # the registry's chunk writer: checked atomic writes of the .h5 (and .csv)
+        with dlc.chunk_writer(
+            dest,
+            reader.n_frames,
+            scorer=reader.scorer,
+            multianimal=reader.multianimal,
+            with_inferred=infer_occluded,
+            save_as_csv=save_as_csv,
+            overwrite=overwrite,
+        ) as writer:
             for chunk in engine.chunks(cancel):
                 writer.write(chunk.poses, chunk.inferred)
                 if progress is not None:
                     progress.update(chunk.n_frames)
-            try:
-                writer.check_complete()
-            except ValueError as exc:  # pragma: no cover - the reader gave fewer rows
-                raise LiftPoseError(f"{src}: {exc}") from None
     return dest

@@ -20,6 +20,7 @@ from liftpose_dlc.errors import (
     ModelFileError,
     OutputExistsError,
 )
+from liftpose_dlc.io import load_poses
 from liftpose_dlc.io.dlc import load_dlc
 from liftpose_dlc.workflow.lifting import lift_poses
 from napari_liftpose.actions import (
@@ -304,8 +305,9 @@ def test_save_sleap_with_inferred(shared_data, fly_lifter_path, tmp_path):
     with h5py.File(dest) as f:
         np.testing.assert_array_equal(f["inferred"][()], outcome.result.inferred)
     assert outcome.result.inferred.any()
-    with pytest.raises(FileFormatError, match=r"\.h5"):
-        save_lifted(outcome, tmp_path / "pair_3d.csv")
+    # a .csv is a DeepLabCut-layout table whatever the input (save_poses picks by suffix)
+    table = load_poses(save_lifted(outcome, tmp_path / "pair_3d.csv"))
+    np.testing.assert_allclose(table.data, outcome.poses_3d.data, rtol=1e-12)
     with pytest.raises(OutputExistsError):
         save_lifted(outcome, dest)
 

@@ -23,8 +23,8 @@ from wf_helpers import (
 from liftpose_dlc import Poses, lift_file, load_dlc
 from liftpose_dlc.errors import FileFormatError, OutputExistsError
 from liftpose_dlc.io.dlc import load_dlc_inferred, save_dlc
+from liftpose_dlc.io.dlc_stream import DLCChunkReader, DLCChunkWriter
 from liftpose_dlc.workflow import lift_poses
-from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
 
 one_torch_thread = pytest.fixture(autouse=True)(one_thread_fixture)
 
