@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "LiftPoseError": "liftpose_dlc.errors",
     # readers and writers
     "load_poses": "liftpose_dlc.io",
+    "save_poses": "liftpose_dlc.io",
     "load_dlc": "liftpose_dlc.io.dlc",
     "save_dlc": "liftpose_dlc.io.dlc",
     "read_dlc_config": "liftpose_dlc.io.dlc_project",
@@ -44,23 +45,16 @@ _EXPORTS: dict[str, str] = {
     "train_dlc_project": "liftpose_dlc.workflow",
     "lift_file": "liftpose_dlc.workflow",
     "lift_poses": "liftpose_dlc.workflow",
+    "LiftEngine": "liftpose_dlc.engine",
     # pretrained lifters (the zoo)
     "load_pretrained": "liftpose_dlc.pretrained",
     "list_models": "liftpose_dlc.pretrained",
     "propose_keypoint_map": "liftpose_dlc.keypoint_names",
 }
 _SUBMODULES = {
-    "metrics",
-    "plot",
-    "io",
-    "lifter",
-    "errors",
-    "cameras",
-    "demo",
-    "workflow",
-    "pretrained",
-    "keypoint_names",
-}
+    "metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow", "engine",
+    "pretrained", "keypoint_names",
+}  # fmt: skip
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -81,8 +75,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.cameras import Camera
+    from liftpose_dlc.engine import LiftEngine
     from liftpose_dlc.errors import LiftPoseError
-    from liftpose_dlc.io import load_poses
+    from liftpose_dlc.io import load_poses, save_poses
     from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._files import atomic_path, check_image
 from liftpose_dlc.errors import (
     ConfigError,
     FileFormatError,
@@ -854,7 +854,7 @@ def _write_animation(
     if not fps or fps <= 0:
         raise ConfigError(f"fps must be positive, got {fps}")
     backend = "gif" if suffix == ".gif" else _video_backend()
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, verify=check_image(suffix.lstrip("."))) as tmp:
         if backend == "gif":
             _write_gif(fig, draw, frames, tmp, fps, dpi)
         elif backend == "av":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,48 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc.errors import KeypointError, LiftPoseError, PosesValidationError
+from liftpose_dlc.errors import ConfigError, KeypointError, LiftPoseError, PosesValidationError
 from liftpose_dlc.skeleton import Skeleton
 
-__all__ = ["Poses", "Source", "poses_to_dict"]
+__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict"]
+
+
+def check_pcutoff(pcutoff: Any, *, where: str | None = None) -> float | None:
+    """``pcutoff`` as a float in [0, 1] (None stays None).
+
+    A confidence cutoff compares with likelihoods (DeepLabCut) and scores (SLEAP), which
+    lie in [0, 1]: a cutoff above 1 would hide every point, one below 0 none.
+
+    Parameters
+    ----------
+    pcutoff
+        The cutoff, or None for none.
+    where
+        Names where the value came from (e.g. a ``config.yaml``) in the error.
+
+    Raises
+    ------
+    ConfigError
+        If it is not a number, or not within [0, 1].
+
+    Examples
+    --------
+    >>> check_pcutoff("0.6"), check_pcutoff(None)
+    (0.6, None)
+    """
+    if pcutoff is None:
+        return None
+    prefix = f"{where}: " if where else ""
+    try:
+        value = float(pcutoff)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{prefix}pcutoff must be a number, got {pcutoff!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ConfigError(
+            f"{prefix}pcutoff must be between 0 and 1 (it is compared with confidences, "
+            f"which lie in [0, 1]), got {pcutoff!r}"
+        )
+    return value
 
 
 @attrs.frozen
@@ -249,6 +288,43 @@ class Poses:
             confidence=conf,
             skeleton=self.skeleton.restrict([self.keypoints[i] for i in kp_idx]),
         )
+
+    def mask_below(self, pcutoff: float | None) -> Poses:
+        """These poses with every point whose confidence is below ``pcutoff`` set to NaN.
+
+        The one place that masks by confidence (readers, the lifting engine and napari call
+        it). The confidence itself is kept; points without a confidence (NaN) are kept.
+
+        Parameters
+        ----------
+        pcutoff
+            In [0, 1] (:func:`check_pcutoff`); None returns these poses themselves.
+
+        Returns
+        -------
+        Poses
+            A new :class:`Poses` (or ``self`` when ``pcutoff`` is None).
+
+        Raises
+        ------
+        ConfigError
+            If ``pcutoff`` is not a number in [0, 1].
+
+        Examples
+        --------
+        >>> conf = np.array([[[0.9, 0.1, np.nan]]])
+        >>> poses = Poses(np.ones((1, 1, 3, 2)), ["a", "b", "c"], confidence=conf)
+        >>> np.isnan(poses.mask_below(0.5).data[0, 0, :, 0]).tolist()
+        [False, True, False]
+        """
+        cutoff = check_pcutoff(pcutoff, where=self.source.describe())
+        if cutoff is None:
+            return self
+        with np.errstate(invalid="ignore"):
+            low = self.confidence < cutoff
+        data = self.data.copy()
+        data[low] = np.nan
+        return attrs.evolve(self, data=data)
 
     def replace(self, **changes: Any) -> Poses:
         """Return a copy with some fields changed (validated again)."""

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from liftpose_dlc.errors import MissingFileError
@@ -32,6 +33,8 @@ from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, as_library, tra
 __all__ = [
     "train_dlc_project",
     "lift_dlc_project",
+    "ProjectLift",
+    "VideoLift",
     "project_lifter_path",
     "load_project_lifter",
     "LiftSkippedWarning",
@@ -47,6 +50,60 @@ TRAINING_DIR = "training"
 
 class LiftSkippedWarning(UserWarning):
     """A video was not lifted: no analysis output, or its 3D output exists already."""
+
+
+@attrs.frozen
+class VideoLift:
+    """What :func:`lift_dlc_project` did with one video.
+
+    Attributes
+    ----------
+    video
+        The video (as the config or ``videos=`` names it; it need not exist).
+    analysis
+        Its analysis output (the 2D lifted), or None when it has none.
+    output
+        The 3D ``.h5`` written from ``analysis``, or None when the video was skipped.
+    csv
+        The 3D ``.csv`` written with ``save_as_csv``, else None.
+    skipped
+        Why nothing was written (no analysis output, or the 3D exists), else None.
+    """
+
+    video: Path
+    analysis: Path | None
+    output: Path | None = None
+    csv: Path | None = None
+    skipped: str | None = None
+
+
+class ProjectLift(list[Path]):
+    """The files :func:`lift_dlc_project` wrote (a list of Path, in video order), and per video.
+
+    A list of the written files (``.h5``, and ``.csv`` with ``save_as_csv``), as before;
+    :attr:`videos` says which 3D file came from which analysis file, and why the others
+    were skipped.
+    """
+
+    def __init__(self, videos: list[VideoLift]) -> None:
+        files = [f for v in videos for f in (v.output, v.csv) if f is not None]
+        super().__init__(files)
+        self.videos = list(videos)
+
+    @property
+    def lifted(self) -> list[VideoLift]:
+        """The videos lifted (``output`` set)."""
+        return [v for v in self.videos if v.output is not None]
+
+    @property
+    def skipped(self) -> list[VideoLift]:
+        """The videos skipped, with ``skipped`` saying why."""
+        return [v for v in self.videos if v.output is None]
+
+    @property
+    def outputs(self) -> dict[Path, Path]:
+        """``{analysis file: 3D .h5 written from it}``."""
+        return {v.analysis: v.output for v in self.lifted if v.analysis is not None}
 
 
 def _project_dir(config: Mapping[str, Any]) -> Path:
@@ -66,8 +123,6 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
     MissingFileError
         If the project has no lifter (the message says how to train one).
     """
-    from liftpose_dlc.pretrained.registry import load_model
-
     path = project_lifter_path(config_path)
     if not path.is_file():
         raise MissingFileError(
@@ -75,6 +130,8 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
             "liftpose_dlc.train_dlc_project(config_path, poses_3d) or `liftpose-dlc train "
             "--config ...`, or pass model=<lifter file>"
         )
+    from liftpose_dlc.pretrained.registry import load_model
+
     return load_model(path)
 
 
@@ -113,7 +170,7 @@ def train_dlc_project(
     overwrite: bool = False,
     verbose: bool = True,
     init: Any = None,
-    init_keypoint_map: Mapping[str, str | None] | None = None,
+    init_keypoint_map: Any = None,
     **training: Any,
 ) -> Any:
     """Train a lifter for a DeepLabCut project's bodyparts and save it inside the project.
@@ -174,8 +231,7 @@ def train_dlc_project(
         instead of training from scratch: the bodyparts are mapped onto its keypoints
         (corrections: ``init_keypoint_map``), it keeps its network and target sets, and a
         short schedule is used (see
-        :func:`~liftpose_dlc.workflow.training.train_from_library`). Lifting the project then
-        maps the names again.
+        :func:`~liftpose_dlc.workflow.training.train_from_library`).
     init_keypoint_map
         ``{bodypart: model keypoint}`` corrections of the automatic map (with ``init``).
     **training
@@ -256,8 +312,8 @@ def lift_dlc_project(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     verbose: bool = True,
-    keypoint_map: Mapping[str, str | None] | None = None,
-) -> list[Path]:
+    keypoint_map: Any = None,
+) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
     For each video, the analysis output is found by DeepLabCut's naming
@@ -271,11 +327,8 @@ def lift_dlc_project(
     config_path
         The project's ``config.yaml``.
     model
-        A :class:`~liftpose_dlc.Lifter`, a model file or a pretrained model's name
-        (``"mouse"``, :func:`~liftpose_dlc.list_models`); default the project's own
-        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`). A
-        pretrained (or fine-tuned) model's keypoints are matched to the project's bodyparts
-        automatically (the map is shown with ``verbose``); a subset of them is lifted.
+        A :class:`~liftpose_dlc.Lifter` or model file; default the project's own
+        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`).
     videos
         Videos or folders of videos (only their names are used: archived videos need not
         exist); default the config's ``video_sets`` and the videos in ``<project>/videos``.
@@ -301,18 +354,15 @@ def lift_dlc_project(
     device
         Torch device; None: CUDA when available.
     verbose
-        Progress bars over videos and frames, a line per skipped video, and the keypoint
-        map of a pretrained model.
-    keypoint_map
-        ``{bodypart: model keypoint}`` corrections of the automatic map (None values leave
-        a bodypart out); see :func:`~liftpose_dlc.keypoint_names.read_keypoint_map`.
+        Progress bars over videos and frames, and a line per skipped video.
 
     Returns
     -------
-    list of Path
-        The files written (``.h5``, and ``.csv`` with ``save_as_csv``), in video order.
-        Videos without analysis output, and videos whose 3D exists (without ``overwrite``),
-        are skipped with a :class:`LiftSkippedWarning`.
+    ProjectLift
+        A list of the files written (``.h5``, and ``.csv`` with ``save_as_csv``), in video
+        order, whose ``videos`` (:class:`VideoLift`) say which 3D file came from which
+        analysis file. Videos without analysis output, and videos whose 3D exists (without
+        ``overwrite``), are skipped with a :class:`LiftSkippedWarning` (and their reason).
 
     Raises
     ------
@@ -326,10 +376,8 @@ def lift_dlc_project(
     --------
     >>> lift_dlc_project("openfield/config.yaml")  # doctest: +SKIP
     [PosixPath('openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000_3d.h5')]
-    >>> lift_dlc_project("openfield/config.yaml", model="mouse")  # doctest: +SKIP
     """
     from liftpose_dlc.io.dlc_project import (
-        config_bodyparts,
         config_pcutoff,
         config_skeleton,
         find_analysis_outputs,
@@ -338,6 +386,7 @@ def lift_dlc_project(
 
     cfg = read_dlc_config(config_path)
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
+    from liftpose_dlc.io.dlc_project import config_bodyparts
     from liftpose_dlc.pretrained.adapt import adapt_lifter
 
     lifter, match = adapt_lifter(
@@ -360,6 +409,11 @@ def lift_dlc_project(
         all_project_videos=True,
     )
     lacking = [video.name for video, analysis in outputs.items() if analysis is None]
+    report = {
+        video: VideoLift(Path(video), None, skipped=f"no analysis output for shuffle {shuffle}")
+        for video, analysis in outputs.items()
+        if analysis is None
+    }
     if lacking:
         _skip(
             f"{len(lacking)} video(s) have no analysis output for shuffle {shuffle} and are "
@@ -373,7 +427,6 @@ def lift_dlc_project(
             "videos=..., destfolder=..., shuffle=..."
         )
     skeleton = config_skeleton(cfg, lifter.keypoints) or _card_skeleton(lifter, match)
-    written: list[Path] = []
     with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
         for video, analysis in todo.items():
             dest = output_path(analysis)
@@ -383,6 +436,9 @@ def lift_dlc_project(
                 _skip(
                     f"video {video.name}: {existing} exists and is kept (pass overwrite=True, "
                     "--overwrite, to replace it)"
+                )
+                report[video] = VideoLift(
+                    Path(video), Path(analysis), skipped=f"{existing} exists and is kept"
                 )
                 videos_bar.update(1)
                 continue
@@ -401,12 +457,12 @@ def lift_dlc_project(
                     skeleton=skeleton,
                     progress=frames_bar,
                 )
-            written.append(dest)
-            if save_as_csv:
-                written.append(csv_dest)
+            report[video] = VideoLift(
+                Path(video), Path(analysis), dest, csv_dest if save_as_csv else None
+            )
             say(f"{video.name}: wrote {dest}", verbose)
             videos_bar.update(1)
-    return written
+    return ProjectLift([report[video] for video in outputs])
 
 
 def _card_skeleton(lifter: Any, match: Any) -> list[tuple[str, str]]:

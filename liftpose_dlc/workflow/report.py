@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._files import atomic_path, check_image
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -248,7 +248,7 @@ def _figure(figsize: tuple[float, float]) -> Any:
 def _save(fig: Any, path: str | os.PathLike, overwrite: bool) -> Path:
     dest = Path(path)
     fmt = dest.suffix.lstrip(".").lower() or "png"
-    with atomic_path(dest, overwrite) as tmp:
+    with atomic_path(dest, overwrite, verify=check_image(fmt)) as tmp:
         fig.savefig(tmp, format=fmt, dpi=fig.dpi)
     return dest
 

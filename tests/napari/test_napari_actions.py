@@ -20,6 +20,7 @@ from liftpose_dlc.errors import (
     ModelFileError,
     OutputExistsError,
 )
+from liftpose_dlc.io import load_poses
 from liftpose_dlc.io.dlc import load_dlc
 from liftpose_dlc.workflow.lifting import lift_poses
 from napari_liftpose.actions import (
@@ -33,7 +34,6 @@ from napari_liftpose.actions import (
     frames_tracked,
     individual_choices,
     inspect_tracking,
-    mask_low_confidence,
     run_lift,
     save_lifted,
     select_individuals,
@@ -187,15 +187,6 @@ def test_single_is_not_a_choice_but_stays_with_the_animals():
     assert default_individuals(few) == ["individual_0", "individual_1"]
 
 
-def test_mask_low_confidence():
-    conf = np.array([[[0.9, 0.1, np.nan]]])
-    poses = Poses(np.ones((1, 1, 3, 2)), keypoints=["a", "b", "c"], confidence=conf)
-    masked = mask_low_confidence(poses, 0.5)
-    assert np.isnan(masked.data[0, 0, 1]).all()
-    assert np.isfinite(masked.data[0, 0, [0, 2]]).all()  # no confidence: kept
-    assert mask_low_confidence(poses, None) is poses
-
-
 # --------------------------------------------------------------------------- lifting
 
 
@@ -314,8 +305,9 @@ def test_save_sleap_with_inferred(shared_data, fly_lifter_path, tmp_path):
     with h5py.File(dest) as f:
         np.testing.assert_array_equal(f["inferred"][()], outcome.result.inferred)
     assert outcome.result.inferred.any()
-    with pytest.raises(FileFormatError, match=r"\.h5"):
-        save_lifted(outcome, tmp_path / "pair_3d.csv")
+    # a .csv is a DeepLabCut-layout table whatever the input (save_poses picks by suffix)
+    table = load_poses(save_lifted(outcome, tmp_path / "pair_3d.csv"))
+    np.testing.assert_allclose(table.data, outcome.poses_3d.data, rtol=1e-12)
     with pytest.raises(OutputExistsError):
         save_lifted(outcome, dest)
 

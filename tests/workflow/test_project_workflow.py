@@ -195,3 +195,26 @@ def test_multi_animal_project_lifts_every_individual_with_unique_bodyparts(tmp_p
     assert np.isnan(lifted.data[3, 1]).all()
     assert np.isfinite(np.delete(lifted.data[:, 1], 3, axis=0)).all()
     assert pd.read_hdf(written[0]).columns.names == ["scorer", "individuals", "bodyparts", "coords"]
+
+
+def test_lift_dlc_project_says_which_3d_file_came_from_which_analysis_file(project):
+    model = trained_mouse_model()
+    videos = project.parent / "videos"
+    with pytest.warns(LiftSkippedWarning):
+        result = lift_dlc_project(project, model, save_as_csv=True, verbose=False)
+    analysis = {v: videos / f"{v}DLC_resnet50_testmouseJan1shuffle1_1000.h5" for v in "ab"}
+    assert result.outputs == {a: a.with_name(a.stem + "_3d.h5") for a in analysis.values()}
+    assert [v.csv for v in result.lifted] == [
+        a.with_name(a.stem + "_3d.csv") for a in analysis.values()
+    ]
+    assert list(result) == [f for v in result.lifted for f in (v.output, v.csv)]
+    [never] = result.skipped
+    assert never.video.name == "never_analysed.mp4"
+    assert never.analysis is None
+    assert "no analysis output" in never.skipped
+    with pytest.warns(LiftSkippedWarning):
+        again = lift_dlc_project(project, model, verbose=False)
+    assert again == []
+    kept = [v for v in again.skipped if v.analysis is not None]
+    assert [v.analysis for v in kept] == list(analysis.values())
+    assert all("exists and is kept" in v.skipped for v in kept)
