@@ -42,7 +42,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.train_zoo import MODELS_DIR, fit_zoo  # noqa: E402
 from benchmarks.zoo_data import (  # noqa: E402
-    ANIMALS,
     SPECIES,
     Animal,
     TestView,
@@ -70,7 +69,9 @@ SPLITS = {
     "rat": [("stac_rat", ["stac_rat"])],
 }
 #: keypoint subsets users track (scored on what they track)
-USER_SUBSETS = {"mouse": {"openfield (snout, ears, tail base)": ["Snout", "EarL", "EarR", "TailBase"]}}
+USER_SUBSETS = {
+    "mouse": {"openfield (snout, ears, tail base)": ["Snout", "EarL", "EarR", "TailBase"]}
+}
 
 
 def _known(sp, bodies) -> np.ndarray:
@@ -118,12 +119,23 @@ def run_split(species: str, test: str, train: list[str], seed: int, do022: bool)
     p2, p3 = virtual_pairs(sp, bodies, 50_000, seed + 1, views)
     ls = LeastSquares(sp, p2, p3)
     ref = _reference(sp, held, seed)
-    out = {"species": species, "test": test, "train": train, "zoo_train_s": round(secs, 1),
-           "views": [], "notes": held.notes}
+    out = {
+        "species": species,
+        "test": test,
+        "train": train,
+        "zoo_train_s": round(secs, 1),
+        "views": [],
+        "notes": held.notes,
+    }
     for v in held.views:
         m = eval_mask(sp, v, known)
-        row = {"camera": v.name, "view": v.view, "real_2d": v.real_2d, "frames": len(v.pose_2d),
-               "points": int(m.sum())}
+        row = {
+            "camera": v.name,
+            "view": v.view,
+            "real_2d": v.real_2d,
+            "frames": len(v.pose_2d),
+            "points": int(m.sum()),
+        }
         row["zoo"] = errors(sp, lifter_rel(zoo, sp, v.pose_2d), v, m)
         row["lstsq"] = errors(sp, ls.predict(v.pose_2d), v, m)
         if ref is not None:
@@ -155,7 +167,9 @@ def run_split(species: str, test: str, train: list[str], seed: int, do022: bool)
             d = by_k.setdefault(label, {"zoo": [], "lstsq": []})
             d["zoo"].append(errors(sp, lifter_rel(zoo, sp, vs.pose_2d), vs, ms)["mpjpe"])
             d["lstsq"].append(errors(sp, ls.predict(vs.pose_2d), vs, ms)["mpjpe"])
-    out["by_keypoints"] = {k: {m: float(np.nanmean(x)) for m, x in d.items()} for k, d in by_k.items()}
+    out["by_keypoints"] = {
+        k: {m: float(np.nanmean(x)) for m, x in d.items()} for k, d in by_k.items()
+    }
     if do022:
         try:
             out["liftpose022"] = run_022(sp, species, test, bodies, views, held, known, seed)
@@ -191,12 +205,15 @@ def run_022(sp, species, test, bodies, views, held, known, seed) -> dict:
     for g, vs in groups.items():
         kp = list(g)
         roots = [r for r in sp.idx(sp.roots) if r in kp]
-        sets = [[kp.index(t) for t in sp.idx(ts) if t in kp] for r, ts in
-                zip(sp.idx(sp.roots), sp.target_sets, strict=True) if r in kp]
+        sets = [
+            [kp.index(t) for t in sp.idx(ts) if t in kp]
+            for r, ts in zip(sp.idx(sp.roots), sp.target_sets, strict=True)
+            if r in kp
+        ]
         rl = [kp.index(r) for r in roots]
         targets = sorted(set(sum([sp.idx(t) for t in sp.target_sets], [])) & set(kp))
 
-        def inp(uv):
+        def inp(uv, kp=kp, targets=targets):
             x = normalised_input(sp, uv, targets).reshape(len(uv), -1, 2)
             full = np.zeros((len(uv), len(kp), 2))
             full[:, [kp.index(t) for t in targets]] = x
@@ -208,13 +225,29 @@ def run_022(sp, species, test, bodies, views, held, known, seed) -> dict:
         f = WORK / f"022_{tag}.npz"
         te2 = np.concatenate([inp(v.pose_2d) for v in vs])
         te3 = np.nan_to_num(np.concatenate([_rel(sp, v.pose_3d)[:, kp] for v in vs]))
-        np.savez(f, train_2d=inp(p2)[ok], train_3d=tr3[ok], test_2d=te2, test_3d=te3,
-                 roots=np.array(rl), sets=np.array(json.dumps(sets)))
-        env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONPATH": "",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # contended cores: 1 thread
+        np.savez(
+            f,
+            train_2d=inp(p2)[ok],
+            train_3d=tr3[ok],
+            test_2d=te2,
+            test_3d=te3,
+            roots=np.array(rl),
+            sets=np.array(json.dumps(sets)),
+        )
+        env = {
+            **os.environ,
+            "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
+            "PYTHONPATH": "",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }  # contended cores: 1 thread
         t0 = time.perf_counter()
-        subprocess.run([str(python), str(HERE / "zoo_liftpose022.py"), str(f)], check=True,
-                       env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(python), str(HERE / "zoo_liftpose022.py"), str(f)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         res["train_s"] += time.perf_counter() - t0
         pred = np.load(str(f).replace(".npz", "_pred.npy"))
         start = 0
@@ -237,7 +270,8 @@ def markdown(results: dict) -> str:
         "held-out animal's test block (last 30% of its frames), no camera information, "
         "mean over its test cameras. (a) least squares, (b) liftpose 0.22, both trained on "
         "the same animals and views; (c) the default lifter trained on the held-out animal's "
-        "own first 70% of frames in the test cameras. ✓: zoo ≤ 0.8 × (a) and (b), and ≤ 1.5 × (c).",
+        "own first 70% of frames in the test cameras. ✓: zoo ≤ 0.8 × (a) and (b), and "
+        "≤ 1.5 × (c).",
         "",
         "| species | held-out animal | 2D | zoo | (a) least squares | (b) liftpose 0.22 | "
         "(c) within-animal | zoo/(a) | zoo/(c) | ok |",
@@ -258,26 +292,45 @@ def markdown(results: dict) -> str:
             f"| {s['species']} | {s['test']} | {real} | **{f(z)}** | {f(a)} | {f(b)} | {f(c)} | "
             f"{ra:.2f} | {rc:.2f} | {'✓' if ok else '✗'} |"
         )
-    lines += ["", "By view (zoo / least squares, root-relative MPJPE mm, mean over splits' cameras):", "",
-              "| species | view | cameras | zoo | least squares |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "By view (zoo / least squares, root-relative MPJPE mm, mean over splits' cameras):",
+        "",
+        "| species | view | cameras | zoo | least squares |",
+        "|---|---|---|---|---|",
+    ]
     for species in ("fly", "mouse", "rat"):
         rows = [r for s in results["splits"] if s["species"] == species for r in s["views"]]
         for view in sorted({r["view"] for r in rows}):
             rv = [r for r in rows if r["view"] == view]
-            lines.append(
-                f"| {species} | {view} | {len(rv)} | {np.mean([r['zoo']['mpjpe'] for r in rv]):.3f} | "
-                f"{np.mean([r['lstsq']['mpjpe'] for r in rv]):.3f} |"
-            )
-    lines += ["", "By number of tracked keypoints (random subsets that keep the roots; scored on "
-              "the tracked keypoints; zoo / least squares, mm):", "",
-              "| species | held-out | tracked | zoo | least squares |", "|---|---|---|---|---|"]
+            zoo_mean = np.mean([r["zoo"]["mpjpe"] for r in rv])
+            ls_mean = np.mean([r["lstsq"]["mpjpe"] for r in rv])
+            lines.append(f"| {species} | {view} | {len(rv)} | {zoo_mean:.3f} | {ls_mean:.3f} |")
+    lines += [
+        "",
+        "By number of tracked keypoints (random subsets that keep the roots; scored on "
+        "the tracked keypoints; zoo / least squares, mm):",
+        "",
+        "| species | held-out | tracked | zoo | least squares |",
+        "|---|---|---|---|---|",
+    ]
     for s in results["splits"]:
         for k, d in s["by_keypoints"].items():
-            lines.append(f"| {s['species']} | {s['test']} | {k} | {d['zoo']:.3f} | {d['lstsq']:.3f} |")
-    lines += ["", "Shipped models (`liftpose_dlc/pretrained/models/`):", "",
-              "| model | file size | lifting 100k frames (1 thread) | training |", "|---|---|---|---|"]
+            lines.append(
+                f"| {s['species']} | {s['test']} | {k} | {d['zoo']:.3f} | {d['lstsq']:.3f} |"
+            )
+    lines += [
+        "",
+        "Shipped models (`liftpose_dlc/pretrained/models/`):",
+        "",
+        "| model | file size | lifting 100k frames (1 thread) | training |",
+        "|---|---|---|---|",
+    ]
     for name, d in results.get("models", {}).items():
-        lines.append(f"| {name} | {d['size_mb']:.2f} MB | {d['lift_100k_s']:.1f} s | {d.get('train_s', '—')} s |")
+        lines.append(
+            f"| {name} | {d['size_mb']:.2f} MB | {d['lift_100k_s']:.1f} s | "
+            f"{d.get('train_s', '—')} s |"
+        )
     return "\n".join(lines)
 
 
@@ -292,12 +345,46 @@ def time_models(results: dict) -> None:
         lifter.predict(x)
         import yaml
 
-        card = yaml.safe_load(f.with_suffix(".yaml").read_text()) if f.with_suffix(".yaml").exists() else {}
+        card = (
+            yaml.safe_load(f.with_suffix(".yaml").read_text())
+            if f.with_suffix(".yaml").exists()
+            else {}
+        )
         results["models"][f.stem] = {
             "size_mb": f.stat().st_size / 1e6,
             "lift_100k_s": time.perf_counter() - t0,
             "train_s": card.get("training_seconds"),
         }
+
+
+def update_cards(results: dict) -> None:
+    """Write each split's numbers into the shipped model cards' ``metrics``."""
+    import yaml
+
+    for species in SPECIES:
+        card_path = MODELS_DIR / f"{species}.yaml"
+        rows = [s for s in results["splits"] if s["species"] == species]
+        if not card_path.exists() or not rows:
+            continue
+        card = yaml.safe_load(card_path.read_text())
+        metrics = {
+            "protocol": "benchmarks/bench_zoo.py: leave-one-animal-out, root-relative MPJPE "
+            "and Procrustes MPJPE (mm) on the held-out animal's test block, no camera "
+            "information, mean over its test cameras; the split's model is trained like this "
+            "model on the species' other animals (rat: its first 70% of frames, views "
+            "without the test azimuth sector)",
+            "splits": {},
+        }
+        for s in rows:
+            d = {"test_2d": "real detector" if s["views"][0]["real_2d"] else "projected"}
+            for key in ("zoo", "lstsq", "liftpose022", "reference"):
+                v = _summary(s["views"], key)
+                if v:
+                    d[key] = {m: round(x, 4) for m, x in v.items()}
+            metrics["splits"][s["test"]] = d
+        card["metrics"] = metrics
+        head = card_path.read_text().splitlines()[0]
+        card_path.write_text(head + "\n" + yaml.safe_dump(card, sort_keys=False, width=100))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,8 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS_JSON)
-    ap.add_argument("--merge", type=Path, nargs="+", help="only merge these results files "
-                    "(runs of some species each) into --out and the report")
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="only merge these results files (runs of some species each) into --out and the report",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     old = json.loads(args.out.read_text()) if args.out.exists() else {"splits": []}
@@ -327,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
             old["splits"] = splits
             args.out.write_text(json.dumps(old, indent=1) + "\n")
     order = {s: i for i, s in enumerate(["fly", "mouse", "rat"])}
-    splits.sort(key=lambda s: (order[s["species"]], [t for t, _ in SPLITS[s["species"]]].index(s["test"])))
+    splits.sort(
+        key=lambda s: (order[s["species"]], [t for t, _ in SPLITS[s["species"]]].index(s["test"]))
+    )
     results = {
         "machine": f"liftpose-dlc, {platform.machine()}, {os.cpu_count()} CPUs, torch "
         f"{torch.__version__}, {torch.get_num_threads()} thread(s)",
@@ -336,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         "split_wall_s": round(sum(s["wall_s"] for s in splits), 1),
     }
     time_models(results)
+    update_cards(results)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     md = markdown(results)
     (HERE / "_work" / "zoo_table.md").write_text(md + "\n")

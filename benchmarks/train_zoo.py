@@ -55,8 +55,13 @@ ZOO_MODEL_OPTIONS: dict[str, Any] = {
     "set_stage": 1,
 }
 ZOO_TRAIN = {"batch_size": 256, "min_steps": 1200}
-#: Augmentation settings (see virtual_views); per species overrides below.
-ZOO_AUG: dict[str, Any] = {}
+#: Augmentation settings (see virtual_views), per species: rodent users often track few
+#: keypoints (e.g. snout, ears, tail base), so more training poses are random subsets.
+ZOO_AUG: dict[str, dict[str, Any]] = {
+    "fly": {},
+    "mouse": {"p_subset": 0.6},
+    "rat": {"p_subset": 0.6},
+}
 
 DESCRIPTIONS = {
     "fly": "Drosophila legs (DeepFly3D naming, 30 joints: 6 legs x Coxa, Femur, Tibia, "
@@ -94,7 +99,7 @@ def fit_zoo(
         sp.parent_idx,
         lifter.roots,
         lifter.target_sets,
-        **{**ZOO_AUG, **(aug or {})},
+        **{**ZOO_AUG.get(sp.name, {}), **(aug or {})},
     )
     two = {k: v[..., :2].copy() for k, v in bodies.items()}
     opts = dict(ZOO_TRAIN)
@@ -113,8 +118,13 @@ def shippable_animals(species: str) -> list[Animal]:
 
 
 def write_card(
-    sp: Species, lifter: Lifter, animals: list[Animal], seconds: float, metrics: dict | None,
-    path: Path, command: str,
+    sp: Species,
+    lifter: Lifter,
+    animals: list[Animal],
+    seconds: float,
+    metrics: dict | None,
+    path: Path,
+    command: str,
 ) -> None:
     """The model card ``<name>.yaml`` beside the weights."""
     card = {
@@ -163,7 +173,9 @@ def write_card(
     )
 
 
-def train_model(name: str, seed: int = 0, verbose: bool = True, metrics: dict | None = None) -> Path:
+def train_model(
+    name: str, seed: int = 0, verbose: bool = True, metrics: dict | None = None
+) -> Path:
     """Train and write one zoo model; return the weights' path."""
     sp = SPECIES[name]
     animals = shippable_animals(name)
@@ -177,7 +189,12 @@ def train_model(name: str, seed: int = 0, verbose: bool = True, metrics: dict | 
     if metrics is None and card_path.exists():  # keep the benchmark's numbers
         metrics = (yaml.safe_load(card_path.read_text()) or {}).get("metrics")
     write_card(
-        sp, lifter, animals, secs, metrics, card_path,
+        sp,
+        lifter,
+        animals,
+        secs,
+        metrics,
+        card_path,
         f"PYTHONPATH=. python benchmarks/train_zoo.py --model {name} --seed {seed}",
     )
     print(f"{name}: {secs:.0f} s, {path.stat().st_size / 1e6:.2f} MB -> {path}", flush=True)

@@ -107,11 +107,31 @@ MOUSE = Species(
     "Mus musculus",
     MOUSE_KP,
     ["TailBase"],
-    [[
-        "SpineM", "SpineF", "Snout", "EarL", "EarR",
-        "ShoulderL", "ElbowL", "WristL", "ForepawL", "ShoulderR", "ElbowR", "WristR", "ForepawR",
-        "KneeL", "AnkleL", "HindpawL", "KneeR", "AnkleR", "HindpawR", "TailMid", "TailEnd",
-    ]],  # fmt: skip
+    [
+        [
+            "SpineM",
+            "SpineF",
+            "Snout",
+            "EarL",
+            "EarR",
+            "ShoulderL",
+            "ElbowL",
+            "WristL",
+            "ForepawL",
+            "ShoulderR",
+            "ElbowR",
+            "WristR",
+            "ForepawR",
+            "KneeL",
+            "AnkleL",
+            "HindpawL",
+            "KneeR",
+            "AnkleR",
+            "HindpawR",
+            "TailMid",
+            "TailEnd",
+        ]
+    ],  # fmt: skip
     _mouse_par,
     RODENT_VIEWS,
 )
@@ -134,11 +154,32 @@ RAT = Species(
     "Rattus norvegicus",
     RAT_KP,
     ["TailBase"],
-    [[
-        "SpineL", "SpineM", "SpineF", "Snout", "EarL", "EarR",
-        "ShoulderL", "ElbowL", "WristL", "HandL", "ShoulderR", "ElbowR", "WristR", "HandR",
-        "HipL", "KneeL", "AnkleL", "FootL", "HipR", "KneeR", "AnkleR", "FootR",
-    ]],  # fmt: skip
+    [
+        [
+            "SpineL",
+            "SpineM",
+            "SpineF",
+            "Snout",
+            "EarL",
+            "EarR",
+            "ShoulderL",
+            "ElbowL",
+            "WristL",
+            "HandL",
+            "ShoulderR",
+            "ElbowR",
+            "WristR",
+            "HandR",
+            "HipL",
+            "KneeL",
+            "AnkleL",
+            "FootL",
+            "HipR",
+            "KneeR",
+            "AnkleR",
+            "FootR",
+        ]
+    ],  # fmt: skip
     _rat_par,
     RODENT_VIEWS,
 )
@@ -202,8 +243,12 @@ def _to_body(x: np.ndarray, rot: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 
 def _views_virtual(
-    sp: Species, body: np.ndarray, seed: int, views: dict[str, Any] | None = None,
-    noise: float = 0.01, per_view: int = 2,
+    sp: Species,
+    body: np.ndarray,
+    seed: int,
+    views: dict[str, Any] | None = None,
+    noise: float = 0.01,
+    per_view: int = 2,
 ) -> list[TestView]:
     """Test views from fresh virtual cameras (perspective, distance 15 body sizes)."""
     from liftpose_dlc.cameras import euler_to_matrix
@@ -227,8 +272,12 @@ def _views_virtual(
 
 
 def _split_views(views: list[TestView], start: int) -> tuple[list[TestView], list[TestView]]:
-    test = [TestView(v.name, v.view, v.pose_2d[start:], v.pose_3d[start:], v.real_2d) for v in views]
-    train = [TestView(v.name, v.view, v.pose_2d[:start], v.pose_3d[:start], v.real_2d) for v in views]
+    test = [
+        TestView(v.name, v.view, v.pose_2d[start:], v.pose_3d[start:], v.real_2d) for v in views
+    ]
+    train = [
+        TestView(v.name, v.view, v.pose_2d[:start], v.pose_3d[:start], v.real_2d) for v in views
+    ]
     return test, train
 
 
@@ -349,7 +398,12 @@ def load_fly(name: str, seed: int = 0) -> Animal:
             views.append(TestView(f"camera_{cam}", _view_label_fly(Rc @ rot.T), uv, x_cam, False))
         test, train = _split_views(views, start)
         return Animal(
-            "df3d", "fly", body, start, test, [FLY_SOURCES["df3d"]],
+            "df3d",
+            "fly",
+            body,
+            start,
+            test,
+            [FLY_SOURCES["df3d"]],
             notes="rig 2D projected from the real 3D with the real calibration, + 2 px noise",
             train_block_views=train,
         )
@@ -387,15 +441,23 @@ def load_fly(name: str, seed: int = 0) -> Animal:
             uv = np.full((n, 30, 2), np.nan)
             uv[:, cols] = p2.data[:, 0, :15]
             x_cam = np.full((n, 30, 3), np.nan)
-            x_cam[:, cols] = cam.world_to_camera(
-                xw[:, cols].reshape(-1, 3) * DF3D_RIG_UNITS_PER_MM
-            ).reshape(n, 15, 3) / DF3D_RIG_UNITS_PER_MM
+            x_cam[:, cols] = (
+                cam.world_to_camera(xw[:, cols].reshape(-1, 3) * DF3D_RIG_UNITS_PER_MM).reshape(
+                    n, 15, 3
+                )
+                / DF3D_RIG_UNITS_PER_MM
+            )
             views.append(
                 TestView(f"camera_{cam_id}", _view_label_fly(cam.R @ rots[side].T), uv, x_cam, True)
             )
         test, train = _split_views(views, start)
         return Animal(
-            "nmf", "fly", body, start, test, [FLY_SOURCES["nmf"]],
+            "nmf",
+            "fly",
+            body,
+            start,
+            test,
+            [FLY_SOURCES["nmf"]],
             notes="real DeepFly3D network 2D; 3D triangulated from it per side (3 cameras)",
             train_block_views=train,
         )
@@ -410,8 +472,14 @@ def load_fly(name: str, seed: int = 0) -> Animal:
         views = _views_virtual(FLY, body, seed=100 + seed)
         test, train = _split_views(views, start)
         return Animal(
-            "flygym", "fly", body, start, test, [FLY_SOURCES["flygym"]],
-            notes="virtual test cameras (2 per view, 1% noise)", train_block_views=train,
+            "flygym",
+            "fly",
+            body,
+            start,
+            test,
+            [FLY_SOURCES["flygym"]],
+            notes="virtual test cameras (2 per view, 1% noise)",
+            train_block_views=train,
         )
     raise KeyError(name)
 
@@ -463,8 +531,14 @@ def load_mouse(name: str, seed: int = 0) -> Animal:
         start = int(round(n * (1 - TEST_FRACTION)))
         test, train = _split_views(_views_virtual(MOUSE, body, seed=200 + seed), start)
         return Animal(
-            "stac", "mouse", body, start, test, [MOUSE_SOURCES["stac"]],
-            notes="virtual test cameras (2 per view, 1% noise)", train_block_views=train,
+            "stac",
+            "mouse",
+            body,
+            start,
+            test,
+            [MOUSE_SOURCES["stac"]],
+            notes="virtual test cameras (2 per view, 1% noise)",
+            train_block_views=train,
         )
     if name == "dannce":
         from liftpose_dlc.io.dannce import load_dannce_predictions
@@ -492,7 +566,12 @@ def load_mouse(name: str, seed: int = 0) -> Animal:
         test, train = _rodent_real_views(MOUSE, xw, cams, uv, start, False)
         body = xw - np.nanmean(xw, axis=(0, 1))
         return Animal(
-            "dannce", "mouse", body, start, test, [MOUSE_SOURCES["dannce"]],
+            "dannce",
+            "mouse",
+            body,
+            start,
+            test,
+            [MOUSE_SOURCES["dannce"]],
             notes="its 6 real calibrated cameras (2D projected from the 3D + 2 px noise)",
             train_block_views=train,
         )
@@ -511,14 +590,22 @@ def load_mouse(name: str, seed: int = 0) -> Animal:
             with h5py.File(d / v / f"minimal_{v}_proofread.analysis.h5") as fh:
                 names = [n.decode() for n in fh["node_names"][:]]
                 tr = np.asarray(fh["tracks"][0], dtype=np.float64).transpose(2, 1, 0)  # (N, K, 2)
-            uv[v] = _mapped(MOUSE, names, np.concatenate([tr, tr[..., :1]], -1), ANIPOSE_TO_MOUSE)[..., :2]
+            uv[v] = _mapped(MOUSE, names, np.concatenate([tr, tr[..., :1]], -1), ANIPOSE_TO_MOUSE)[
+                ..., :2
+            ]
             cams[v] = cams_all[v]
         xw = _mapped(MOUSE, names, t3, ANIPOSE_TO_MOUSE)
         test, train = _rodent_real_views(MOUSE, xw, cams, uv, 60, True)
         for v in test + train:
             v.view = v.name  # its world frame is not z-up: name the views by their cameras
         return Animal(
-            "anipose", "mouse", xw, 60, test, [MOUSE_SOURCES["anipose"]], shippable=False,
+            "anipose",
+            "mouse",
+            xw,
+            60,
+            test,
+            [MOUSE_SOURCES["anipose"]],
+            shippable=False,
             notes="real proofread SLEAP 2D in 3 calibrated views (side: broken calibration); "
             "test block = frames 60-119 (the reference trains on 0-59); GPL: never trained on",
             train_block_views=train,
@@ -549,14 +636,23 @@ def load_rat(name: str = "stac_rat", seed: int = 0) -> Animal:
     held = {k: [RAT_HELDOUT_AZIMUTH, v[1], v[2]] for k, v in RODENT_VIEWS.items()}
     test, train = _split_views(_views_virtual(RAT, body, seed=300 + seed, views=held), start)
     return Animal(
-        "stac_rat", "rat", body, start, test, [RAT_SOURCES["stac_rat"]],
+        "stac_rat",
+        "rat",
+        body,
+        start,
+        test,
+        [RAT_SOURCES["stac_rat"]],
         notes="one animal: test block = last 30% of the frames, test cameras in an azimuth "
         "sector (135-225 deg) the split's model never saw",
         train_block_views=train,
     )
 
 
-ANIMALS = {"fly": ["df3d", "nmf", "flygym"], "mouse": ["stac", "dannce", "anipose"], "rat": ["stac_rat"]}
+ANIMALS = {
+    "fly": ["df3d", "nmf", "flygym"],
+    "mouse": ["stac", "dannce", "anipose"],
+    "rat": ["stac_rat"],
+}
 
 
 def load_animal(species: str, name: str, seed: int = 0) -> Animal:

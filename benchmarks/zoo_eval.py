@@ -49,8 +49,9 @@ def errors(sp: Species, pred_rel: np.ndarray, view: TestView, mask: np.ndarray) 
             continue
         rs = sorted({root_of[p] for p in pts})
         g = np.concatenate([view.pose_3d[i, pts], view.pose_3d[i, rs]])
-        p = np.concatenate([view.pose_3d[i, [root_of[q] for q in pts]] + pred_rel[i, pts],
-                            view.pose_3d[i, rs]])
+        p = np.concatenate(
+            [view.pose_3d[i, [root_of[q] for q in pts]] + pred_rel[i, pts], view.pose_3d[i, rs]]
+        )
         if not (np.isfinite(g).all() and np.isfinite(p).all()):
             continue
         gm, pm = g.mean(0), p.mean(0)
@@ -60,7 +61,7 @@ def errors(sp: Species, pred_rel: np.ndarray, view: TestView, mask: np.ndarray) 
         s[-1] *= d
         u[:, -1] *= d
         rot = u @ vt
-        scale = s.sum() / (p0 ** 2).sum()
+        scale = s.sum() / (p0**2).sum()
         al = scale * p0 @ rot + gm
         pa.append(np.linalg.norm(al[: len(pts)] - g[: len(pts)], axis=-1).mean())
     return {"mpjpe": mpjpe, "pa_mpjpe": float(np.mean(pa)) if pa else float("nan")}
@@ -81,14 +82,20 @@ def normalised_input(sp: Species, uv: np.ndarray, inputs: list[int]) -> np.ndarr
     return np.nan_to_num(rel).reshape(len(uv), -1)
 
 
-def virtual_pairs(sp: Species, bodies: dict[str, np.ndarray], n: int, seed: int,
-                  views=None, misses: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def virtual_pairs(
+    sp: Species, bodies: dict[str, np.ndarray], n: int, seed: int, views=None, misses: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` training pairs (2D, camera-frame 3D) from the zoo's augmentation."""
     g = torch.Generator().manual_seed(seed)
     x = np.concatenate(list(bodies.values()))
     opts = {} if misses else {"miss_rate": (0.0, 0.0), "p_set_miss": 0.0, "p_subset": 0.0}
-    aug = virtual_views(views or sp.views, sp.parent_idx, sp.idx(sp.roots),
-                        [sp.idx(t) for t in sp.target_sets], **opts)
+    aug = virtual_views(
+        views or sp.views,
+        sp.parent_idx,
+        sp.idx(sp.roots),
+        [sp.idx(t) for t in sp.target_sets],
+        **opts,
+    )
     idx = torch.randint(len(x), (n,), generator=g)
     p3 = torch.as_tensor(x, dtype=torch.float32)[idx]
     state = torch.random.get_rng_state()

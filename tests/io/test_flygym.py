@@ -14,14 +14,20 @@ from liftpose_dlc.io.flygym import load_spotlight
 CLIP = "3d/flygym_spotlight/spotlight_behavior_clip.npz"
 
 
+def _edges(poses) -> list[tuple[str, str]]:
+    """Skeleton edges as name pairs (a list of pairs, or a Skeleton's ``edges``)."""
+    sk = poses.skeleton
+    return [tuple(e) for e in getattr(sk, "edges", sk)]
+
+
 def test_spotlight(shared_data: Path) -> None:
     p = load_spotlight(shared_file(shared_data, CLIP))
     assert p.data.shape == (660, 1, 30, 3)
     assert p.keypoints[:5] == ["LF_Coxa", "LF_Femur", "LF_Tibia", "LF_Tarsus", "LF_Claw"]
     assert p.keypoints[15] == "RF_Coxa"
     assert p.fps == pytest.approx(330)
-    assert len(p.skeleton) == 24
-    assert ("LF_Coxa", "LF_Femur") in p.skeleton
+    assert len(_edges(p)) == 24
+    assert ("LF_Coxa", "LF_Femur") in _edges(p)
     x = p.data[:, 0].reshape(660, 6, 5, 3)
     seg = np.median(np.linalg.norm(np.diff(x, axis=2), axis=-1), axis=0)  # mm
     # README: coxa 0.18-0.36, femur 0.61-0.75, tibia 0.49-0.68, tarsus 0.51-0.63 mm

@@ -15,12 +15,18 @@ H5 = "3d/stac_mouse/test_mouse_mocap_3600_frames.h5"
 YAML = "3d/stac_mouse/test_mouse.yaml"
 
 
+def _edges(poses) -> list[tuple[str, str]]:
+    """Skeleton edges as name pairs (a list of pairs, or a Skeleton's ``edges``)."""
+    sk = poses.skeleton
+    return [tuple(e) for e in getattr(sk, "edges", sk)]
+
+
 def test_stac_mouse(shared_data: Path) -> None:
     p = load_stac_mocap(shared_file(shared_data, H5), shared_file(shared_data, YAML))
     assert p.data.shape == (3600, 1, 34, 3)
     assert p.keypoints[:3] == ["Nose", "Ear_R", "Ear_L"]
     assert p.keypoints[-1] == "MTP_R"
-    assert len(p.skeleton) == len(STAC_MOUSE_SKELETON)
+    assert len(_edges(p)) == len(STAC_MOUSE_SKELETON)
     x = p.data[:, 0]
     k = p.keypoints
 

@@ -29,8 +29,18 @@ def _batch(n: int = 512) -> PoseBatch:
 def test_exact_projection_without_variation() -> None:
     torch.manual_seed(0)
     aug = virtual_views(
-        TOP, PARENTS, ROOTS, SETS, bone_scale=(1, 1), body_scale=(1, 1), axis_scale=(1, 1),
-        distance=(1e6, 1e6), noise=(0, 0), p_outlier=0, miss_rate=(0, 0), p_set_miss=0,
+        TOP,
+        PARENTS,
+        ROOTS,
+        SETS,
+        bone_scale=(1, 1),
+        body_scale=(1, 1),
+        axis_scale=(1, 1),
+        distance=(1e6, 1e6),
+        noise=(0, 0),
+        p_outlier=0,
+        miss_rate=(0, 0),
+        p_set_miss=0,
         p_subset=0,
     )
     b = _batch()
@@ -44,9 +54,10 @@ def test_exact_projection_without_variation() -> None:
     ok = out.valid_2d
     assert torch.allclose(out.pose_2d[ok], out.pose_3d[..., :2][ok], atol=1e-3)
     # a camera looking down (x = 180 deg): up (+z) points towards it, so depth = -z
-    corr = np.corrcoef(out.pose_3d[..., 2][ok].numpy(), b.pose_3d[..., 2][ok].numpy())[0, 1]
-    assert corr < -0.99
-    assert not out.valid_2d[:, 2].any() and not out.weight_3d[:, 2].any()
+    z = b.pose_3d[..., 2] - b.pose_3d[..., 2].nanmean(1, keepdim=True)  # about the centre
+    assert torch.allclose(out.pose_3d[..., 2][ok], -z[ok], atol=1e-3)
+    assert not out.valid_2d[:, 2].any()
+    assert not out.weight_3d[:, 2].any()
 
 
 def test_misses_keep_roots_and_vary_bodies() -> None:
@@ -60,7 +71,8 @@ def test_misses_keep_roots_and_vary_bodies() -> None:
     bone_in = torch.linalg.norm(b.pose_3d[:, 1] - b.pose_3d[:, 0], dim=-1)
     bone_out = torch.linalg.norm(out.pose_3d[:, 1] - out.pose_3d[:, 0], dim=-1)
     ratio = bone_out / bone_in
-    assert 0.6 < float(ratio.min()) and float(ratio.max()) < 1.5
+    assert float(ratio.min()) > 0.6
+    assert float(ratio.max()) < 1.5
     assert float(ratio.std()) > 0.02
 
 
