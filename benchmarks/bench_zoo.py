@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         args.species = []
     for species in args.species:
         for test, train in SPLITS[species]:
+            if args.split and test not in args.split:
+                continue
             r = run_split(species, test, train, args.seed, args.liftpose022)
             z, a = _summary(r["views"], "zoo"), _summary(r["views"], "lstsq")
             c = _summary(r["views"], "reference")

@@ -70,7 +70,8 @@ DESCRIPTIONS = {
     "freely walking in the Spotlight rig) over side, front, ventral and oblique views.",
     "mouse": "Mouse (DANNCE mouse22 keypoints), everything relative to the tail base. "
     "Trained on two mice (DANNCE and STAC-MJX rigs) over top, side, bottom and oblique views; "
-    "lifts any subset that includes the tail base (e.g. snout, ears, tail base).",
+    "takes any subset that includes the tail base (e.g. snout, ears, tail base), with "
+    "larger errors for few keypoints (see metrics).",
     "rat": "Rat (DANNCE rat23 keypoints), everything relative to the tail base. Trained on "
     "one rat (STAC-MJX / DANNCE) over top, side, bottom and oblique views.",
 }
@@ -159,7 +160,7 @@ def write_card(
         "trained_with": {
             "script": "benchmarks/train_zoo.py",
             "command": command,
-            "model_options": lifter.options.as_dict(),
+            "model_options": getattr(lifter, "lifter_options", None) or lifter.options.as_dict(),
             "train_options": {k: v for k, v in lifter.train_options.items()},
             "augmentation": lifter.augmentation,
             "torch_threads": torch.get_num_threads(),

@@ -422,6 +422,7 @@ def load_fly(name: str, seed: int = 0) -> Animal:
         start = int(round(n * (1 - TEST_FRACTION)))
         body = np.full_like(xw, np.nan)
         rots = {}
+        mirrored: dict[str, bool] = {}
         for side in "LR":
             legs = [f"{side}{leg}" for leg in "FMH"]
             cols = [FLY.keypoints.index(f"{L}_{s}") for L in legs for s in FLY_SEGMENTS]
@@ -430,6 +431,14 @@ def load_fly(name: str, seed: int = 0) -> Animal:
             rot, c = _fly_body_frame(xs, legs)
             # a half fly: centre its legs on the side's own coxae, placed as a df3d side
             b = _to_body(xs, rot, c)
+            # legs reach outwards from their coxae: left legs to +y, right legs to -y. This
+            # session's right triplet (cameras 0-2) reconstructs mirror-imaged legs (they
+            # reach to +y like the left ones, with anterior and up agreeing between the
+            # sides), so that side is mirrored back, and so are its test views
+            reach = np.nanmedian(b[:, cols[4::5], 1] - b[:, cols[0::5], 1])
+            mirrored[side] = (reach < 0) != (side == "R")
+            if mirrored[side]:
+                b[..., 1] *= -1
             b[:, cols, 1] += 0.3 if side == "L" else -0.3
             body[:, cols] = b[:, cols]
             rots[side] = rot
@@ -447,6 +456,9 @@ def load_fly(name: str, seed: int = 0) -> Animal:
                 )
                 / DF3D_RIG_UNITS_PER_MM
             )
+            if mirrored[side]:  # a mirror camera: image x and camera x negated together
+                uv[..., 0] *= -1
+                x_cam[..., 0] *= -1
             views.append(
                 TestView(f"camera_{cam_id}", _view_label_fly(cam.R @ rots[side].T), uv, x_cam, True)
             )

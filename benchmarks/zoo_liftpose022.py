@@ -30,7 +30,7 @@ def main() -> None:
     _, pred = _predict_022(out)
     pred = np.asarray(pred, dtype=np.float64).reshape(d["test_3d"].shape)
     rel = np.zeros_like(pred)
-    for r, ts in zip(roots, sets):
+    for r, ts in zip(roots, sets, strict=True):
         rel[:, ts] = pred[:, ts] - pred[:, [r]]
     np.save(str(out) + "_pred.npy", rel)
 
