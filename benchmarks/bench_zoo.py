@@ -394,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS_JSON)
+    ap.add_argument("--split", nargs="+", help="only these held-out animals")
     ap.add_argument(
         "--merge",
         type=Path,
