@@ -80,6 +80,8 @@ def _detect_hdf5(p: Path) -> str:
             tracks = f.get("tracks")
             if isinstance(tracks, h5py.Dataset) and tracks.ndim == 4 and tracks.shape[-1] == 3:
                 return "sleap-anipose"
+            if isinstance(tracks, h5py.Dataset) and f.attrs.get("format") == "points3d":
+                return "sleap-anipose"  # save_sleap_3d's file, in SLEAP's analysis layout
             pandas_like = False
 
             def visit(name: str, obj: Any) -> None:

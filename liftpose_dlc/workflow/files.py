@@ -4,15 +4,17 @@ The 3D is written beside the input, as ``<input stem>_3d.h5``:
 
 * **DeepLabCut inputs** give a DeepLabCut-layout table: columns ``(scorer, bodyparts, coords)``
   (``(scorer, individuals, bodyparts, coords)`` for multi-animal tables) with coords
-  ``x, y, z`` (and ``inferred``, 0/1, with ``infer_occluded=True``), HDF5 key
-  ``df_with_missing``, pandas *fixed* format (readable by the pandas 2.x DeepLabCut pins),
-  the input's scorer, one row per frame. ``save_as_csv=True`` adds the same table as CSV.
-  ``.h5`` inputs are streamed: a recording of any length is lifted in bounded memory.
-* **SLEAP inputs** give an analysis-style HDF5 (:func:`~liftpose_dlc.io.sleap.save_sleap_3d`):
-  ``tracks`` ``(frames, tracks, nodes, 3)``, ``node_names``, ``track_names``, ``edge_names``,
-  ``edge_inds``, ``point_scores`` (the 2D scores) and, with ``infer_occluded=True``, a bool
-  ``inferred`` ``(frames, tracks, nodes)``.
+  ``x, y, z``, HDF5 key ``df_with_missing``, pandas *fixed* format (readable by the pandas
+  2.x DeepLabCut pins), the input's scorer, one row per frame; with ``infer_occluded=True``
+  the inferred points' mask is the array ``liftpose_dlc_inferred`` beside the table.
+  ``save_as_csv=True`` adds the same table as CSV. ``.h5`` inputs are streamed: a recording
+  of any length is lifted in bounded memory.
+* **SLEAP inputs** give a SLEAP analysis-style HDF5 (:func:`~liftpose_dlc.io.sleap.save_sleap_3d`):
+  ``tracks`` ``(tracks, 3, nodes, frames)`` as SLEAP's analysis export (movement opens it),
+  ``node_names``, ``track_names``, ``edge_names``, ``edge_inds``, ``point_scores`` and, with
+  ``infer_occluded=True``, ``inferred``.
 
+Both record units, frame, fps, the lifter and the 2D source (:mod:`liftpose_dlc.io.metadata`).
 Writes are atomic (a temporary file renamed at the end): an interrupted lift leaves no
 partial file, and an existing output is replaced only with ``overwrite=True``.
 """
@@ -29,6 +31,7 @@ import numpy as np
 
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, LiftPoseError
+from liftpose_dlc.io.metadata import lifted_fields
 from liftpose_dlc.poses import Poses, Source
 from liftpose_dlc.workflow._progress import progress_bar
 from liftpose_dlc.workflow.lifting import (
@@ -167,12 +170,15 @@ def lift_dlc_file(
     fps: float | None = None,
     read_meta: bool = True,
     progress: Any = None,
+    model_ref: Any = None,
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
     ``skeleton`` (pairs of names; edges between lifted keypoints are kept) and ``fps`` are
     stored in the file's attributes; ``fps`` defaults to DeepLabCut's ``_meta.pickle`` when
-    ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here). Other
+    ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here).
+    ``model_ref`` (default ``lifter``) is what the file records as the lifter (a model file's
+    path names it, see :func:`~liftpose_dlc.io.metadata.describe_lifter`). Other
     parameters: see :func:`lift_file`. Returns ``dest``.
     """
     from liftpose_dlc.io.dlc_project import read_dlc_meta
@@ -203,6 +209,7 @@ def lift_dlc_file(
             fps = None if meta is None else meta.fps
         plan = core.plan
         edges = core.edges(skeleton)
+        recorded = lifted_fields(model, reader.source, lifter if model_ref is None else model_ref)
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames
             if hasattr(progress, "refresh"):
@@ -233,6 +240,7 @@ def lift_dlc_file(
                     skeleton=edges,
                     fps=fps,
                     source=Source(src, SOFTWARE),
+                    **recorded,
                 )
                 writer.write(poses_3d, inferred)
                 update(chunk.n_frames)

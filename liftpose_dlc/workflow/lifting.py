@@ -45,6 +45,7 @@ import numpy as np
 
 from liftpose_dlc.errors import ConfigError, KeypointError, PosesValidationError
 from liftpose_dlc.io.dlc_project import check_pcutoff
+from liftpose_dlc.io.metadata import lifted_fields
 from liftpose_dlc.poses import Poses, Source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -455,6 +456,7 @@ def lift_poses(
         skeleton=core.edges(poses_2d.skeleton),
         fps=poses_2d.fps,
         source=Source(poses_2d.source.path, SOFTWARE),
+        **lifted_fields(model, poses_2d.source, lifter),
     )
     return LiftResult(poses_3d, inferred)
 
