@@ -138,6 +138,7 @@ def lift_file(
                 overwrite=overwrite,
                 save_as_csv=save_as_csv,
                 progress=bar,
+                model_ref=model,
                 **options,
             )
     check_overwrite(dest, overwrite)
@@ -147,7 +148,7 @@ def lift_file(
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
     return save_sleap_3d(
-        result.poses,
+        result.poses.replace(**lifted_fields(lifter, poses_2d.source, model)),
         dest,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
