@@ -152,7 +152,7 @@ def save_nwb(
             edges=np.array(poses.edge_indices, dtype=np.uint8).reshape(-1, 2),
         )
         skeletons.append(skeleton)
-        meta = {**attrs, "individual": ind, "n_dims": poses.n_dims}
+        meta = {**attrs, "individual": ind, "n_dims": poses.n_dims, "keypoints": poses.keypoints}
         estimations.append(
             _estimation(
                 ndx_pose,
@@ -171,6 +171,7 @@ def save_nwb(
                 "units": two.units or "pixels",
                 "individual": ind,
                 "n_dims": 2,
+                "keypoints": kept,
                 "source_software": two.source.software or "unknown",
             }
             if two.source.path:
@@ -306,17 +307,17 @@ def _read(p: Path, nwbfile: Any, ndx_pose: Any, dims: int, names: Sequence[str] 
             f"{p}: no ndx-pose PoseEstimation with {dims}D series"
             + (f" named {list(names)}" if names else "")
         )
-    keypoints = list(found[0].pose_estimation_series.keys())
+    keypoints = _keypoint_order(found[0])
     data, conf, individuals = [], [], []
     meta: dict[str, Any] = {}
     fps = None
     for obj in found:
-        series = obj.pose_estimation_series
-        if list(series.keys()) != keypoints:
+        if sorted(obj.pose_estimation_series) != sorted(keypoints):
             raise FileFormatError(
-                f"{p}: {obj.name} has keypoints {list(series.keys())}, {found[0].name} has "
-                f"{keypoints}; read them one at a time with names=[...]"
+                f"{p}: {obj.name} has keypoints {sorted(obj.pose_estimation_series)}, "
+                f"{found[0].name} has {keypoints}; read them one at a time with names=[...]"
             )
+        series = {k: obj.pose_estimation_series[k] for k in keypoints}
         one_meta = _meta(obj.description)
         meta = meta or one_meta
         individuals.append(str(one_meta.get("individual", nwbfile.identifier)))
@@ -362,6 +363,16 @@ def _read(p: Path, nwbfile: Any, ndx_pose: Any, dims: int, names: Sequence[str] 
         )
     except PosesValidationError as exc:
         raise FileFormatError(f"{p}: not valid poses: {exc}") from exc
+
+
+def _keypoint_order(estimation: Any) -> list[str]:
+    """The series' names in the order of the linked skeleton's nodes (pynwb sorts them)."""
+    names = list(estimation.pose_estimation_series.keys())
+    order = _meta(estimation.description).get("keypoints")
+    if not (isinstance(order, list) and sorted(order) == sorted(names)):
+        sk = estimation.skeleton
+        order = [str(n) for n in sk.nodes[()]] if sk is not None else None
+    return list(order) if order is not None and sorted(order) == sorted(names) else names
 
 
 def _meta(description: Any) -> dict[str, Any]:
