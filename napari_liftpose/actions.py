@@ -650,9 +650,9 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
     """Write the lifted 3D with the writer ``lift_file`` uses for the same input.
 
     - DeepLabCut inputs: :func:`~liftpose_dlc.io.dlc.save_dlc` (``.h5`` or ``.csv``), with
-      the input's scorer and single- or multi-animal layout, and an ``inferred`` coordinate
-      with ``infer_occluded``: the table ``lift_dlc_project`` writes.
-    - SLEAP inputs: :func:`~liftpose_dlc.io.sleap.save_sleap_3d` (``points3d.h5`` layout,
+      the input's scorer and single- or multi-animal layout, and with ``infer_occluded``
+      the inferred mask beside the table (``.h5`` only): the file ``lift_dlc_project`` writes.
+    - SLEAP inputs: :func:`~liftpose_dlc.io.sleap.save_sleap_3d` (SLEAP's analysis layout,
       with ``inferred`` with ``infer_occluded``).
 
     The write is atomic (a temporary file renamed at the end).
