@@ -100,7 +100,7 @@ def test_chunked_file_readable_by_pandas_2(tmp_path):
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got["v"].startswith("2.")
-    assert got["shape"] == [30, 2 * 3 * 4]
+    assert got["shape"] == [30, 2 * 3 * 3]  # x, y, z (the inferred mask is beside the table)
     expected = pd.read_hdf(out).iloc[:, 0].fillna(-1).tolist()
     np.testing.assert_allclose(got["x"], expected)
 
