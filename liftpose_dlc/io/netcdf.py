@@ -79,7 +79,9 @@ def to_dataset(poses: Poses) -> Any:
         "source_software": poses.source.software or "unknown",
         "time_unit": time_unit,
         **output_attrs(poses),
-        "skeleton": json.dumps([list(e) for e in poses.skeleton]),
+        "skeleton": json.dumps(
+            [[poses.keypoints[a], poses.keypoints[b]] for a, b in poses.edge_indices]
+        ),
     }
     if poses.source.path is not None:
         attrs["source_file"] = poses.source.path

@@ -79,7 +79,7 @@ def test_round_trip(tmp_path, n_dims):
     np.testing.assert_array_equal(back.confidence, poses.confidence)
     assert back.keypoints == poses.keypoints
     assert back.individuals == poses.individuals
-    assert back.skeleton == poses.skeleton
+    assert back.edge_indices == poses.edge_indices
     assert back.fps == 30.0
     assert back.units == poses.units
     assert back.frame == poses.frame

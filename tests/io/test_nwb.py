@@ -104,7 +104,7 @@ def test_round_trip(tmp_path):
     np.testing.assert_array_equal(back.confidence, poses.confidence)
     assert back.keypoints == KEYPOINTS
     assert back.individuals == ["m1", "m2"]
-    assert back.skeleton == poses.skeleton
+    assert back.edge_indices == poses.edge_indices
     assert back.fps == 30.0
     assert back.units == "mm"
     assert back.frame == "camera"
