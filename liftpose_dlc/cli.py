@@ -275,7 +275,7 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
 def _lift_project(args: argparse.Namespace, config: Path) -> int:
     from liftpose_dlc.workflow import lift_dlc_project
 
-    written = lift_dlc_project(
+    result = lift_dlc_project(
         config,
         args.model,
         videos=args.videos,
@@ -285,21 +285,20 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
         destfolder=args.destfolder,
         **_lift_options(args),
     )
-    h5 = [p for p in written if p.suffix == ".h5"]
     if args.plot:
         from liftpose_dlc.io.dlc import load_dlc
 
-        for path in h5:
-            source = path.with_name(path.name[: -len("_3d.h5")] + ".h5")
-            _plot(args, load_dlc(source, config=config), load_dlc(path), path)
-    _say(args, f"{len(h5)} file(s) lifted")
+        for video in result.lifted:
+            path = video.output
+            _plot(args, load_dlc(video.analysis, config=config), load_dlc(path), path)
+    _say(args, f"{len(result.lifted)} file(s) lifted")
     return 0
 
 
 def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
+    from liftpose_dlc.engine import as_lifter
     from liftpose_dlc.errors import LiftPoseError, OutputExistsError
     from liftpose_dlc.workflow import lift_file
-    from liftpose_dlc.workflow.lifting import as_lifter
 
     model = as_lifter(args.model)
     failed = 0
@@ -355,7 +354,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     truth = load_poses_3d(args.truth, keypoints=args.truth_keypoints)
     roots, sets = _names(args.roots), _target_sets(args.target_sets)
     if args.model is not None:
-        from liftpose_dlc.workflow.lifting import as_lifter
+        from liftpose_dlc.engine import as_lifter
 
         lifter = as_lifter(args.model)
         roots = [lifter.keypoints[i] for i in lifter.roots]
@@ -496,7 +495,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def _version() -> str:
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
 
     return f"{PROG} {__version__}"
 

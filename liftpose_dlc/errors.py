@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "OutputExistsError",
     "PosesValidationError",
+    "WriteError",
 ]
 
 
@@ -60,3 +61,14 @@ class OutputExistsError(LiftPoseError, FileExistsError):
 
 class PosesValidationError(LiftPoseError, ValueError):
     """A :class:`~liftpose_dlc.Poses` was built from arrays or names that do not agree."""
+
+
+class WriteError(LiftPoseError, OSError):
+    """An output could not be written (disk full, no permission, ...) or read back as written.
+
+    The message names the output file (never the hidden temporary file); a previous file
+    under that name is left untouched and no partial file is left behind.
+    """
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno n] strerror: filename"
+        return str(self.args[0]) if self.args else ""

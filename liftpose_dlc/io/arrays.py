@@ -12,6 +12,7 @@ import numpy as np
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError, KeypointError
+from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["load_array_poses"]
@@ -119,3 +120,21 @@ def load_array_poses(
     if len(names) != n_kp:
         raise KeypointError(f"{what}: {len(names)} keypoint names given for {n_kp} keypoints")
     return Poses(arr, names, individuals=individuals, fps=fps, source=Source(p, "NumPy"))
+
+
+# ------------------------------------------------------------------------- registry
+def _sniff(probe: Probe) -> bool:
+    return probe.head.startswith((b"\x93NUMPY", b"PK\x03\x04"))
+
+
+FORMATS = (
+    Format(
+        name="array",
+        description=".npy/.npz arrays",
+        sniff=_sniff,
+        read=load_array_poses,
+        dims=(3,),
+        names_keypoints=True,
+        software=("NumPy",),
+    ),
+)

@@ -29,6 +29,7 @@ import numpy as np
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import FileFormatError, MissingDependencyError, PosesValidationError
 from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
+from liftpose_dlc.io.registry import Format
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["save_netcdf", "load_netcdf", "sniff_netcdf", "DIMS", "FORMATS"]
@@ -238,25 +239,17 @@ def sniff_netcdf(probe: Any) -> bool:
     return bool(probe.is_hdf5 and "position" in probe.h5.get("datasets", {}))
 
 
-def _declare() -> tuple[Any, ...]:
-    try:
-        from liftpose_dlc.io.registry import Format
-    except ImportError:  # pragma: no cover - the registry is merged separately
-        return ()
-    return (
-        Format(
-            name="netcdf",
-            description="netCDF in movement's poses dataset layout (.nc)",
-            sniff=sniff_netcdf,
-            read=load_netcdf,
-            dims=(2, 3),
-            software=(),
-            write=save_netcdf,
-            suffixes=(".nc",),
-            write_as="netcdf",
-        ),
-    )
-
-
 #: The format declarations of this module (for ``liftpose_dlc.io.registry``).
-FORMATS = _declare()
+FORMATS = (
+    Format(
+        name="netcdf",
+        description="netCDF in movement's poses dataset layout (.nc)",
+        sniff=sniff_netcdf,
+        read=load_netcdf,
+        dims=(2, 3),
+        software=(),
+        write=save_netcdf,
+        suffixes=(".nc",),
+        write_as="netcdf",
+    ),
+)

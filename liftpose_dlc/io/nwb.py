@@ -32,6 +32,7 @@ import numpy as np
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import FileFormatError, MissingDependencyError, PosesValidationError
 from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
+from liftpose_dlc.io.registry import Format
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["save_nwb", "load_nwb", "sniff_nwb", "FORMATS"]
@@ -402,24 +403,16 @@ def sniff_nwb(probe: Any) -> bool:
     return {"acquisition", "processing", "general"} <= names
 
 
-def _declare() -> tuple[Any, ...]:
-    try:
-        from liftpose_dlc.io.registry import Format
-    except ImportError:  # pragma: no cover - the registry is merged separately
-        return ()
-    return (
-        Format(
-            name="nwb",
-            description="NWB with ndx-pose PoseEstimation (.nwb)",
-            sniff=sniff_nwb,
-            read=load_nwb,
-            dims=(2, 3),
-            write=save_nwb,
-            suffixes=(".nwb",),
-            write_as="nwb",
-        ),
-    )
-
-
 #: The format declarations of this module (for ``liftpose_dlc.io.registry``).
-FORMATS = _declare()
+FORMATS = (
+    Format(
+        name="nwb",
+        description="NWB with ndx-pose PoseEstimation (.nwb)",
+        sniff=sniff_nwb,
+        read=load_nwb,
+        dims=(2, 3),
+        write=save_nwb,
+        suffixes=(".nwb",),
+        write_as="nwb",
+    ),
+)
