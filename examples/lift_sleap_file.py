@@ -4,7 +4,7 @@ The 2D is a real SLEAP ``.slp`` (one camera, ``back``, of the sleap-anipose sess
 ``../shared/data/3d/sleap_anipose_mouse``); the lifter is trained on the session's first 90
 triangulated frames seen through its calibrated cameras (as in
 ``examples/train_from_anipose_session.py``). ``lift_file`` writes
-``minimal_back_proofread_3d.h5`` (``tracks`` (frames, tracks, nodes, 3), node names, edges)
+``minimal_back_proofread_3d.h5`` (SLEAP analysis layout: ``tracks`` (tracks, 3, nodes, frames))
 beside a copy of the input, and the last 30 frames, unseen in training, are compared with
 the triangulated 3D. Without the data folder the script says so and exits 0.
 

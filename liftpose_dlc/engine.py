@@ -66,6 +66,7 @@ import attrs
 import numpy as np
 
 from liftpose_dlc.errors import ConfigError, KeypointError, LiftPoseError, PosesValidationError
+from liftpose_dlc.io.metadata import lifted_fields
 from liftpose_dlc.poses import Poses, Source, check_pcutoff
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -434,6 +435,10 @@ class LiftEngine:
         Of the 3D poses (edges between lifted keypoints are kept); default the source's.
     where
         Names the source in error messages; default its ``source``'s description.
+    model_ref
+        What the 3D records as the lifter (default ``model``): a model file's path names it
+        (:func:`~liftpose_dlc.io.metadata.lifted_fields` gives the 3D's ``units``, ``frame``
+        and ``provenance``).
 
     Raises
     ------
@@ -463,6 +468,7 @@ class LiftEngine:
         skeleton: Sequence[tuple[str, str]] | None = None,
         fps: float | None = None,
         where: str | None = None,
+        model_ref: Any = None,
     ) -> None:
         self.model = as_lifter(model)
         self.source = as_source(source)
@@ -498,6 +504,12 @@ class LiftEngine:
             getattr(self.source, "skeleton", None) if skeleton is None else skeleton
         )
         self.fps = getattr(self.source, "fps", None) if fps is None else fps
+        # units, frame, the lifter and the 2D source, recorded by every writer
+        self.recorded = lifted_fields(
+            self.model,
+            src_info if isinstance(src_info, Source) else Source(),
+            model if model_ref is None else model_ref,
+        )
 
     @property
     def n_frames(self) -> int:
@@ -595,6 +607,7 @@ class LiftEngine:
             skeleton=self.skeleton,
             fps=self.fps,
             source=Source(self.path, SOFTWARE),
+            **self.recorded,
         )
 
     def _lift(self, window: Poses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

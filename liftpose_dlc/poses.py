@@ -13,7 +13,10 @@ import numpy as np
 from liftpose_dlc.errors import ConfigError, KeypointError, LiftPoseError, PosesValidationError
 from liftpose_dlc.skeleton import Skeleton
 
-__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict"]
+__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict", "FRAMES"]
+
+#: The coordinate frames a 3D :class:`Poses` can be in (``Poses.frame``).
+FRAMES = ("camera", "world")
 
 
 def check_pcutoff(pcutoff: Any, *, where: str | None = None) -> float | None:
@@ -134,6 +137,17 @@ class Poses:
         Frame rate in frames per second, or None when unknown.
     source
         Where the poses came from (:class:`Source`).
+    units
+        Units of the coordinates (``"pixels"`` for 2D tracking, ``"mm"``, ...), or None
+        when unknown.
+    frame
+        Coordinate frame of 3D poses: ``"camera"`` (the camera the 2D was seen from) or
+        ``"world"``; None when unknown (and for 2D).
+    provenance
+        How the poses were made, as text: for lifted poses ``lifter_name``,
+        ``lifter_version``, ``lifter_training_data``, ``source_2d_file`` and
+        ``source_2d_software`` (see :func:`liftpose_dlc.io.metadata.lift_provenance`).
+        Writers store it, readers give it back.
 
     Raises
     ------
@@ -162,6 +176,9 @@ class Poses:
     )
     fps: float | None = attrs.field(default=None, kw_only=True)
     source: Source = attrs.field(factory=Source, kw_only=True)
+    units: str | None = attrs.field(default=None, kw_only=True)
+    frame: str | None = attrs.field(default=None, kw_only=True)
+    provenance: dict[str, str] = attrs.field(factory=dict, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         where = self.source.describe()
@@ -217,6 +234,13 @@ class Poses:
             self.fps = float(self.fps)
             if not np.isfinite(self.fps) or self.fps <= 0:
                 raise PosesValidationError(f"{where}: fps must be positive, got {self.fps}")
+        if self.units is not None:
+            self.units = str(self.units)
+        if self.frame is not None and self.frame not in FRAMES:
+            raise PosesValidationError(
+                f"{where}: frame must be one of {FRAMES} or None, got {self.frame!r}"
+            )
+        self.provenance = {str(k): str(v) for k, v in dict(self.provenance).items()}
 
     # ------------------------------------------------------------------ shape
     @property

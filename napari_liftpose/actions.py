@@ -670,7 +670,8 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
     The writer is :func:`~liftpose_dlc.io.save_poses`'s choice for the target and the input:
     a ``.csv`` is a DeepLabCut-layout table; a ``.h5`` is, for DeepLabCut inputs, the table
     ``lift_dlc_project`` writes (the input's scorer and layout) and, for SLEAP inputs, a
-    SLEAP-style ``points3d.h5``; both with ``inferred`` with ``infer_occluded``.
+    SLEAP-style 3D file; with ``infer_occluded`` the ``.h5`` files hold the inferred mask
+    (a ``.csv`` cannot: it keeps movement's ``x, y, z`` columns).
 
     The write is atomic (a temporary file, checked, then renamed).
 
@@ -686,6 +687,8 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
     from liftpose_dlc.io import save_poses
 
     inferred = outcome.result.inferred if outcome.infer_occluded else None
+    if Path(path).suffix.lower() == ".csv":
+        inferred = None  # a CSV table holds x, y, z only (see save_dlc)
     return save_poses(
         outcome.poses_3d,
         path,

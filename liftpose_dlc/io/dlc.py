@@ -43,6 +43,7 @@ from liftpose_dlc.io.dlc_project import (
     config_skeleton,
     read_dlc_meta,
 )
+from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
 from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source, check_pcutoff
 
@@ -56,10 +57,15 @@ __all__ = [
     "find_dlc_3d_key",
     "DLCTable",
     "HDF_KEY",
+    "INFERRED_KEY",
+    "inferred_mask",
+    "write_inferred",
 ]
 
 #: The HDF5 key DeepLabCut (and :func:`save_dlc`) use for the pose table.
 HDF_KEY = "df_with_missing"
+#: The HDF5 array (not a pandas table) where :func:`save_dlc` writes the ``inferred`` mask.
+INFERRED_KEY = "liftpose_dlc_inferred"
 
 _LEVELS = {
     3: ["scorer", "bodyparts", "coords"],
@@ -158,20 +164,55 @@ def load_dlc(
         meta = read_dlc_meta(p, scorer=_scorer(table.frame))
         if meta is not None and meta.fps is not None:
             changes["fps"] = meta.fps
+    changes.update(attrs.get("fields", {}))
     return poses.replace(**changes) if changes else poses
 
 
 def load_dlc_inferred(path: str | os.PathLike, *, key: str | None = None) -> np.ndarray | None:
     """The ``inferred`` mask :func:`save_dlc` may write, shape (n_frames, n_individuals, n_kp).
 
-    Returns None when the file has no ``inferred`` coordinate. Individuals and keypoints are
-    in the order of :func:`load_dlc`'s :class:`~liftpose_dlc.Poses`; points without an
-    ``inferred`` column are False.
+    Returns None when the file has no mask (the :data:`INFERRED_KEY` array of ``.h5`` files;
+    files written by older versions had an ``inferred`` coordinate, read too). Individuals
+    and keypoints are in the order of :func:`load_dlc`'s :class:`~liftpose_dlc.Poses`;
+    points the mask does not name are False.
     """
     p = check_file(path, "DeepLabCut file")
     table = read_dlc_table(p, key=key)
     arrays = _table_arrays(table.frame, p.as_posix())
-    return arrays["inferred"]
+    if arrays["inferred"] is not None:  # files written before the mask had its own array
+        return arrays["inferred"]
+    if table.key is None:
+        return None
+    individuals = arrays["individuals"] or [_SINGLE_ANIMAL]
+    return _read_inferred_array(p, individuals, arrays["keypoints"])
+
+
+_SINGLE_ANIMAL = ""  # the individual of a single-animal table, in _read_inferred_array
+
+
+def _read_inferred_array(
+    path: Path, individuals: list[str], keypoints: list[str]
+) -> np.ndarray | None:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        ds = f.get(INFERRED_KEY)
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 3:
+            return None
+        mask = np.asarray(ds[()]) > 0
+        names_i = json.loads(attr_str(ds.attrs["individuals"]))
+        names_k = json.loads(attr_str(ds.attrs["keypoints"]))
+    out = np.zeros((mask.shape[0], len(individuals), len(keypoints)), dtype=bool)
+    index_i = {n: i for i, n in enumerate(names_i)}
+    index_k = {n: k for k, n in enumerate(names_k)}
+    for i, ind in enumerate(individuals):
+        j = index_i.get(ind, 0 if len(names_i) == 1 and ind == _SINGLE_ANIMAL else None)
+        if j is None:
+            continue
+        for k, kp in enumerate(keypoints):
+            if kp in index_k:
+                out[:, i, k] = mask[:, j, index_k[kp]]
+    return out
 
 
 def find_dlc_3d_key(path: str | os.PathLike) -> str | None:
@@ -318,14 +359,16 @@ def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
             break
         n_index += 1
     try:
-        return pd.read_csv(
-            path,
-            header=list(range(n_header)),
-            index_col=list(range(n_index)) if n_index > 1 else 0,
-            low_memory=False,
-        )
+        # the index is set after reading: with index_col, pandas takes a first row without
+        # values ("0,,,,") for the index's name and drops that frame
+        frame = pd.read_csv(path, header=list(range(n_header)), low_memory=False)
+        index = list(frame.columns[:n_index])
+        frame = frame.set_index(index[0] if n_index == 1 else index)
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FileFormatError(f"{path}: cannot parse the DeepLabCut CSV: {exc}") from exc
+    frame.index.names = [None] * n_index
+    frame.columns = pd.MultiIndex.from_tuples(list(frame.columns), names=expected)
+    return frame
 
 
 def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
@@ -348,6 +391,8 @@ def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
                 out["skeleton"] = [(str(a), str(b)) for a, b in edges]
             if f"{_ATTR}individual" in attrs:
                 out["individual"] = attr_str(attrs[f"{_ATTR}individual"])
+            stored = {k[len(_ATTR) :]: attr_str(v) for k, v in attrs.items() if k.startswith(_ATTR)}
+            out["fields"] = fields_from_attrs(stored)
     except Exception:  # noqa: BLE001 - extra metadata only; the table itself was read
         return out if "version" in out else {}
     return out
@@ -488,7 +533,6 @@ def poses_to_dlc_table(
     poses: Poses,
     *,
     scorer: str = "liftpose-dlc",
-    inferred: np.ndarray | None = None,
     multianimal: bool | None = None,
 ) -> pd.DataFrame:
     """The DeepLabCut pandas table of a :class:`~liftpose_dlc.Poses` (see :func:`save_dlc`)."""
@@ -500,24 +544,7 @@ def poses_to_dlc_table(
             f"{where}: the single-animal layout holds one individual, got "
             f"{poses.n_individuals}; pass multianimal=True"
         )
-    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
-    if inferred is not None:
-        inferred = np.asarray(inferred)
-        if inferred.ndim == 2 and poses.n_individuals == 1:
-            inferred = inferred[:, None]
-        if inferred.shape != shape:
-            raise PosesValidationError(
-                f"{where}: inferred must have shape {shape} (frames, individuals, keypoints), "
-                f"got {inferred.shape}"
-            )
-        inferred = inferred.astype(bool)
-
-    if poses.n_dims == 2:
-        coords = ["x", "y", "likelihood"]
-    else:
-        coords = ["x", "y", "z"]
-    if inferred is not None:
-        coords = [*coords, "inferred"]
+    coords = ["x", "y", "likelihood"] if poses.n_dims == 2 else ["x", "y", "z"]
 
     tuples: list[tuple[str, ...]] = []
     columns: list[np.ndarray] = []
@@ -527,10 +554,8 @@ def poses_to_dlc_table(
             tuples.append((*head, poses.keypoints[k], c))
             if c in ("x", "y", "z"):
                 columns.append(poses.data[:, i, k, "xyz".index(c)])
-            elif c == "likelihood":
-                columns.append(poses.confidence[:, i, k])
             else:
-                columns.append(inferred[:, i, k].astype(np.float64))
+                columns.append(poses.confidence[:, i, k])
     values = np.stack(columns, axis=1) if columns else np.empty((poses.n_frames, 0))
     names = _LEVELS[4] if multianimal else _LEVELS[3]
     return pd.DataFrame(
@@ -542,6 +567,27 @@ def poses_to_dlc_table(
 
 def _column_pairs_single(poses: Poses) -> list[tuple[int, int]]:
     return [(0, k) for k in range(poses.n_keypoints)]
+
+
+def inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
+    """``inferred`` as a bool (n_frames, n_individuals, n_keypoints) mask of ``poses``.
+
+    Raises
+    ------
+    PosesValidationError
+        If its shape is not that of the poses (``(n_frames, n_keypoints)`` is accepted for
+        one individual).
+    """
+    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
+    mask = np.asarray(inferred)
+    if mask.ndim == 2 and poses.n_individuals == 1:
+        mask = mask[:, None]
+    if mask.shape != shape:
+        raise PosesValidationError(
+            f"{poses.source.describe()}: inferred must have shape {shape} (frames, "
+            f"individuals, keypoints), got {mask.shape}"
+        )
+    return mask.astype(bool)
 
 
 def save_dlc(
@@ -571,8 +617,11 @@ def save_dlc(
     save_as_csv
         With a ``.h5`` path, also write the same table as ``.csv`` beside it.
     inferred
-        Optional boolean mask (n_frames, n_individuals, n_keypoints), written as an extra
-        ``inferred`` coordinate (0/1) after the others; :func:`load_dlc_inferred` reads it.
+        Optional boolean mask (n_frames, n_individuals, n_keypoints): True where the 3D is
+        the lifter's estimate of a point missing in 2D. Written to the ``.h5`` only, as the
+        HDF5 array :data:`INFERRED_KEY` (uint8, the poses' individual and keypoint names as
+        JSON attributes) beside the table, so that the table keeps DeepLabCut's ``x, y, z``
+        columns (movement and DeepLabCut read it); :func:`load_dlc_inferred` reads it.
     multianimal
         Force the layout: ``(scorer, individuals, bodyparts, coords)`` if True,
         ``(scorer, bodyparts, coords)`` if False. Default: multi-animal when there is more than
@@ -590,7 +639,10 @@ def save_dlc(
     number. An individual named ``single`` gets only the keypoints no other individual has
     data for (DeepLabCut's unique bodyparts), and the other individuals do not get those.
     The HDF5 group also carries attributes ``liftpose_dlc_version``, ``liftpose_dlc_fps``,
-    ``liftpose_dlc_skeleton`` (JSON) and, for the single-animal layout,
+    ``liftpose_dlc_skeleton`` (JSON), ``liftpose_dlc_units``, ``liftpose_dlc_frame``, the
+    lifter and the 2D source (``liftpose_dlc_lifter_name``, ``..._lifter_version``,
+    ``..._lifter_training_data``, ``..._source_2d_file``, ``..._source_2d_software``, see
+    :mod:`liftpose_dlc.io.metadata`) and, for the single-animal layout,
     ``liftpose_dlc_individual``, which :func:`load_dlc` reads back (pandas ignores them).
     The CSV cannot carry them. Writes are atomic: a failure leaves no partial file.
 
@@ -603,7 +655,14 @@ def save_dlc(
     suffix = dest.suffix.lower()
     if suffix not in (".h5", ".hdf5", ".csv"):
         raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
-    frame = poses_to_dlc_table(poses, scorer=scorer, inferred=inferred, multianimal=multianimal)
+    frame = poses_to_dlc_table(poses, scorer=scorer, multianimal=multianimal)
+    if inferred is not None:
+        inferred = inferred_mask(poses, inferred)
+        if suffix == ".csv":
+            raise FileFormatError(
+                f"{dest}: a CSV cannot hold the inferred mask; write a .h5 (save_as_csv=True "
+                "adds the CSV beside it)"
+            )
     if suffix == ".csv":
         with atomic_path(dest, overwrite, verify=same_csv_table(frame)) as tmp:
             frame.to_csv(tmp)
@@ -614,6 +673,8 @@ def save_dlc(
         check_overwrite(csv_dest, overwrite)
     with atomic_path(dest, overwrite, verify=same_hdf_table(frame)) as tmp:
         _write_hdf(frame, tmp, poses, multianimal=frame.columns.nlevels == 4)
+        if inferred is not None:
+            write_inferred(tmp, poses, inferred)
         if csv_dest is not None:
             with atomic_path(csv_dest, overwrite, verify=same_csv_table(frame)) as tmp_csv:
                 frame.to_csv(tmp_csv)
@@ -634,7 +695,31 @@ def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: boo
             setattr(attrs, f"{_ATTR}fps", float(poses.fps))
         if not multianimal:
             setattr(attrs, f"{_ATTR}individual", str(poses.individuals[0]))
+        for name, value in output_attrs(poses).items():
+            if name not in ("fps", "liftpose_dlc_version"):
+                setattr(attrs, f"{_ATTR}{name}", value)
+
     write_image(image[0], tmp)
+
+
+def write_inferred(path: Path, poses: Poses, inferred: np.ndarray | None = None) -> None:
+    """Add the inferred mask of ``poses`` to a DeepLabCut ``.h5`` as :data:`INFERRED_KEY`.
+
+    ``inferred`` None writes an all-False mask of the poses' shape (filled later by a
+    chunked writer).
+    """
+    import h5py
+
+    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
+    mask = np.zeros(shape, np.uint8) if inferred is None else inferred.astype(np.uint8)
+    with h5py.File(path, "a") as f:
+        ds = f.create_dataset(INFERRED_KEY, data=mask, maxshape=(None, *shape[1:]))
+        ds.attrs["individuals"] = json.dumps(list(poses.individuals))
+        ds.attrs["keypoints"] = json.dumps(list(poses.keypoints))
+        ds.attrs["dims"] = json.dumps(["frame", "individual", "keypoint"])
+        ds.attrs["Description"] = (
+            "1 where the 2D point was missing and the 3D is the lifter's estimate"
+        )
 
 
 def _same_values(path: Path, expected: pd.DataFrame, got: pd.DataFrame, rtol: float) -> None:
@@ -669,7 +754,9 @@ def same_csv_table(frame: pd.DataFrame) -> Any:
 
     def verify(path: Path) -> None:
         n_levels = frame.columns.nlevels
-        got = pd.read_csv(path, header=list(range(n_levels)), index_col=0)
+        # the index is set after reading (see _read_csv: a first frame without values)
+        got = pd.read_csv(path, header=list(range(n_levels)))
+        got = got.set_index(got.columns[0])
         _same_values(path, frame, got, rtol=1e-12)
 
     return verify

@@ -37,6 +37,8 @@ from liftpose_dlc.errors import FileFormatError, WriteError
 from liftpose_dlc.io._hdf5 import is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
+    INFERRED_KEY,
+    inferred_mask,
     poses_from_dlc_table,
     poses_to_dlc_table,
     read_dlc_table,
@@ -204,7 +206,8 @@ class DLCChunkWriter:
     scorer, multianimal
         As for :func:`~liftpose_dlc.io.dlc.save_dlc`.
     with_inferred
-        Write the ``inferred`` coordinate.
+        Write the ``inferred`` mask (beside the table, see
+        :func:`~liftpose_dlc.io.dlc.save_dlc`).
     csv_file
         An open text file to append the CSV to, or None.
 
@@ -273,6 +276,15 @@ class DLCChunkWriter:
             _close_quietly(self)
             raise _hdf5_os_error(exc) from exc
         self._group = group
+        self._inferred = None
+        if inferred is not None:  # the mask is an array beside the table (see save_dlc)
+            old = self._h5.get_node(f"/{INFERRED_KEY}")
+            attrs = {k: old._v_attrs[k] for k in old._v_attrs._f_list("user")}
+            shape = (self.n_frames, *old.shape[1:])
+            old._f_remove()
+            self._inferred = self._h5.create_carray("/", INFERRED_KEY, tables.UInt8Atom(), shape)
+            for k, v in attrs.items():
+                setattr(self._inferred._v_attrs, k, v)
 
     def write(self, poses: Poses, inferred: np.ndarray | None = None) -> None:
         """Append the rows of ``poses`` (3D, with its ``inferred`` mask when enabled)."""
@@ -285,9 +297,7 @@ class DLCChunkWriter:
         a, b = self.rows_written, self.rows_written + n
         if b > self.n_frames:
             raise ValueError(f"more rows than announced ({b} > {self.n_frames})")
-        frame = poses_to_dlc_table(
-            poses, scorer=self.scorer, inferred=inf, multianimal=self.multianimal
-        )
+        frame = poses_to_dlc_table(poses, scorer=self.scorer, multianimal=self.multianimal)
         if self._columns is None:
             self._columns = frame.columns
         elif not frame.columns.equals(self._columns):
@@ -299,6 +309,8 @@ class DLCChunkWriter:
         except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
             raise _hdf5_os_error(exc) from exc
         self._values_hash.update(values.tobytes())
+        if self._inferred is not None and inf is not None:
+            self._inferred[a:b] = inferred_mask(poses, inf).astype(np.uint8)
         if self.csv_file is not None:
             frame.index = pd.Index(np.arange(a, b, dtype=np.int64))
             text = frame.to_csv(header=a == 0)

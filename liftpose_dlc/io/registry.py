@@ -35,6 +35,8 @@ FORMAT_MODULES: tuple[str, ...] = (
     "liftpose_dlc.io.sleap",
     "liftpose_dlc.io.dlc",
     "liftpose_dlc.io.anipose",
+    "liftpose_dlc.io.netcdf",
+    "liftpose_dlc.io.nwb",
 )
 
 #: The writer of a suffix several formats write (``.h5``) when nothing else decides.

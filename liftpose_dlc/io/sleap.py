@@ -37,9 +37,9 @@ Both give the same result for the same data:
 
 3D files
 --------
-:func:`save_sleap_3d` writes 3D poses in the layout of sleap-anipose's ``points3d.h5``
-(``tracks`` with shape ``(n_frames, n_tracks, n_nodes, 3)``) plus the names, skeleton
-and scores that file lacks; :func:`load_sleap_3d` reads it back, and reads sleap-anipose's
+:func:`save_sleap_3d` writes 3D poses in SLEAP's analysis layout (``tracks`` with shape
+``(n_tracks, 3, n_nodes, n_frames)``, which movement's SLEAP loader opens) with the names,
+skeleton and scores; :func:`load_sleap_3d` reads it back, and reads sleap-anipose's
 own ``points3d.h5`` when given the node names (or a SLEAP file of the session).
 """
 
@@ -72,6 +72,7 @@ from liftpose_dlc.io._hdf5 import (
     strings,
     write_image,
 )
+from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
 from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
@@ -91,9 +92,11 @@ ANALYSIS_LAYOUTS: dict[str, dict[str, int]] = {
 }
 _CANONICAL_2D = ("frame", "track", "node", "xy")
 
-# Layout of the 3D file written by save_sleap_3d (and by sleap-anipose).
+# Layout of sleap-anipose's points3d.h5 (and of Poses): the axes load_sleap_3d returns.
 POINTS3D_DIMS = ("frame", "track", "node", "xyz")
 POINTS3D_FORMAT = "points3d"
+# Layout save_sleap_3d writes: SLEAP's analysis export, so that movement opens the file.
+ANALYSIS_3D_DIMS = ("track", "xyz", "node", "frame")
 
 _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".webm", ".wmv"}
 
@@ -519,16 +522,21 @@ def save_sleap_3d(
     overwrite: bool = False,
     units: str | None = None,
 ) -> Path:
-    """Write 3D poses as an HDF5 file in sleap-anipose's ``points3d.h5`` layout.
+    """Write 3D poses as an HDF5 file in SLEAP's analysis layout, with 3 coordinates.
 
-    Datasets: ``tracks`` ``(n_frames, n_tracks, n_nodes, 3)`` float64 (as sleap-anipose
-    writes it, NaN where missing), ``point_scores`` ``(n_frames, n_tracks, n_nodes)``
-    (the poses' confidence), ``node_names``, ``track_names``, ``edge_names`` ``(n_edges, 2)``
-    and ``edge_inds``. Each array has a ``dims`` attribute (JSON list of axis names); the
-    file has attributes ``format="points3d"``, ``layout`` (the axis names, comma-separated),
-    ``units``, ``software`` and, when known, ``fps``. With ``inferred``, a bool dataset
-    ``inferred`` ``(n_frames, n_tracks, n_nodes)`` is added (read back with
-    :func:`load_sleap_3d_inferred`; :func:`load_sleap_3d` and sleap-anipose ignore it).
+    Datasets, as SLEAP's analysis export (and movement's ``to_sleap_analysis_file``) lay
+    them out, so that ``movement.io.load_dataset(path, "SLEAP")`` opens the file:
+    ``tracks`` ``(n_tracks, 3, n_nodes, n_frames)`` float64 (NaN where missing),
+    ``point_scores`` ``(n_tracks, n_nodes, n_frames)`` (the poses' confidence),
+    ``track_occupancy`` ``(n_frames, n_tracks)``, ``node_names``, ``track_names``,
+    ``edge_names`` ``(n_edges, 2)`` and ``edge_inds``. Each array has a ``dims`` attribute
+    (JSON list of axis names) from which :func:`load_sleap_3d` reads it back (as it reads
+    sleap-anipose's own ``(n_frames, n_tracks, n_nodes, 3)`` files). The file has
+    attributes ``format="points3d"``, ``layout`` (the axis names of ``tracks``), ``units``,
+    ``frame``, ``software``, ``fps`` (when known), ``liftpose_dlc_version``, the lifter and
+    the 2D source (:mod:`liftpose_dlc.io.metadata`) and ``source_path``. With ``inferred``,
+    a bool dataset ``inferred`` ``(n_tracks, n_nodes, n_frames)`` is added (read back with
+    :func:`load_sleap_3d_inferred`; movement ignores it).
 
     Parameters
     ----------
@@ -542,8 +550,8 @@ def save_sleap_3d(
     overwrite
         Replace an existing file; otherwise an existing file raises.
     units
-        Unit of the coordinates (e.g. ``"mm"``), stored as an attribute; ``"unknown"``
-        when None.
+        Unit of the coordinates (e.g. ``"mm"``), stored as an attribute; default the
+        poses' ``units`` (``"unknown"`` when None).
 
     Returns
     -------
@@ -580,14 +588,23 @@ def save_sleap_3d(
     edge_names = np.array(
         [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton.edges], dtype=bytes
     ).reshape(-1, 2)
+    # (frames, tracks, nodes[, xyz]) -> (tracks, [xyz,] nodes, frames)
+    tracks = np.transpose(poses.data, (1, 3, 2, 0))
+    scores = np.transpose(poses.confidence, (1, 2, 0))
+    occupancy = (~np.isnan(poses.data).all(axis=(2, 3))).astype(np.uint8)
+    attrs = output_attrs(poses)
+    if units is not None:
+        attrs["units"] = units
     check_overwrite(path, overwrite)
     # built in memory, then written with plain I/O: a full disk gives one clean error
     with memory_file() as (f, image):
-        ds = f.create_dataset("tracks", data=poses.data, compression="gzip")
-        ds.attrs["dims"] = json.dumps(list(POINTS3D_DIMS))
-        ds.attrs["Description"] = "Shape: (n_frames, n_tracks, n_nodes, 3)."
-        ds = f.create_dataset("point_scores", data=poses.confidence, compression="gzip")
-        ds.attrs["dims"] = json.dumps(list(POINTS3D_DIMS[:3]))
+        ds = f.create_dataset("tracks", data=tracks, compression="gzip")
+        ds.attrs["dims"] = json.dumps(list(ANALYSIS_3D_DIMS))
+        ds.attrs["Description"] = "Shape: (n_tracks, 3, n_nodes, n_frames)."
+        ds = f.create_dataset("point_scores", data=scores, compression="gzip")
+        ds.attrs["dims"] = json.dumps(["track", "node", "frame"])
+        ds = f.create_dataset("track_occupancy", data=occupancy, compression="gzip")
+        ds.attrs["dims"] = json.dumps(["frame", "track"])
         f.create_dataset("node_names", data=_encode(poses.keypoints))
         f.create_dataset("track_names", data=_encode(poses.individuals))
         f.create_dataset("edge_names", data=edge_names)
@@ -595,16 +612,15 @@ def save_sleap_3d(
             "edge_inds", data=np.array(poses.edge_indices, dtype=np.int64).reshape(-1, 2)
         )
         f.attrs["format"] = POINTS3D_FORMAT
-        f.attrs["layout"] = ",".join(POINTS3D_DIMS)
-        f.attrs["units"] = units if units is not None else "unknown"
+        f.attrs["layout"] = ",".join(ANALYSIS_3D_DIMS)
         f.attrs["software"] = "liftpose-dlc"
-        if poses.fps is not None:
-            f.attrs["fps"] = float(poses.fps)
+        for name, value in attrs.items():
+            f.attrs[name] = value
         if poses.source.path is not None:
             f.attrs["source_path"] = poses.source.path
         if inferred is not None:
-            ds = f.create_dataset("inferred", data=inferred)
-            ds.attrs["dims"] = json.dumps(list(POINTS3D_DIMS[:3]))
+            ds = f.create_dataset("inferred", data=np.transpose(inferred, (1, 2, 0)))
+            ds.attrs["dims"] = json.dumps(["track", "node", "frame"])
             ds.attrs["Description"] = (
                 "True where the 2D point was missing and the 3D is the lifter's estimate"
             )
@@ -619,13 +635,17 @@ def _same_points3d(poses: Poses, inferred: np.ndarray | None) -> Any:
 
     def verify(path: Path) -> None:
         with h5py.File(path, "r") as f:
-            if not np.array_equal(f["tracks"][()], poses.data, equal_nan=True):
+            # the file's axes are SLEAP's analysis layout (see save_sleap_3d)
+            tracks = np.transpose(f["tracks"][()], (3, 0, 2, 1))
+            if not np.array_equal(tracks, poses.data, equal_nan=True):
                 raise ValueError("the 3D read back differs from the 3D written")
-            if not np.array_equal(f["point_scores"][()], poses.confidence, equal_nan=True):
+            scores = np.transpose(f["point_scores"][()], (2, 0, 1))
+            if not np.array_equal(scores, poses.confidence, equal_nan=True):
                 raise ValueError("the scores read back differ from those written")
             if strings(f["node_names"][()]) != list(poses.keypoints):
                 raise ValueError("the node names read back differ from those written")
-            if inferred is not None and not np.array_equal(f["inferred"][()], inferred):
+            mask = np.transpose(f["inferred"][()], (2, 0, 1)) if inferred is not None else None
+            if inferred is not None and not np.array_equal(mask, inferred):
                 raise ValueError("the inferred mask read back differs from the one written")
 
     return verify
@@ -668,7 +688,7 @@ def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
                 raise FileFormatError(
                     f"{p}: 'inferred' must be a (n_frames, n_tracks, n_nodes) dataset"
                 )
-            return np.asarray(ds[()], dtype=bool)
+            return _canonical(np.asarray(ds[()], dtype=bool), _dims_attr(ds), p, "inferred")
     except OSError as e:
         raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
@@ -730,6 +750,8 @@ def load_sleap_3d(
             edges = _analysis_edges(p, f, stored_nodes) if stored_nodes is not None else []
             fps = _positive(f.attrs.get("fps"))
             software = attr_str(f.attrs.get("software")) or "sleap-anipose"
+            score_dims = _dims_attr(f["point_scores"]) if scores is not None else None
+            recorded = fields_from_attrs(dict(f.attrs))
     except OSError as e:
         raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
@@ -748,8 +770,10 @@ def load_sleap_3d(
     if len(track_names) != n_tracks:
         track_names = [f"track_{i}" for i in range(n_tracks)]
     conf = None
-    if scores is not None and np.shape(scores) == (n_frames, n_tracks, n_nodes):
-        conf = np.asarray(scores, dtype=np.float64)
+    if scores is not None:
+        scores = _canonical(np.asarray(scores, dtype=np.float64), score_dims, p, "point_scores")
+        if scores.shape == (n_frames, n_tracks, n_nodes):
+            conf = scores
     return Poses(
         raw,
         keypoints=keypoints,
@@ -758,7 +782,20 @@ def load_sleap_3d(
         skeleton=edges,
         fps=fps,
         source=Source(p, software),
+        **recorded,
     )
+
+
+_POINT_DIMS = ("frame", "track", "node")
+
+
+def _canonical(values: np.ndarray, dims: list[str] | None, path: Path, name: str) -> np.ndarray:
+    """A per-point array ``(frames, tracks, nodes)`` from the axis order its ``dims`` says."""
+    if dims is None or list(dims) == list(_POINT_DIMS):
+        return values
+    if values.ndim != 3 or sorted(dims) != sorted(_POINT_DIMS):
+        raise FileFormatError(f"{path}: {name!r} has unknown dims {dims}")
+    return np.transpose(values, [dims.index(d) for d in _POINT_DIMS])
 
 
 def _resolve_3d_names(

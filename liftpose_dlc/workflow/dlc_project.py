@@ -456,6 +456,7 @@ def lift_dlc_project(
                     save_as_csv=save_as_csv,
                     skeleton=skeleton,
                     progress=frames_bar,
+                    model_ref=project_lifter_path(cfg["config_path"]) if model is None else model,
                 )
             report[video] = VideoLift(
                 Path(video), Path(analysis), dest, csv_dest if save_as_csv else None

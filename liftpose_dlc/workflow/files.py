@@ -4,15 +4,17 @@ The 3D is written beside the input, as ``<input stem>_3d.h5``:
 
 * **DeepLabCut inputs** give a DeepLabCut-layout table: columns ``(scorer, bodyparts, coords)``
   (``(scorer, individuals, bodyparts, coords)`` for multi-animal tables) with coords
-  ``x, y, z`` (and ``inferred``, 0/1, with ``infer_occluded=True``), HDF5 key
-  ``df_with_missing``, pandas *fixed* format (readable by the pandas 2.x DeepLabCut pins),
-  the input's scorer, one row per frame. ``save_as_csv=True`` adds the same table as CSV.
-  ``.h5`` inputs are streamed: a recording of any length is lifted in bounded memory.
-* **SLEAP inputs** give an analysis-style HDF5 (:func:`~liftpose_dlc.io.sleap.save_sleap_3d`):
-  ``tracks`` ``(frames, tracks, nodes, 3)``, ``node_names``, ``track_names``, ``edge_names``,
-  ``edge_inds``, ``point_scores`` (the 2D scores) and, with ``infer_occluded=True``, a bool
-  ``inferred`` ``(frames, tracks, nodes)``.
+  ``x, y, z``, HDF5 key ``df_with_missing``, pandas *fixed* format (readable by the pandas
+  2.x DeepLabCut pins), the input's scorer, one row per frame; with ``infer_occluded=True``
+  the inferred points' mask is the array ``liftpose_dlc_inferred`` beside the table.
+  ``save_as_csv=True`` adds the same table as CSV. ``.h5`` inputs are streamed: a recording
+  of any length is lifted in bounded memory.
+* **SLEAP inputs** give a SLEAP analysis-style HDF5 (:func:`~liftpose_dlc.io.sleap.save_sleap_3d`):
+  ``tracks`` ``(tracks, 3, nodes, frames)`` as SLEAP's analysis export (movement opens it),
+  ``node_names``, ``track_names``, ``edge_names``, ``edge_inds``, ``point_scores`` and, with
+  ``infer_occluded=True``, ``inferred``.
 
+Both record units, frame, fps, the lifter and the 2D source (:mod:`liftpose_dlc.io.metadata`).
 Writes are atomic (a temporary file renamed at the end): an interrupted lift leaves no
 partial file, and an existing output is replaced only with ``overwrite=True``.
 """
@@ -28,6 +30,7 @@ import numpy as np
 from liftpose_dlc._files import check_file, check_overwrite
 from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, Cancel, LiftEngine, as_lifter
 from liftpose_dlc.errors import FileFormatError
+from liftpose_dlc.io.metadata import lifted_fields
 from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.lifting import lift_poses, output_path
 
@@ -148,6 +151,7 @@ def lift_file(
                 overwrite=overwrite,
                 save_as_csv=save_as_csv,
                 progress=bar,
+                model_ref=model,
                 **options,
             )
     check_overwrite(dest, overwrite)
@@ -157,7 +161,7 @@ def lift_file(
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
     return save_poses(
-        result.poses,
+        result.poses.replace(**lifted_fields(lifter, poses_2d.source, model)),
         dest,
         like=src,
         inferred=result.inferred if infer_occluded else None,
@@ -182,12 +186,15 @@ def lift_dlc_file(
     read_meta: bool = True,
     progress: Any = None,
     cancel: Cancel | None = None,
+    model_ref: Any = None,
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
     ``skeleton`` (pairs of names; edges between lifted keypoints are kept) and ``fps`` are
     stored in the file's attributes; ``fps`` defaults to DeepLabCut's ``_meta.pickle`` when
-    ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here). Other
+    ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here).
+    ``model_ref`` (default ``lifter``) is what the file records as the lifter (a model file's
+    path names it, see :func:`~liftpose_dlc.io.metadata.describe_lifter`). Other
     parameters: see :func:`lift_file`. Returns ``dest``.
 
     Raises
@@ -222,6 +229,7 @@ def lift_dlc_file(
             skeleton=skeleton or [],
             fps=fps,
             where=str(src),
+            model_ref=lifter if model_ref is None else model_ref,
         )
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames

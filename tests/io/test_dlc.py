@@ -23,7 +23,7 @@ from liftpose_dlc.errors import (
     OutputExistsError,
 )
 from liftpose_dlc.io import detect_format
-from liftpose_dlc.io.dlc import HDF_KEY, load_dlc_inferred, poses_to_dlc_table
+from liftpose_dlc.io.dlc import HDF_KEY, INFERRED_KEY, load_dlc_inferred, poses_to_dlc_table
 
 OPENFIELD = "dlc/openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 OPENFIELD_SCORER = "DLC_resnet50_openfieldAug20shuffle1_30000"
@@ -289,17 +289,50 @@ def test_inferred_column(tmp_path):
     poses = _poses(3, ["a", "b"])
     mask = np.zeros((12, 2, 3), dtype=bool)
     mask[3, 1, 0] = mask[7, 0, 2] = True
-    out = save_dlc(poses, tmp_path / "p_3d.h5", inferred=mask)
+    out = save_dlc(poses, tmp_path / "p_3d.h5", inferred=mask, save_as_csv=True)
     df = pd.read_hdf(out)
-    assert list(dict.fromkeys(df.columns.get_level_values("coords"))) == ["x", "y", "z", "inferred"]
-    assert df[("liftpose-dlc", "b", "head", "inferred")].tolist()[3] == 1.0
-    assert df.xs("inferred", level="coords", axis=1).to_numpy().sum() == 2
-    back = load_dlc(out)  # the extra coord does not disturb the reader
+    # the table keeps DeepLabCut's 3D columns; the mask is an array beside it
+    assert list(dict.fromkeys(df.columns.get_level_values("coords"))) == ["x", "y", "z"]
+    with h5py.File(out, "r") as f:
+        assert f[INFERRED_KEY].shape == (12, 2, 3)
+        assert f[INFERRED_KEY][3, 1, 0] == 1
+        assert f[INFERRED_KEY][()].sum() == 2
+    with pd.HDFStore(out, mode="r") as store:
+        assert store.keys() == [f"/{HDF_KEY}"]  # still one pandas table
+    back = load_dlc(out)
     assert _equal(back.data, poses.data)
     assert np.array_equal(load_dlc_inferred(out), mask)
+    csv = pd.read_csv(out.with_suffix(".csv"), header=[0, 1, 2, 3], index_col=0)
+    assert "inferred" not in csv.columns.get_level_values(3)
     assert load_dlc_inferred(save_dlc(poses, tmp_path / "no_mask.h5")) is None
     with pytest.raises(ValueError, match="inferred must have shape"):
         save_dlc(poses, tmp_path / "bad.h5", inferred=mask[:, :1])
+    with pytest.raises(FileFormatError, match="a CSV cannot hold the inferred mask"):
+        save_dlc(poses, tmp_path / "only.csv", inferred=mask)
+
+
+def test_inferred_mask_follows_names(tmp_path):
+    # the reader's order puts the unique bodyparts of `single` last; the mask follows names
+    data = np.random.default_rng(0).normal(size=(6, 2, 3, 3))
+    data[:, 0, 0] = np.nan  # "corner" is a unique bodypart: only `single` has it
+    data[:, 1, 1:] = np.nan
+    poses = Poses(data, ["corner", "head", "tail"], individuals=["a", "single"])
+    mask = np.zeros((6, 2, 3), dtype=bool)
+    mask[5, 0, 2] = mask[1, 1, 0] = True
+    out = save_dlc(poses, tmp_path / "p_3d.h5", inferred=mask)
+    back = load_dlc(out)
+    assert back.keypoints == ["head", "tail", "corner"]
+    got = load_dlc_inferred(out)
+    assert got[5, 0, 1]
+    assert got[1, 1, 2]
+    assert got.sum() == 2
+
+
+def test_first_frame_without_values_is_kept_in_csv(tmp_path):
+    data = np.random.default_rng(1).normal(size=(4, 1, 2, 3))
+    data[0] = np.nan
+    out = save_dlc(Poses(data, ["a", "b"]), tmp_path / "p.csv")
+    assert _equal(load_dlc(out).data, data)
 
 
 def test_overwrite_and_atomic_pair(tmp_path):

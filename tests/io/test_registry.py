@@ -80,7 +80,7 @@ def test_registry_declarations():
     assert {"dlc", "sleap", "sleap_analysis", "sleap-anipose", "anipose", "df3d", "array"} <= set(
         names
     )
-    assert len(FORMAT_MODULES) == 5
+    assert len(FORMAT_MODULES) == 7  # + netcdf, nwb
     dlc = get_format("dlc")
     assert dlc.write is not None
     assert dlc.chunk_reader is not None

@@ -370,10 +370,12 @@ def test_3d_round_trip(tmp_path: Path) -> None:
     out = save_sleap_3d(poses, tmp_path / "points3d.h5", units="mm")
     assert out == tmp_path / "points3d.h5"
     with h5py.File(out, "r") as f:
-        assert f["tracks"].shape == (12, 2, 4, 3)
-        assert f["point_scores"].shape == (12, 2, 4)
+        # SLEAP's analysis layout (movement's SLEAP loader reads it)
+        assert f["tracks"].shape == (2, 3, 4, 12)
+        assert_array_equal(f["tracks"][1, :, 2, 3], data[3, 1, 2])
+        assert f["point_scores"].shape == (2, 4, 12)
         assert f.attrs["units"] == "mm"
-        assert f.attrs["layout"] == "frame,track,node,xyz"
+        assert f.attrs["layout"] == "track,xyz,node,frame"
         assert_array_equal(f["edge_inds"][()], [[0, 1], [0, 2], [0, 3]])
     back = load_sleap_3d(out)
     assert_same_poses(back, poses)
@@ -399,7 +401,9 @@ def test_3d_inferred_mask(tmp_path: Path) -> None:
     out = save_sleap_3d(poses, tmp_path / "points3d.h5", inferred=mask)
     with h5py.File(out, "r") as f:
         assert f["inferred"].dtype == bool
-        assert json.loads(f["inferred"].attrs["dims"]) == ["frame", "track", "node"]
+        assert json.loads(f["inferred"].attrs["dims"]) == ["track", "node", "frame"]
+        assert f["inferred"][0, 2, 1]
+        assert f["inferred"][1, 0, 4]
     assert_array_equal(load_sleap_3d_inferred(out), mask)
     assert_same_poses(load_sleap_3d(out), poses)  # the mask is not part of the poses
     plain = save_sleap_3d(poses, tmp_path / "plain.h5")

@@ -286,9 +286,8 @@ def test_save_dlc_like_lift_dlc_project(openfield_project):
 
 
 def test_save_sleap_with_inferred(shared_data, fly_lifter_path, tmp_path):
-    import h5py
 
-    from liftpose_dlc.io.sleap import load_sleap_3d
+    from liftpose_dlc.io.sleap import load_sleap_3d, load_sleap_3d_inferred
 
     slp = tmp_path / "pair.slp"
     shutil.copy(shared_file(shared_data, SLEAP_SLP), slp)
@@ -302,8 +301,7 @@ def test_save_sleap_with_inferred(shared_data, fly_lifter_path, tmp_path):
     np.testing.assert_array_equal(back.data, outcome.poses_3d.data)
     assert back.individuals == ["2"]
     assert len(back.skeleton.edges) == 23
-    with h5py.File(dest) as f:
-        np.testing.assert_array_equal(f["inferred"][()], outcome.result.inferred)
+    np.testing.assert_array_equal(load_sleap_3d_inferred(dest), outcome.result.inferred)
     assert outcome.result.inferred.any()
     # a .csv is a DeepLabCut-layout table whatever the input (save_poses picks by suffix)
     table = load_poses(save_lifted(outcome, tmp_path / "pair_3d.csv"))

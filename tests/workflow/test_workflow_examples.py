@@ -67,7 +67,7 @@ def test_train_from_anipose_session(tmp_path, shared_data):
 def test_lift_sleap_file(tmp_path, shared_data):
     pytest.importorskip("sleap_io")
     out = _run("lift_sleap_file.py", tmp_path / "out", shared_data)
-    assert "tracks (120, 1, 15, 3), 15 nodes" in out
+    assert "tracks (1, 3, 15, 120), 15 nodes" in out
     assert _number(r"root-relative error ([\d.]+) mm", out) < 60
     assert (tmp_path / "out" / "minimal_back_proofread_3d.h5").is_file()
 

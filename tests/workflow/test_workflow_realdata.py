@@ -199,7 +199,7 @@ def test_sleap_file_all_frames_and_tracks(shared_data, tmp_path):
     out = lift_file(src, model, verbose=False)
     assert out == tmp_path / "centered_pair_predictions_3d.h5"
     with h5py.File(out, "r") as f:
-        assert f["tracks"].shape == (1100, 27, 24, 3)
+        assert f["tracks"].shape == (27, 3, 24, 1100)  # SLEAP's analysis layout
         assert [n.decode() for n in f["node_names"][()]] == two.keypoints
         assert f["edge_names"].shape == (len(two.skeleton.edges), 2)
         assert "inferred" not in f
