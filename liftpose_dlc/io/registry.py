@@ -256,7 +256,7 @@ def writer_for(
     options: dict[str, Any] = {}
     like_path = _like_path(like)
     if format is not None:
-        fmt = get_format(format)
+        fmt: Format | None = get_format(format)
         if fmt.write is None:
             fmt = get_format(fmt.write_as) if fmt.write_as else fmt
     elif len(by_suffix) == 1:
