@@ -55,6 +55,10 @@ def check_pcutoff(pcutoff: Any, *, where: str | None = None) -> float | None:
     return value
 
 
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 @attrs.frozen
 class Source:
     """Where a :class:`Poses` came from.
@@ -67,7 +71,7 @@ class Source:
         The software that wrote it (``"DeepLabCut"``, ``"SLEAP"``, ``"liftpose-dlc"``, ...).
     """
 
-    path: str | None = attrs.field(default=None, converter=lambda p: None if p is None else str(p))
+    path: str | None = attrs.field(default=None, converter=_optional_str)
     software: str | None = None
 
     def describe(self) -> str:

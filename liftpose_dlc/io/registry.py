@@ -255,8 +255,9 @@ def writer_for(
     by_suffix = [f for f in writers if suffix in f.suffixes]
     options: dict[str, Any] = {}
     like_path = _like_path(like)
+    fmt: Format | None
     if format is not None:
-        fmt: Format | None = get_format(format)
+        fmt = get_format(format)
         if fmt.write is None:
             fmt = get_format(fmt.write_as) if fmt.write_as else fmt
     elif len(by_suffix) == 1:
