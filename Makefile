@@ -34,15 +34,17 @@ demo: install
 test: install $(PANDAS2_VENV)/.installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
 	LIFTPOSE_PANDAS2_PYTHON=$(CURDIR)/$(PANDAS2_VENV)/bin/python $(BIN)/python -m pytest
 
 lint:
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
 
 format:
 	$(BIN)/python -m ruff check --fix .
 	$(BIN)/python -m ruff format .
 
 clean:
-	rm -rf $(VENV) $(PANDAS2_VENV) build dist *.egg-info .pytest_cache .ruff_cache $(DEMO_OUT)
+	rm -rf $(VENV) $(PANDAS2_VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache $(DEMO_OUT)

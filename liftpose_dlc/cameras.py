@@ -220,6 +220,11 @@ def _size(value: Any, where: str) -> tuple[int, int] | None:
     return (w, h)
 
 
+def _checked_in_post_init(value: Any) -> Any:
+    """Kept as given: ``__attrs_post_init__`` converts and checks the value."""
+    return value
+
+
 @attrs.frozen(eq=False, repr=False)
 class Camera:
     """A calibrated camera: intrinsics, lens distortion and pose (world → camera).
@@ -262,10 +267,11 @@ class Camera:
     True
     """
 
-    K: np.ndarray = attrs.field()
-    R: np.ndarray = attrs.field()
-    t: np.ndarray = attrs.field()
-    dist: np.ndarray | None = attrs.field(default=None)
+    # array-likes (None for dist) are made arrays in __attrs_post_init__
+    K: np.ndarray = attrs.field(converter=_checked_in_post_init)
+    R: np.ndarray = attrs.field(converter=_checked_in_post_init)
+    t: np.ndarray = attrs.field(converter=_checked_in_post_init)
+    dist: np.ndarray = attrs.field(default=None, converter=_checked_in_post_init)
     size: tuple[int, int] | None = attrs.field(default=None)
     name: str | None = attrs.field(default=None)
     projection: Projection = attrs.field(default="perspective", kw_only=True)
@@ -696,17 +702,17 @@ def camera_from_euler(
         As for :class:`Camera`.
     """
     R = euler_to_matrix(angles, axes_order)
-    target = np.asarray(target, dtype=np.float64)
+    target_xyz = np.asarray(target, dtype=np.float64)
     if projection is None:
         projection = "orthographic" if distance is None else "perspective"
     if projection == "orthographic":
-        t = -R @ target
+        t = -R @ target_xyz
     else:
         if distance is None or not np.isfinite(distance) or distance <= 0:
             raise CalibrationError(
                 f"a {projection} camera needs a positive distance, got {distance}"
             )
-        t = np.array([0.0, 0.0, float(distance)]) - R @ target
+        t = np.array([0.0, 0.0, float(distance)]) - R @ target_xyz
     return Camera(_intrinsics(K, str(name)), R, t, size=size, name=name, projection=projection)
 
 

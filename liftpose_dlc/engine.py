@@ -152,7 +152,7 @@ def context_frames(model: Any) -> tuple[int, int]:
     ConfigError
         If it is not one or two non-negative integers.
     """
-    value = getattr(model, "context_frames", 0) or 0
+    value: Any = getattr(model, "context_frames", 0) or 0
     pair = (value, value) if np.ndim(value) == 0 else tuple(value)
     try:
         before, after = (int(v) for v in pair)

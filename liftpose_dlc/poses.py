@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,10 @@ def check_pcutoff(pcutoff: Any, *, where: str | None = None) -> float | None:
     return value
 
 
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 @attrs.frozen
 class Source:
     """Where a :class:`Poses` came from.
@@ -69,7 +74,7 @@ class Source:
         The software that wrote it (``"DeepLabCut"``, ``"SLEAP"``, ``"liftpose-dlc"``, ...).
     """
 
-    path: str | None = attrs.field(default=None, converter=lambda p: None if p is None else str(p))
+    path: str | None = attrs.field(default=None, converter=_optional_str)
     software: str | None = None
 
     def describe(self) -> str:
@@ -103,9 +108,13 @@ def _as_float_array(value: Any) -> np.ndarray:
     return np.array(value, dtype=np.float64, copy=True)
 
 
+def _set_in_post_init(value: Any) -> Any:
+    """Kept as given: ``__attrs_post_init__`` fills in a None and checks the value."""
+    return value
+
+
 def _check_unique(names: list[str], what: str, where: str) -> None:
-    seen: set[str] = set()
-    dupes = sorted({n for n in names if n in seen or seen.add(n)})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
         raise PosesValidationError(f"{where}: {what} names must be unique; repeated: {dupes}")
 
@@ -169,8 +178,9 @@ class Poses:
 
     data: np.ndarray = attrs.field(converter=_as_float_array)
     keypoints: list[str] = attrs.field(converter=_as_names)
-    individuals: list[str] | None = attrs.field(default=None, kw_only=True)
-    confidence: np.ndarray | None = attrs.field(default=None, kw_only=True)
+    # None (the default) is replaced in __attrs_post_init__, so after __init__ both are set
+    individuals: list[str] = attrs.field(default=None, converter=_set_in_post_init, kw_only=True)
+    confidence: np.ndarray = attrs.field(default=None, converter=_set_in_post_init, kw_only=True)
     skeleton: Skeleton = attrs.field(
         default=None, converter=_as_skeleton, kw_only=True, on_setattr=attrs.setters.frozen
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io import load_poses
@@ -43,7 +43,7 @@ def napari_get_reader(path: str | os.PathLike | list) -> Callable[[Any], list[La
         if len(path) != 1:
             return None
         path = path[0]
-    if find_dlc_3d_key(Path(path)) is None:
+    if find_dlc_3d_key(Path(cast("str | os.PathLike", path))) is None:
         return None
     return read_poses_3d_layers
 
@@ -56,9 +56,8 @@ def read_poses_3d_layers(path: str | os.PathLike | list) -> list[LayerData]:
     FileFormatError
         If the file is not a 3D table in DeepLabCut's layout.
     """
-    if isinstance(path, (list, tuple)):
-        path = path[0]
-    poses = _load_3d_table(Path(path))
+    file: str | os.PathLike = path[0] if isinstance(path, (list, tuple)) else path
+    poses = _load_3d_table(Path(file))
     return scene_layers(poses_3d=poses)
 
 

@@ -179,10 +179,10 @@ def scene_layout(
                 target = np.array(
                     [0.0, height / 2.0, width + gap * height + (j + 0.5) * height * (1 + gap)]
                 )
-                translate = target - scale * center
+                tz, ty, tx = map(float, target - scale * center)
                 placements[ind] = Placement(
                     scale=(1.0, scale, scale, scale),
-                    translate=(0.0, *map(float, translate)),
+                    translate=(0.0, tz, ty, tx),
                 )
         else:
             for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
@@ -190,9 +190,8 @@ def scene_layout(
                     translate = np.zeros(3)
                 else:
                     translate = np.array([0.0, 0.0, j * 1.2 * extent]) - center
-                placements[ind] = Placement(
-                    scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, *map(float, translate))
-                )
+                tz, ty, tx = map(float, translate)
+                placements[ind] = Placement(scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, tz, ty, tx))
     return SceneLayout(
         n_frames=n_frames,
         frames_match=frames_match,
@@ -221,14 +220,14 @@ class _DepthAxisArray:
     def __getitem__(self, key: Any) -> np.ndarray:
         key = expand_ellipsis(key, self.ndim)
         key = key + (slice(None),) * (self.ndim - len(key))
-        depth = key[1]
+        depth, rest = key[1], (key[0], *key[2:])
         if isinstance(depth, (int, np.integer)):
             if depth not in (0, -1):
                 raise IndexError(f"index {depth} is out of range for the depth axis of size 1")
-            return np.asarray(self.array[(key[0], *key[2:])])
+            return np.asarray(self.array[rest])
         if not isinstance(depth, slice):
             raise IndexError("only integers and slices can index the depth axis")
-        out = np.asarray(self.array[(key[0], *key[2:])])
+        out = np.asarray(self.array[rest])
         n_depth = len(range(*depth.indices(1)))
         axis = 0 if isinstance(key[0], (int, np.integer)) else 1
         out = np.expand_dims(out, axis)
@@ -333,7 +332,7 @@ def scene_layers(
     if layout is None:
         layout = scene_layout(
             None if video is None else video.shape[0],
-            image_shape,  # type: ignore[arg-type]
+            image_shape,
             poses_3d,
             n_pose_frames=None if poses_2d is None else poses_2d.n_frames,
         )

@@ -123,7 +123,7 @@ class VideoArray:
             self._container.close()
             raise FileFormatError(f"{self.path}: the video stream has no frames")
         first = self._read(0)
-        self._frame_shape: tuple[int, int, int] = first.shape  # type: ignore[assignment]
+        self._frame_shape: tuple[int, int, int] = first.shape
         fps = self._stream.average_rate or self._stream.guessed_rate
         self.fps: float | None = float(fps) if fps else None
 
@@ -234,7 +234,7 @@ class VideoArray:
         stacked = np.empty((len(indices), *self._frame_shape), dtype=np.uint8)
         for j, index in enumerate(indices):
             stacked[j] = self.frame(int(index))
-        return stacked[(slice(None), *rest)]
+        return stacked[(slice(None),) + tuple(rest)]
 
     # ------------------------------------------------------------- decoding
     def frame(self, index: int) -> np.ndarray:

@@ -308,7 +308,7 @@ def make_demo_project(
     n_frames, seed = int(n_frames), int(seed)
 
     walk = simulate_walk(n_frames, fps=fps, seed=seed, body_points=True)
-    camera = demo_camera(image_size)
+    camera: dict[str, Any] = demo_camera(image_size)
     legs = walk.points[:, : len(LEG_KEYPOINTS)]
     xy_exact = project_points(legs, camera)
     occluded = occluded_by_body(legs, *walk.ellipsoids(), camera)
@@ -407,7 +407,7 @@ def _write_config(path: Path, project: Path, video: Path, size: tuple[int, int])
     def block(data: dict[str, Any]) -> str:
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
-    sections = [
+    sections: list[tuple[str, dict[str, Any]]] = [
         (
             "# Project definitions (do not edit)",
             {

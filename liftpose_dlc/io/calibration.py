@@ -17,6 +17,7 @@ the user's own DeepFly3D or DeepLabCut run.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -165,11 +166,11 @@ def _field(d: Mapping[str, Any], keys: Iterable[str], what: str, where: str) -> 
 
 # ------------------------------------------------------------------------------- Anipose
 def _load_toml(path: Path) -> dict[str, Camera]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ModuleNotFoundError as exc:
             raise MissingDependencyError(
                 "reading a TOML calibration on Python 3.10 needs tomli: pip install tomli"
@@ -222,7 +223,7 @@ def cameras_from_anipose(
 
 # ------------------------------------------------------------------------------- pickles
 def _load_calibration_pickle(
-    path: Path, camera_names: Sequence[str] | None, frame: str
+    path: Path, camera_names: Sequence[str] | None, frame: Literal["rectified", "camera1"]
 ) -> dict[str, Camera]:
     data = load_pickle(path, "calibration pickle")
     if not isinstance(data, Mapping):
@@ -446,6 +447,7 @@ def cameras_from_dannce(
 
 def _load_mat(path: Path, head: bytes, camera_names: Sequence[str] | None) -> dict[str, Camera]:
     is_v73 = head.startswith(HDF5_SIGNATURE) or head[512:520] == HDF5_SIGNATURE
+    names: Sequence[str] | None
     if is_v73:
         params, names = _read_mat73(path)
     else:

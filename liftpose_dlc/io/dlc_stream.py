@@ -27,7 +27,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -124,7 +124,7 @@ class DLCChunkReader:
             read_dlc_table(self.path, key=key)
             raise FileFormatError(f"{self.path}: not a DeepLabCut pose table")  # pragma: no cover
         self._store, self.key = store, wanted
-        storer = store.get_storer(wanted)
+        storer = store.get_storer(wanted)  # type: ignore[operator]  # not in pandas-stubs
         if getattr(storer, "is_table", False):
             self.n_frames = int(storer.nrows)
         else:
@@ -162,7 +162,8 @@ class DLCChunkReader:
         a, b = int(start), min(self.n_frames, int(stop))
         if self._store is not None:
             try:
-                frame = self._store.select(self.key, start=a, stop=b)
+                # a DeepLabCut pose table is stored as a DataFrame
+                frame = cast(pd.DataFrame, self._store.select(self.key, start=a, stop=b))
             except Exception as exc:  # noqa: BLE001
                 raise FileFormatError(
                     f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
@@ -235,7 +236,7 @@ class DLCChunkWriter:
         self.csv_file = csv_file
         self.rows_written = 0
         self._h5: Any = None
-        self._columns: pd.MultiIndex | None = None
+        self._columns: pd.Index | None = None
         self._values_hash = hashlib.sha256()  # of every row written, to check the file
         self._csv_hash = hashlib.sha256()
 

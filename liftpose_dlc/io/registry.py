@@ -257,6 +257,7 @@ def writer_for(
     by_suffix = [f for f in writers if suffix in f.suffixes]
     options: dict[str, Any] = {}
     like_path = _like_path(like)
+    fmt: Format | None
     if format is not None:
         fmt = get_format(format)
         if fmt.write is None:

@@ -472,8 +472,7 @@ def _analysis_layout(
         if sorted(dims) != sorted(_CANONICAL_2D):
             raise FileFormatError(f"{path}: 'tracks' has unknown dims {dims}")
         order, why = {d: i for i, d in enumerate(dims)}, f"its dims attribute {dims}"
-    elif attr_str(f.attrs.get("preset")) in ("matlab", "standard"):
-        preset = attr_str(f.attrs.get("preset"))
+    elif (preset := attr_str(f.attrs.get("preset"))) in ("matlab", "standard"):
         order, why = ANALYSIS_LAYOUTS[preset], f"its preset attribute {preset!r}"
     elif "transpose" in f.attrs:
         transposed = bool(f.attrs["transpose"])
@@ -873,7 +872,7 @@ def _json_attr(value: Any) -> dict:
     if value is None:
         return {}
     try:
-        loaded = json.loads(attr_str(value))
+        loaded = json.loads(attr_str(value) or "")
     except (TypeError, ValueError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -884,7 +883,7 @@ def _dims_attr(ds: h5py.Dataset) -> list[str] | None:
     if raw is None:
         return None
     try:
-        dims = json.loads(attr_str(raw))
+        dims = json.loads(attr_str(raw) or "")
     except (TypeError, ValueError):
         return None
     return [str(d) for d in dims] if isinstance(dims, list) else None
@@ -902,7 +901,7 @@ def _positive(value: Any) -> float | None:
     return number if np.isfinite(number) and number > 0 else None
 
 
-def _probe_fps(stored_path: str, labels_path: Path) -> float | None:
+def _probe_fps(stored_path: str | None, labels_path: Path) -> float | None:
     """Frame rate of the video, if it can be found and PyAV is installed; else None.
 
     The video is looked for at its stored path, relative to the SLEAP file's folder, and

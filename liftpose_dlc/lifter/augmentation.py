@@ -540,6 +540,7 @@ class _RandomView:
         centre = torch.where(finite, x, torch.zeros((), dtype=dt, device=dev)).sum(1, keepdim=True)
         centre = centre / finite.sum(1, keepdim=True).clamp(min=1)
         x_new = torch.baddbmm(centre, x - centre, q.transpose(1, 2))
+        assert self.camera is not None  # forward() rotates only with a camera
         uv = self.camera.project(x_new)
         if self.sigma > 0:
             uv = uv + self.sigma * torch.randn_like(uv)

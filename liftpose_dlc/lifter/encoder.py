@@ -186,23 +186,23 @@ def make_layout(
     if isinstance(roots, str | int | np.integer):
         roots = [roots]
     roots = list(roots)
-    target_sets = list(target_sets)
+    sets: list[Any] = list(target_sets)
     if not roots:
         raise ConfigError("roots must name at least one root joint")
-    if target_sets and all(isinstance(t, str | int | np.integer) for t in target_sets):
+    if sets and all(isinstance(t, str | int | np.integer) for t in sets):
         if len(roots) != 1:
             raise ConfigError(
                 f"a flat target_sets list is only allowed with one root; got {len(roots)} roots "
                 "and target_sets={target_sets}: give one list per root"
             )
-        target_sets = [target_sets]
-    if len(roots) != len(target_sets):
+        sets = [sets]
+    if len(roots) != len(sets):
         raise ConfigError(
-            f"need one target set per root: {len(roots)} roots, {len(target_sets)} target sets"
+            f"need one target set per root: {len(roots)} roots, {len(sets)} target sets"
         )
     r_idx = tuple(_index(r, keypoints, "root") for r in roots)
     ts_idx = []
-    for r, ts in zip(r_idx, target_sets, strict=True):
+    for r, ts in zip(r_idx, sets, strict=True):
         ts = list(ts)
         if not ts:
             raise ConfigError(f"the target set of root {keypoints[r]!r} is empty")

@@ -117,7 +117,7 @@ def to_mask(mask: Any, structure: Structure, shape: tuple[int, int], what: str) 
     else:
         arr = np.asarray(mask)
     if arr.ndim == 3:
-        arr = arr.astype(bool).all(-1)
+        arr = np.asarray(arr.astype(bool).all(-1))
     if arr.shape != shape:
         raise PosesValidationError(
             f"{what} must have shape {shape} (or (N, J, D)), got {arr.shape}"

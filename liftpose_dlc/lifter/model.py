@@ -152,6 +152,9 @@ class _GroupLayer(nn.Module):
     (``benchmarks/RESULTS.md``).
     """
 
+    running_mean: torch.Tensor  # buffers
+    running_var: torch.Tensor
+
     EPS = 1e-5
     MOMENTUM = 0.1
 
@@ -199,6 +202,9 @@ class SetBranches(nn.Module):
         ``set_size`` (hidden width per group), ``set_stage`` (residual blocks) and
         ``dropout`` are used.
     """
+
+    in_index: torch.Tensor  # buffers
+    out_index: torch.Tensor
 
     def __init__(
         self,

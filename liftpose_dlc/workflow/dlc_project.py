@@ -103,7 +103,11 @@ class ProjectLift(list[Path]):
     @property
     def outputs(self) -> dict[Path, Path]:
         """``{analysis file: 3D .h5 written from it}``."""
-        return {v.analysis: v.output for v in self.lifted if v.analysis is not None}
+        return {
+            v.analysis: v.output
+            for v in self.lifted
+            if v.analysis is not None and v.output is not None
+        }
 
 
 def _project_dir(config: Mapping[str, Any]) -> Path:

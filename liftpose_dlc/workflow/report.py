@@ -167,7 +167,7 @@ def _layout(
     elif target_sets and not isinstance(target_sets[0], (list, tuple, np.ndarray)):
         sets = [_indices(names, target_sets)]  # type: ignore[arg-type]
     else:
-        sets = [_indices(names, ts) for ts in target_sets]  # type: ignore[union-attr]
+        sets = [_indices(names, ts) for ts in target_sets]  # type: ignore[arg-type]
     return r, sets
 
 
