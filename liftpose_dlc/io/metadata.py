@@ -144,7 +144,8 @@ def describe_lifter(lifter: Any, model: Any = None) -> dict[str, str]:
         record = _read_record(path.with_suffix(".yaml"))
         if record.get("liftpose_dlc_version"):
             info["lifter_version"] = str(record["liftpose_dlc_version"])
-        library = record.get("library") if isinstance(record.get("library"), Mapping) else {}
+        raw = record.get("library")
+        library: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         sources = library.get("sources") or []
         if isinstance(sources, list) and sources:
             info["lifter_training_data"] = "; ".join(str(s) for s in sources)

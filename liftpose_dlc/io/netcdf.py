@@ -69,6 +69,7 @@ def to_dataset(poses: Poses) -> Any:
     if not isinstance(poses, Poses):
         raise PosesValidationError(f"expected a Poses, got {type(poses).__name__}")
     n = poses.n_frames
+    time: np.ndarray
     if poses.fps is not None:
         time = np.arange(n, dtype=np.float64) / poses.fps
         time_unit = "seconds"

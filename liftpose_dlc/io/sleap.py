@@ -644,7 +644,7 @@ def _same_points3d(poses: Poses, inferred: np.ndarray | None) -> Any:
             if strings(f["node_names"][()]) != list(poses.keypoints):
                 raise ValueError("the node names read back differ from those written")
             mask = np.transpose(f["inferred"][()], (2, 0, 1)) if inferred is not None else None
-            if inferred is not None and not np.array_equal(mask, inferred):
+            if inferred is not None and mask is not None and not np.array_equal(mask, inferred):
                 raise ValueError("the inferred mask read back differs from the one written")
 
     return verify

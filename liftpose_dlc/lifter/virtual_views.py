@@ -75,7 +75,8 @@ class VirtualViews:
         self.ranges = torch.as_tensor(np.stack(ranges), dtype=torch.float32)
         n = len(parents)
         self.parents = torch.as_tensor(list(parents), dtype=torch.long)
-        order, seen = [], set()
+        order: list[int] = []
+        seen: set[int] = set()
         while len(order) < n:  # parents before children
             before = len(order)
             for j in range(n):

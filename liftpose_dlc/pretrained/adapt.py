@@ -239,7 +239,7 @@ def adapt_lifter(
     keypoint_map: Mapping[str, str | None] | str | os.PathLike | None = None,
     *,
     where: str = "your keypoints",
-) -> tuple[Lifter, KeypointMatch | None]:
+) -> tuple[Lifter | MappedLifter, KeypointMatch | None]:
     """The lifter to use on 2D with the user's keypoint names, and the map it uses.
 
     Parameters

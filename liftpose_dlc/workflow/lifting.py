@@ -120,11 +120,11 @@ def lift_poses(
         )
     from liftpose_dlc.pretrained.adapt import adapt_lifter
 
-    lifter, _ = adapt_lifter(
+    model, _ = adapt_lifter(
         as_lifter(lifter), poses_2d.keypoints, keypoint_map, where=poses_2d.source.describe()
     )
     engine = LiftEngine(
-        lifter,
+        model,
         poses_2d,
         pcutoff=pcutoff,
         infer_occluded=infer_occluded,
