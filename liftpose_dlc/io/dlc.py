@@ -500,17 +500,8 @@ def poses_to_dlc_table(
             f"{where}: the single-animal layout holds one individual, got "
             f"{poses.n_individuals}; pass multianimal=True"
         )
-    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
     if inferred is not None:
-        inferred = np.asarray(inferred)
-        if inferred.ndim == 2 and poses.n_individuals == 1:
-            inferred = inferred[:, None]
-        if inferred.shape != shape:
-            raise PosesValidationError(
-                f"{where}: inferred must have shape {shape} (frames, individuals, keypoints), "
-                f"got {inferred.shape}"
-            )
-        inferred = inferred.astype(bool)
+        inferred = poses.point_mask(inferred, "inferred")
 
     if poses.n_dims == 2:
         coords = ["x", "y", "likelihood"]
