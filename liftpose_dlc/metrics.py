@@ -312,7 +312,7 @@ def procrustes_mpjpe(
     Parameters
     ----------
     gt, pred
-        Ground truth and prediction, shape ``(n_frames, n_joints, 3)``.
+        As in :func:`mpjpe`.
     roots, target_sets
         When given, the alignment is fitted on, and the error measured over, the target
         joints only, expressed relative to their roots.

@@ -608,6 +608,18 @@ def plot_video_3d(
 
 
 # ----------------------------------------------------------------------------- new plots
+def _frame_3d(
+    ax: Any, limits: list[tuple[float, float]], elev: float | None, azim: float | None
+) -> None:
+    """Set a 3D axes' limits, an equal box aspect and, when given, the view angles."""
+    ax.set_xlim(limits[0])
+    ax.set_ylim(limits[1])
+    ax.set_zlim(limits[2])
+    ax.set_box_aspect((1, 1, 1))
+    if elev is not None or azim is not None:
+        ax.view_init(elev=elev, azim=azim)
+
+
 def _new_figure(figsize: tuple[float, float], dpi: float) -> Any:
     import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3d projection)
     from matplotlib.figure import Figure
@@ -690,12 +702,7 @@ def plot_pose_3d_beside_2d(
         p3[ok3, 0], p3[ok3, 1], p3[ok3, 2], s=12, c=[joint_colors[i] for i in np.flatnonzero(ok3)]
     )
     limits = _data_limits(p3)
-    ax3.set_xlim(limits[0])
-    ax3.set_ylim(limits[1])
-    ax3.set_zlim(limits[2])
-    ax3.set_box_aspect((1, 1, 1))
-    if elev is not None or azim is not None:
-        ax3.view_init(elev=elev, azim=azim)
+    _frame_3d(ax3, limits, elev, azim)
     ax3.set_title("3D")
     if title:
         fig.suptitle(title)
@@ -799,12 +806,7 @@ def animate_skeleton_3d(
             ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=8, c=[joint_colors[j] for j in ok])
         if trailing:
             _plot_trailing_points(ax, i, poses, int(trailing), trailing_keypts)
-        ax.set_xlim(limits[0])
-        ax.set_ylim(limits[1])
-        ax.set_zlim(limits[2])
-        ax.set_box_aspect((1, 1, 1))
-        if elev is not None or azim is not None:
-            ax.view_init(elev=elev, azim=azim)
+        _frame_3d(ax, limits, elev, azim)
         ax.set_title(f"{title} – frame {i}" if title else f"frame {i}")
 
     return _write_animation(fig, draw, order, Path(path), fps=fps, dpi=dpi, overwrite=overwrite)

@@ -14,7 +14,7 @@ import numpy as np
 from liftpose_dlc.errors import ConfigError, KeypointError, LiftPoseError, PosesValidationError
 from liftpose_dlc.skeleton import Skeleton
 
-__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict", "FRAMES"]
+__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict", "require_poses", "FRAMES"]
 
 #: The coordinate frames a 3D :class:`Poses` can be in (``Poses.frame``).
 FRAMES = ("camera", "world")
@@ -111,6 +111,22 @@ def _as_float_array(value: Any) -> np.ndarray:
 def _set_in_post_init(value: Any) -> Any:
     """Kept as given: ``__attrs_post_init__`` fills in a None and checks the value."""
     return value
+
+
+def _per_point(value: Any, shape: tuple[int, int, int], what: str, where: str) -> np.ndarray:
+    """``value`` as an array of ``shape`` (frames, individuals, keypoints).
+
+    An array ``(frames, keypoints)`` is accepted for one individual.
+    """
+    arr = np.asarray(value)
+    if arr.ndim == 2 and shape[1] == 1:
+        arr = arr[:, None]
+    if arr.shape != shape:
+        raise PosesValidationError(
+            f"{where}: {what} must have shape {shape} (frames, individuals, keypoints), "
+            f"got {np.shape(value)}"
+        )
+    return arr
 
 
 def _check_unique(names: list[str], what: str, where: str) -> None:
@@ -219,14 +235,7 @@ class Poses:
             self.confidence = np.full((n_frames, n_ind, n_kp), np.nan)
         else:
             conf = np.array(self.confidence, dtype=np.float64, copy=True)
-            if conf.ndim == 2 and n_ind == 1:
-                conf = conf[:, None]
-            if conf.shape != (n_frames, n_ind, n_kp):
-                raise PosesValidationError(
-                    f"{where}: confidence must have shape {(n_frames, n_ind, n_kp)}, "
-                    f"got {conf.shape}"
-                )
-            self.confidence = conf
+            self.confidence = _per_point(conf, (n_frames, n_ind, n_kp), "confidence", where)
         given = self.skeleton
         edges = given.edges if isinstance(given, Skeleton) else given
         unknown = sorted({n for edge in edges for n in edge} - set(self.keypoints))
@@ -360,6 +369,30 @@ class Poses:
         data[low] = np.nan
         return attrs.evolve(self, data=data)
 
+    def point_mask(self, values: Any, what: str) -> np.ndarray:
+        """``values`` checked as a boolean mask with one entry per point of these poses.
+
+        Parameters
+        ----------
+        values
+            Shape ``(n_frames, n_individuals, n_keypoints)``, or ``(n_frames, n_keypoints)``
+            with one individual.
+        what
+            Its name, for the error message.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean, shape ``(n_frames, n_individuals, n_keypoints)``.
+
+        Raises
+        ------
+        PosesValidationError
+            If the shape does not match.
+        """
+        shape = (self.n_frames, self.n_individuals, self.n_keypoints)
+        return _per_point(values, shape, what, self.source.describe()).astype(bool)
+
     def replace(self, **changes: Any) -> Poses:
         """Return a copy with some fields changed (validated again)."""
         return attrs.evolve(self, **changes)
@@ -422,6 +455,39 @@ def _indices(names: list[str], wanted: Sequence[str] | None, what: str, where: s
         raise KeypointError(f"{where}: {what}s not found: {missing}; available {what}s: {names}")
     index = {n: i for i, n in enumerate(names)}
     return [index[w] for w in wanted]
+
+
+def require_poses(value: Any, caller: str, dims: int | None = None) -> Poses:
+    """``value`` itself if it is a :class:`Poses` (with ``dims`` dimensions, when given).
+
+    Parameters
+    ----------
+    value
+        What ``caller`` was given.
+    caller
+        The function's name, for the error message.
+    dims
+        2 or 3: the number of coordinates ``caller`` takes.
+
+    Returns
+    -------
+    Poses
+        ``value``.
+
+    Raises
+    ------
+    PosesValidationError
+        If ``value`` is not a :class:`Poses` or has other than ``dims`` dimensions.
+    """
+    if not isinstance(value, Poses):
+        raise PosesValidationError(f"{caller} expects a Poses, got {type(value).__name__}")
+    if dims is not None and value.n_dims != dims:
+        hint = " (lift them first)" if dims == 3 else ""
+        raise PosesValidationError(
+            f"{value.source.describe()}: {caller} takes {dims}D poses; these have "
+            f"n_dims={value.n_dims}{hint}"
+        )
+    return value
 
 
 def poses_to_dict(poses: Iterable[Poses]) -> dict[str, np.ndarray]:

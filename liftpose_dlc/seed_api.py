@@ -175,9 +175,10 @@ def train(
     return lifter
 
 
-def _save_test_data(
-    path: Path, lifter: Lifter, test_2d: Any, test_3d: Any, test_keypts: Any
-) -> None:
+def _test_arrays(
+    lifter: Lifter, test_2d: Any, test_3d: Any, test_keypts: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Test data as arrays: 2D, 3D (NaN when absent), keypoint mask, keys and lengths."""
     a2, struct = to_array(test_2d, 2, lifter.keypoints, "test_2d")
     if test_3d is None:
         a3 = np.full((*a2.shape[:2], 3), np.nan)
@@ -186,17 +187,17 @@ def _save_test_data(
         if len(a3) != len(a2):
             raise ConfigError(f"test_2d has {len(a2)} frames but test_3d has {len(a3)}")
     mask = to_mask(test_keypts, struct, a2.shape[:2], "test_keypts")
-    keys = struct.keys or ["test"]
-    lengths = struct.lengths or [len(a2)]
+    keys = np.array(struct.keys or ["test"], dtype=str)
+    lengths = np.array(struct.lengths or [len(a2)], dtype=np.int64)
+    return a2, a3, mask, keys, lengths
+
+
+def _save_test_data(
+    path: Path, lifter: Lifter, test_2d: Any, test_3d: Any, test_keypts: Any
+) -> None:
+    a2, a3, mask, keys, lengths = _test_arrays(lifter, test_2d, test_3d, test_keypts)
     with atomic_path(path, overwrite=True) as tmp, open(tmp, "wb") as fh:
-        np.savez(
-            fh,
-            test_2d=a2,
-            test_3d=a3,
-            test_keypts=mask,
-            keys=np.array(keys, dtype=str),
-            lengths=np.array(lengths, dtype=np.int64),
-        )
+        np.savez(fh, test_2d=a2, test_3d=a3, test_keypts=mask, keys=keys, lengths=lengths)
 
 
 def test(
@@ -237,16 +238,7 @@ def test(
             a2, a3, mask = d["test_2d"], d["test_3d"], d["test_keypts"]
             keys, lengths = d["keys"], d["lengths"]
     else:
-        a2, struct = to_array(test_2d, 2, lifter.keypoints, "test_2d")
-        if test_3d is None:
-            a3 = np.full((*a2.shape[:2], 3), np.nan)
-        else:
-            a3, _ = to_array(test_3d, 3, lifter.keypoints, "test_3d")
-            if len(a3) != len(a2):
-                raise ConfigError(f"test_2d has {len(a2)} frames but test_3d has {len(a3)}")
-        mask = to_mask(test_keypts, struct, a2.shape[:2], "test_keypts")
-        keys = np.array(struct.keys or ["test"], dtype=str)
-        lengths = np.array(struct.lengths or [len(a2)], dtype=np.int64)
+        a2, a3, mask, keys, lengths = _test_arrays(lifter, test_2d, test_3d, test_keypts)
 
     roots = lifter.roots
     assert lifter.root_offsets is not None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -545,20 +546,12 @@ def forward_kinematics(
     return body_pos[:, None, None] + np.einsum("tij,tlkj->tlki", body_rot, local)
 
 
-def generate_walking_fly(
-    n_frames: int,
-    *,
-    fps: float = 100.0,
-    seed: int | Sequence[int] = 0,
-    speed: float | None = None,
-    turning: float = 1.0,
-    arena_radius: float = 2.0,
-    body_points: bool = False,
-) -> Poses:
+def generate_walking_fly(n_frames: int, **walk: Any) -> Poses:
     """3D poses of a generated (synthetic) fly walking with a tripod gait.
 
-    Parameters are those of :func:`simulate_walk`. Units are millimetres, in a world frame with
-    ``z`` up and the ground at ``z = 0``.
+    ``n_frames`` and the keyword arguments (``fps``, ``seed``, ``speed``, ``turning``,
+    ``arena_radius``, ``body_points``) are those of :func:`simulate_walk`. Units are
+    millimetres, in a world frame with ``z`` up and the ground at ``z = 0``.
 
     Returns
     -------
@@ -575,15 +568,7 @@ def generate_walking_fly(
     >>> poses.keypoints[:2], poses.source.software
     (['LF_Coxa', 'LF_Femur'], 'liftpose-dlc demo generator (synthetic)')
     """
-    return simulate_walk(
-        n_frames,
-        fps=fps,
-        seed=seed,
-        speed=speed,
-        turning=turning,
-        arena_radius=arena_radius,
-        body_points=body_points,
-    ).to_poses()
+    return simulate_walk(n_frames, **walk).to_poses()
 
 
 def generate_library(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from liftpose_dlc.errors import FileFormatError, PosesValidationError
+from liftpose_dlc.errors import FileFormatError
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.poses import Poses
@@ -30,14 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["load_poses", "save_poses", "detect_format"]
 
 
-def detect_format(path: str | os.PathLike) -> str:
-    """Tell which software wrote a 2D pose file, from its content.
+def detect_format(path: str | os.PathLike, dims: int = 2) -> str:
+    """Tell which software wrote a pose file of ``dims`` dimensions, from its content.
 
     Returns
     -------
     str
-        The registry name of the format: ``"dlc"`` (DeepLabCut pandas table, ``.h5`` or
-        ``.csv``), ``"sleap"`` (SLEAP ``.slp``) or ``"sleap_analysis"`` (SLEAP analysis HDF5).
+        The registry name of the format. 2D: ``"dlc"`` (DeepLabCut pandas table, ``.h5`` or
+        ``.csv``), ``"sleap"`` (SLEAP ``.slp``) or ``"sleap_analysis"`` (SLEAP analysis HDF5);
+        3D: one of :data:`~liftpose_dlc.io.poses3d.FORMATS_3D`.
 
     Raises
     ------
@@ -48,7 +49,7 @@ def detect_format(path: str | os.PathLike) -> str:
     """
     from liftpose_dlc.io.registry import sniff
 
-    return sniff(path, dims=2).name
+    return sniff(path, dims=dims).name
 
 
 def load_poses(
@@ -172,10 +173,9 @@ def save_poses(
     PosixPath('points3d.h5')
     """
     from liftpose_dlc.io.registry import writer_for
-    from liftpose_dlc.poses import Poses as _Poses
+    from liftpose_dlc.poses import require_poses
 
-    if not isinstance(poses, _Poses):
-        raise PosesValidationError(f"save_poses expects a Poses, got {type(poses).__name__}")
+    require_poses(poses, "save_poses")
     dest = Path(path).expanduser()
     fmt, options = writer_for(dest, format=format, like=like, poses=poses)
     assert fmt.write is not None

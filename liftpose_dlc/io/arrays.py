@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import FileFormatError, KeypointError
+from liftpose_dlc.errors import FileFormatError
+from liftpose_dlc.io._keypoints import array_keypoint_names
 from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
@@ -109,16 +110,13 @@ def load_array_poses(
             f"n_individuals, n_keypoints, 3), got {arr.shape}"
         )
     n_kp = arr.shape[-2]
-    if keypoints is None:
-        if stored_names is None:
-            raise KeypointError(
-                f"{what}: a plain array has no keypoint names; pass keypoints=[...] ({n_kp} names)"
-            )
-        names = stored_names
-    else:
-        names = [str(k) for k in keypoints]
-    if len(names) != n_kp:
-        raise KeypointError(f"{what}: {len(names)} keypoint names given for {n_kp} keypoints")
+    names = array_keypoint_names(
+        keypoints,
+        n_kp,
+        what,
+        default=stored_names,
+        missing=f"a plain array has no keypoint names; pass keypoints=[...] ({n_kp} names)",
+    )
     return Poses(arr, names, individuals=individuals, fps=fps, source=Source(p, "NumPy"))
 
 

@@ -30,7 +30,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import FileFormatError, KeypointError
+from liftpose_dlc.errors import FileFormatError
+from liftpose_dlc.io._keypoints import array_keypoint_names
 from liftpose_dlc.io._pickle import is_pickle, load_pickle
 from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
@@ -97,20 +98,14 @@ def load_df3d(
             raise FileFormatError(
                 f"{p}: {name!r} must be (n_frames, n_keypoints, 3), got {arr.shape}"
             )
-        if keypoints is not None:
-            names = [str(k) for k in keypoints]
-            if len(names) != arr.shape[1]:
-                raise KeypointError(
-                    f"{p}: {len(names)} keypoint names given for {arr.shape[1]} keypoints in "
-                    f"{name!r}"
-                )
-        elif arr.shape[1] == len(DF3D_KEYPOINTS):
-            names = list(DF3D_KEYPOINTS)
-        else:
-            raise KeypointError(
-                f"{p}: {name!r} has {arr.shape[1]} keypoints, not DeepFly3D's 38; pass their "
-                "names as keypoints=[...]"
-            )
+        n_kp = arr.shape[1]
+        names = array_keypoint_names(
+            keypoints,
+            n_kp,
+            f"{p}[{name!r}]",
+            default=DF3D_KEYPOINTS if n_kp == len(DF3D_KEYPOINTS) else None,
+            missing=f"{n_kp} keypoints, not DeepFly3D's 38; pass their names as keypoints=[...]",
+        )
         return Poses(arr, names, fps=fps, source=source)
 
     entry = key or "raw_pos_aligned"

@@ -578,16 +578,7 @@ def inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
         If its shape is not that of the poses (``(n_frames, n_keypoints)`` is accepted for
         one individual).
     """
-    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
-    mask = np.asarray(inferred)
-    if mask.ndim == 2 and poses.n_individuals == 1:
-        mask = mask[:, None]
-    if mask.shape != shape:
-        raise PosesValidationError(
-            f"{poses.source.describe()}: inferred must have shape {shape} (frames, "
-            f"individuals, keypoints), got {mask.shape}"
-        )
-    return mask.astype(bool)
+    return poses.point_mask(inferred, "inferred")
 
 
 def save_dlc(

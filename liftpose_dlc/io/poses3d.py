@@ -16,7 +16,6 @@ Formats (``fmt``) and their readers:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from liftpose_dlc.poses import Poses
@@ -28,59 +27,23 @@ FORMATS_3D: tuple[str, ...] = ("anipose", "sleap-anipose", "dlc", "df3d", "array
 
 
 def detect_3d_format(path: str | os.PathLike) -> str:
-    """Tell which 3D pose format a file holds, from its content (the registry's sniffer).
+    """:func:`~liftpose_dlc.io.detect_format` with ``dims=3``: one of :data:`FORMATS_3D`."""
+    from liftpose_dlc.io import detect_format
 
-    Returns
-    -------
-    str
-        One of :data:`FORMATS_3D`.
-
-    Raises
-    ------
-    FileFormatError
-        If the content matches none of them.
-    """
-    from liftpose_dlc.io.registry import sniff
-
-    return sniff(path, dims=3).name
+    return detect_format(path, dims=3)
 
 
-def load_poses_3d(
-    path: str | os.PathLike,
-    *,
-    keypoints: Sequence[str] | None = None,
-    fmt: Format3D | None = None,
-    **kwargs: Any,
-) -> Poses:
-    """Read 3D poses from a 3D library or triangulation output; the format is detected.
+def load_poses_3d(path: str | os.PathLike, *, fmt: Format3D | None = None, **kwargs: Any) -> Poses:
+    """:func:`~liftpose_dlc.io.load_poses` with ``dims=3``; ``fmt`` is its ``format``.
 
-    Parameters
-    ----------
-    path
-        The file (see the table in :mod:`liftpose_dlc.io.poses3d`).
-    keypoints
-        For files without keypoint names (``.npy``/``.npz``, a sleap-anipose
-        ``points3d.h5`` without an accompanying SLEAP file, a DeepFly3D array of other than
-        38 points): their names, in order; the number must match the file. For files with
-        names (Anipose, DeepLabCut, aligned DeepFly3D): the keypoints to keep, in this order.
-    fmt
-        Skip detection and use this reader: one of ``"anipose"``, ``"sleap-anipose"``,
-        ``"dlc"``, ``"df3d"``, ``"array"``.
-    **kwargs
-        Passed to the reader (e.g. ``frame=`` for Anipose, ``key=`` for arrays and
-        DeepFly3D, ``fps=``).
-
-    Returns
-    -------
-    Poses
-        With ``n_dims == 3``.
+    ``keypoints=`` and the readers' options (e.g. ``frame=`` for Anipose, ``key=`` for
+    arrays and DeepFly3D, ``fps=``) are passed on; see the table in
+    :mod:`liftpose_dlc.io.poses3d` for the formats.
 
     Raises
     ------
-    FileFormatError
-        If the format is not recognised or the file holds 2D poses.
-    KeypointError
-        If keypoint names are missing or do not match the file.
+    ValueError
+        If ``fmt`` is not one of :data:`FORMATS_3D`.
 
     Examples
     --------
@@ -92,4 +55,4 @@ def load_poses_3d(
 
     if fmt is not None and fmt not in FORMATS_3D:
         raise ValueError(f"fmt must be one of {FORMATS_3D}, got {fmt!r}")
-    return load_poses(path, keypoints=keypoints, format=fmt, dims=3, **kwargs)
+    return load_poses(path, format=fmt, dims=3, **kwargs)

@@ -62,7 +62,6 @@ from liftpose_dlc.errors import (
     FileFormatError,
     KeypointError,
     MissingDependencyError,
-    PosesValidationError,
 )
 from liftpose_dlc.io._hdf5 import (
     attr_str,
@@ -74,7 +73,7 @@ from liftpose_dlc.io._hdf5 import (
 )
 from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
 from liftpose_dlc.io.registry import Format, Probe
-from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.poses import Poses, Source, require_poses
 
 __all__ = ["load_sleap", "load_sleap_3d", "load_sleap_3d_inferred", "save_sleap_3d"]
 
@@ -408,8 +407,6 @@ def _load_analysis_h5(path: Path, video: int) -> Poses:
     axes = [order[d] for d in _CANONICAL_2D]
     data = np.transpose(np.asarray(raw, dtype=np.float64), axes)  # (frame, track, node, xy)
     n_frames, n_tracks, n_nodes, _ = data.shape
-    if not track_names:
-        track_names = [f"track_{i}" for i in range(n_tracks)]
     if n_tracks == 0 or n_frames == 0 or np.isnan(data).all():
         raise FileFormatError(
             f"{path}: the SLEAP analysis file holds no pose instances (tracks has shape "
@@ -441,12 +438,17 @@ def _load_analysis_h5(path: Path, video: int) -> Poses:
     return Poses(
         data,
         keypoints=node_names,
-        individuals=track_names,
+        individuals=_track_names(track_names, n_tracks),
         confidence=conf,
         skeleton=edges,
         fps=fps,
         source=Source(path, SOFTWARE),
     )
+
+
+def _track_names(stored: list[str], n_tracks: int) -> list[str]:
+    """The file's track names, or ``track_0, ...`` when it has none (or not one per track)."""
+    return stored if len(stored) == n_tracks else [f"track_{i}" for i in range(n_tracks)]
 
 
 def _analysis_layout(
@@ -575,15 +577,9 @@ def save_sleap_3d(
     >>> load_sleap_3d(out).data.shape
     (5, 1, 2, 3)
     """
-    if not isinstance(poses, Poses):
-        raise PosesValidationError(f"save_sleap_3d expects a Poses, got {type(poses).__name__}")
-    if poses.n_dims != 3:
-        raise PosesValidationError(
-            f"{poses.source.describe()}: save_sleap_3d writes 3D poses; these have "
-            f"n_dims={poses.n_dims} (lift them first)"
-        )
+    require_poses(poses, "save_sleap_3d", dims=3)
     if inferred is not None:
-        inferred = _inferred_mask(poses, inferred)
+        inferred = poses.point_mask(inferred, "inferred")
     edge_names = np.array(
         [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton.edges], dtype=bytes
     ).reshape(-1, 2)
@@ -648,19 +644,6 @@ def _same_points3d(poses: Poses, inferred: np.ndarray | None) -> Any:
                 raise ValueError("the inferred mask read back differs from the one written")
 
     return verify
-
-
-def _inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
-    shape = (poses.n_frames, poses.n_individuals, poses.n_keypoints)
-    mask = np.asarray(inferred)
-    if mask.ndim == 2 and poses.n_individuals == 1:
-        mask = mask[:, None]
-    if mask.shape != shape:
-        raise PosesValidationError(
-            f"{poses.source.describe()}: inferred must have shape {shape} "
-            f"(frames, tracks, nodes), got {np.shape(inferred)}"
-        )
-    return mask.astype(bool)
 
 
 def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
@@ -766,8 +749,6 @@ def load_sleap_3d(
     n_frames, n_tracks, n_nodes, _ = raw.shape
 
     keypoints, edges = _resolve_3d_names(p, n_nodes, stored_nodes, edges, node_names)
-    if len(track_names) != n_tracks:
-        track_names = [f"track_{i}" for i in range(n_tracks)]
     conf = None
     if scores is not None:
         scores = _canonical(np.asarray(scores, dtype=np.float64), score_dims, p, "point_scores")
@@ -776,7 +757,7 @@ def load_sleap_3d(
     return Poses(
         raw,
         keypoints=keypoints,
-        individuals=track_names,
+        individuals=_track_names(track_names, n_tracks),
         confidence=conf,
         skeleton=edges,
         fps=fps,

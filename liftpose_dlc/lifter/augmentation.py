@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -154,74 +154,36 @@ def _per_camera(value: Any, cams: list[Any], what: str) -> dict[Any, Any] | None
     return {c: value for c in cams}
 
 
+def _camera_tensor(
+    values: dict[Any, Any] | None, cams: list[Any], as_array: Callable[[Any], np.ndarray]
+) -> torch.Tensor | None:
+    """One value per camera, stacked in camera order (None stays None)."""
+    if values is None:
+        return None
+    stacked = np.stack([as_array(values[c]) for c in cams])
+    return torch.as_tensor(stacked, dtype=torch.float32 if stacked.dtype != bool else None)
+
+
+@dataclass(repr=False)
 class _RandomProject:
-    def __init__(
-        self,
-        eangles: Mapping[Any, Sequence[Sequence[float]]] | Sequence[Sequence[float]],
-        axsorder: str = "zyx",
-        vis: Any = None,
-        tvec: Any = None,
-        intr: Any = None,
-        norm_2d: bool | None = None,
-        p: float = 1.0,
-        rotate_target: bool = True,
-    ) -> None:
-        if not isinstance(eangles, Mapping):
-            eangles = {0: eangles}
-        if not eangles:
-            raise ConfigError("random_project: eangles is empty")
-        self.cams = list(eangles)
-        ranges = []
-        for c in self.cams:
-            r = np.asarray(eangles[c], dtype=np.float64)
-            if r.shape != (3, 2):
-                raise ConfigError(
-                    f"random_project: eangles[{c!r}] must be three [low, high] pairs, "
-                    f"got {r.tolist()}"
-                )
-            ranges.append(r)
-        euler_to_matrix(torch.zeros(1, 3), axsorder)  # validates axsorder
-        self.axsorder = axsorder
-        self.ranges = torch.as_tensor(np.stack(ranges), dtype=torch.float32)  # (C, 3, 2)
-        tv = _per_camera(tvec, self.cams, "tvec")
-        it = _per_camera(intr, self.cams, "intr")
-        vi = _per_camera(vis, self.cams, "vis")
-        self.tvec = (
-            None
-            if tv is None
-            else torch.as_tensor(
-                np.stack([np.asarray(tv[c], dtype=np.float64).reshape(3) for c in self.cams]),
-                dtype=torch.float32,
-            )
-        )
-        self.intr = (
-            None
-            if it is None
-            else torch.as_tensor(
-                np.stack([np.asarray(it[c], dtype=np.float64).reshape(3, 3) for c in self.cams]),
-                dtype=torch.float32,
-            )
-        )
-        self.vis = (
-            None
-            if vi is None
-            else torch.as_tensor(
-                np.stack([np.asarray(vi[c]).astype(bool).ravel() for c in self.cams])
-            )
-        )
-        if self.intr is not None and self.tvec is None:
-            raise ConfigError(
-                "random_project: intr (pinhole projection) needs tvec, the camera translation "
-                "that puts the poses in front of the camera"
-            )
-        if not 0.0 <= p <= 1.0:
-            raise ConfigError(f"random_project: p must be in [0, 1], got {p}")
-        self.p = float(p)
-        self.replaces_2d = self.p >= 1.0  # every training 2D is replaced
-        self.rotate_target = rotate_target
-        # norm_2d is accepted for compatibility with the seed; the lifter's own norm_2d
-        # option normalises training and prediction inputs the same way.
-        self.norm_2d = norm_2d
+    """The augmentation :func:`random_project` builds (its arguments are checked there)."""
+
+    cams: list[Any]
+    axsorder: str
+    ranges: torch.Tensor  # (C, 3, 2) degrees
+    tvec: torch.Tensor | None  # (C, 3)
+    intr: torch.Tensor | None  # (C, 3, 3)
+    vis: torch.Tensor | None  # (C, J) bool
+    p: float
+    rotate_target: bool
+    # accepted for compatibility with the seed; the lifter's own norm_2d option
+    # normalises training and prediction inputs the same way.
+    norm_2d: bool | None
+
+    @property
+    def replaces_2d(self) -> bool:
+        """Every training 2D is replaced."""
+        return self.p >= 1.0
 
     def __repr__(self) -> str:
         return f"random_project(cameras={self.cams}, axsorder={self.axsorder!r}, p={self.p})"
@@ -319,7 +281,41 @@ def random_project(
     ...              'vis': None, 'tvec': None, 'intr': None}
     >>> aug = [random_project(**angle_aug)]
     """
-    return _RandomProject(eangles, axsorder, vis, tvec, intr, norm_2d, p, rotate_target)
+    if not isinstance(eangles, Mapping):
+        eangles = {0: eangles}
+    if not eangles:
+        raise ConfigError("random_project: eangles is empty")
+    cams = list(eangles)
+    ranges = []
+    for c in cams:
+        r = np.asarray(eangles[c], dtype=np.float64)
+        if r.shape != (3, 2):
+            raise ConfigError(
+                f"random_project: eangles[{c!r}] must be three [low, high] pairs, got {r.tolist()}"
+            )
+        ranges.append(r)
+    euler_to_matrix(torch.zeros(1, 3), axsorder)  # validates axsorder
+    tv = _per_camera(tvec, cams, "tvec")
+    it = _per_camera(intr, cams, "intr")
+    vi = _per_camera(vis, cams, "vis")
+    if intr is not None and tvec is None:
+        raise ConfigError(
+            "random_project: intr (pinhole projection) needs tvec, the camera translation "
+            "that puts the poses in front of the camera"
+        )
+    if not 0.0 <= p <= 1.0:
+        raise ConfigError(f"random_project: p must be in [0, 1], got {p}")
+    return _RandomProject(
+        cams=cams,
+        axsorder=axsorder,
+        ranges=torch.as_tensor(np.stack(ranges), dtype=torch.float32),
+        tvec=_camera_tensor(tv, cams, lambda v: np.asarray(v, dtype=np.float64).reshape(3)),
+        intr=_camera_tensor(it, cams, lambda v: np.asarray(v, dtype=np.float64).reshape(3, 3)),
+        vis=_camera_tensor(vi, cams, lambda v: np.asarray(v).astype(bool).ravel()),
+        p=float(p),
+        rotate_target=rotate_target,
+        norm_2d=norm_2d,
+    )
 
 
 # ---------------------------------------------------------------- camera fitting

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from liftpose_dlc.errors import ConfigError, KeypointError
+from liftpose_dlc.lifter._options import OptionsMixin
 
 if TYPE_CHECKING:
     from liftpose_dlc.lifter.augmentation import PoseBatch
@@ -54,7 +55,7 @@ _EPS = 1e-8
 
 
 @dataclass(frozen=True)
-class EncoderOptions:
+class EncoderOptions(OptionsMixin):
     """How 2D poses are encoded for the network (the input features).
 
     The defaults are the original LiftPose3D's (each option off); the lifter's defaults
@@ -77,6 +78,8 @@ class EncoderOptions:
         the linear path cannot represent.
     """
 
+    kind: ClassVar[str] = "encoder"
+
     norm_2d: bool = False
     root_input: bool = False
     chain_features: bool = False
@@ -87,23 +90,6 @@ class EncoderOptions:
             if not isinstance(value, bool | np.bool_):
                 raise ConfigError(f"{f.name} must be True or False, got {value!r}")
             object.__setattr__(self, f.name, bool(value))
-
-    @classmethod
-    def names(cls) -> list[str]:
-        """The option names."""
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> EncoderOptions:
-        """Build from keyword arguments; an unknown key is a :class:`ConfigError`."""
-        unknown = sorted(set(kwargs) - set(cls.names()))
-        if unknown:
-            raise ConfigError(f"unknown encoder options {unknown}; known: {cls.names()}")
-        return cls(**kwargs)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The options as a JSON-friendly dictionary."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ matrix products), and ``view_gate`` a training-view expert with a gate
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from liftpose_dlc.errors import ConfigError
+from liftpose_dlc.lifter._options import OptionsMixin
 
 __all__ = ["ModelOptions", "LiftPoseNet", "SetBranches", "ViewGate", "weight_init"]
 
@@ -35,7 +36,7 @@ EVAL_CHUNK = 2048
 
 
 @dataclass(frozen=True)
-class ModelOptions:
+class ModelOptions(OptionsMixin):
     """Options of the network: its shape.
 
     The input encoding's options are in :class:`~liftpose_dlc.lifter.encoder.EncoderOptions`,
@@ -66,6 +67,8 @@ class ModelOptions:
         views and hands them to an expert trained on the real samples only.
     """
 
+    kind: ClassVar[str] = "model"
+
     linear_size: int = 1024
     num_stage: int = 2
     dropout: float = 0.5
@@ -85,23 +88,6 @@ class ModelOptions:
             raise ConfigError(f"set_stage must be an int >= 0, got {self.set_stage!r}")
         if not (0.0 <= float(self.dropout) < 1.0):
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-    @classmethod
-    def names(cls) -> list[str]:
-        """The option names."""
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> ModelOptions:
-        """Build from keyword arguments; an unknown key is a :class:`ConfigError`."""
-        unknown = sorted(set(kwargs) - set(cls.names()))
-        if unknown:
-            raise ConfigError(f"unknown model options {unknown}; known: {cls.names()}")
-        return cls(**kwargs)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The options as a JSON-friendly dictionary."""
-        return asdict(self)
 
 
 def weight_init(module: nn.Module) -> None:

@@ -13,15 +13,16 @@ import copy
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from liftpose_dlc.errors import ConfigError, ModelFileError
+from liftpose_dlc.lifter._options import OptionsMixin
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch, default_augmentation
 from liftpose_dlc.lifter.encoder import InputEncoder
 from liftpose_dlc.lifter.model import LiftPoseNet
@@ -53,7 +54,7 @@ LR_SCHEDULES = ("step", "cosine")
 
 
 @dataclass(frozen=True)
-class TrainOptions:
+class TrainOptions(OptionsMixin):
     """Training settings.
 
     The defaults are the ones the benchmark in ``benchmarks/RESULTS.md`` found best. The
@@ -100,6 +101,8 @@ class TrainOptions:
         Seed of every random draw (initialisation, shuffling, augmentation, dropout).
     """
 
+    kind: ClassVar[str] = "training"
+
     epochs: int | None = None
     min_steps: int = 2000
     batch_size: int = 128
@@ -134,23 +137,6 @@ class TrainOptions:
         for ok, msg in checks:
             if not ok:
                 raise ConfigError(f"{msg}; got {self}")
-
-    @classmethod
-    def names(cls) -> list[str]:
-        """The option names."""
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> TrainOptions:
-        """Build from keyword arguments; an unknown key is a :class:`ConfigError`."""
-        unknown = sorted(set(kwargs) - set(cls.names()))
-        if unknown:
-            raise ConfigError(f"unknown training options {unknown}; known: {sorted(cls.names())}")
-        return cls(**kwargs)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The options as a JSON-friendly dictionary."""
-        return asdict(self)
 
     def resolved(self, n_train: int) -> TrainOptions:
         """These options with ``epochs`` fixed for ``n_train`` training frames."""

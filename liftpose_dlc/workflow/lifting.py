@@ -28,8 +28,7 @@ from liftpose_dlc.engine import (
     make_plan,
     presence_from_poses,
 )
-from liftpose_dlc.errors import PosesValidationError
-from liftpose_dlc.poses import Poses
+from liftpose_dlc.poses import Poses, require_poses
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.lifter.lifter import Lifter
@@ -112,12 +111,7 @@ def lift_poses(
     >>> result.poses.data.shape  # doctest: +SKIP
     (2330, 1, 4, 3)
     """
-    if not isinstance(poses_2d, Poses):
-        raise PosesValidationError(f"lift_poses expects a Poses, got {type(poses_2d).__name__}")
-    if poses_2d.n_dims != 2:
-        raise PosesValidationError(
-            f"{poses_2d.source.describe()}: lift_poses lifts 2D poses; these are {poses_2d.n_dims}D"
-        )
+    require_poses(poses_2d, "lift_poses", dims=2)
     from liftpose_dlc.pretrained.adapt import adapt_lifter
 
     model, _ = adapt_lifter(
