@@ -6,9 +6,9 @@ not import torch until a lifter is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from liftpose_dlc._lazy import lazy_exports
 from liftpose_dlc._version import __version__
 
 # public name -> module that defines it
@@ -56,21 +56,9 @@ _SUBMODULES = {
     "pretrained", "keypoint_names",
 }  # fmt: skip
 
-__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"liftpose_dlc.{name}")
-    raise AttributeError(f"module 'liftpose_dlc' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__, globals(), {**_EXPORTS, "__version__": "liftpose_dlc._version"}, _SUBMODULES
+)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

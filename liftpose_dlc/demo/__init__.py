@@ -22,8 +22,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from liftpose_dlc._lazy import lazy_exports
 
 _EXPORTS = {
     "generate_walking_fly": "liftpose_dlc.demo.generator",
@@ -39,16 +38,4 @@ _EXPORTS = {
     "DemoProject": "liftpose_dlc.demo.project",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'liftpose_dlc.demo' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

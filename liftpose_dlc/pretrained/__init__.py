@@ -19,8 +19,7 @@ Importing this package does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from liftpose_dlc._lazy import lazy_exports
 
 _EXPORTS = {
     "ModelCard": "liftpose_dlc.pretrained.card",
@@ -41,16 +40,4 @@ _EXPORTS = {
     "keypoint_map_for": "liftpose_dlc.pretrained.adapt",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'liftpose_dlc.pretrained' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
