@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent / "workflow"))
-from wf_helpers import (  # noqa: E402
+from wf_helpers import (
     MOUSE,
     mouse_2d,
     mouse_library,

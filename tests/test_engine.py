@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "workflow"))
-from wf_helpers import (  # noqa: E402
+from wf_helpers import (
     mouse_2d,
     one_thread_fixture,
     trained_mouse_model,
