@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5, read_head
@@ -76,6 +77,7 @@ def detect_format(path: str | os.PathLike) -> Format:
     )
 
 
+@reader_boundary("pose file")
 def load_poses(path: str | os.PathLike, **kwargs: Any) -> Poses:
     """Read 2D poses from a DeepLabCut or SLEAP file, choosing the reader from the content.
 

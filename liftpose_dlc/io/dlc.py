@@ -33,8 +33,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
+from liftpose_dlc.io._hdf5 import check_hdf5_tree
 from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
 from liftpose_dlc.io.dlc_project import (
     as_config,
@@ -72,6 +74,7 @@ ConfigLike = str | os.PathLike | Mapping[str, Any]
 
 
 # ---------------------------------------------------------------------------- reading
+@reader_boundary("DeepLabCut file")
 def load_dlc(
     path: str | os.PathLike,
     pcutoff: float | None = None,
@@ -250,6 +253,7 @@ def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTab
 
 
 def _read_hdf(path: Path, key: str | None) -> DLCTable:
+    check_hdf5_tree(path, "DeepLabCut HDF5 file")  # before PyTables, which may crash on it
     try:
         store = pd.HDFStore(path, mode="r")
     except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io._pickle import is_pickle
@@ -98,6 +99,7 @@ def _detect_hdf5(p: Path) -> str:
     )
 
 
+@reader_boundary("3D pose file")
 def load_poses_3d(
     path: str | os.PathLike,
     *,

@@ -56,6 +56,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import (
     ConfigError,
@@ -90,6 +91,7 @@ _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".we
 
 
 # =========================================================================== 2D reader
+@reader_boundary("SLEAP file")
 def load_sleap(
     path: str | os.PathLike,
     *,
@@ -645,6 +647,7 @@ def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
         raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
 
+@reader_boundary("3D poses file")
 def load_sleap_3d(
     path: str | os.PathLike,
     node_names: Sequence[str] | str | os.PathLike | None = None,

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.errors import ConfigError, ModelFileError, PosesValidationError
 from liftpose_dlc.lifter.augmentation import (
     Augmentation,
@@ -701,6 +702,7 @@ class Lifter:
         return Path(path)
 
     @classmethod
+    @reader_boundary("lifter model file", ModelFileError, path_arg=1)
     def load(cls, path: str | os.PathLike) -> Lifter:
         """Load a lifter saved by :meth:`save` (or a training checkpoint).
 

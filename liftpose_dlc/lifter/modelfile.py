@@ -28,6 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from liftpose_dlc import __version__
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import ModelFileError
 
@@ -56,6 +57,7 @@ def write_model_file(
     return Path(path)
 
 
+@reader_boundary("lifter model file", ModelFileError)
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a model file; return its tensors and its JSON metadata.
 
