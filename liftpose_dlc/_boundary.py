@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from liftpose_dlc.errors import FileAccessError, FileFormatError, LiftPoseError
 
-__all__ = ["reader_boundary", "check_readable"]
+__all__ = ["reader_boundary", "check_readable", "check_writable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +31,25 @@ def check_readable(path: str | os.PathLike, what: str = "file") -> None:
         raise FileAccessError(
             f"{p}: permission denied: this user may not read the {what} (check its "
             "permissions, or ask its owner)"
+        )
+
+
+def check_writable(path: str | os.PathLike, what: str = "output") -> None:
+    """Raise :class:`FileAccessError` unless ``path`` can be created or replaced.
+
+    Checks the nearest existing folder above ``path`` (where it, or the folders leading
+    to it, would be created): call it before long work whose result goes to ``path``.
+    """
+    p = Path(path).expanduser().absolute()
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FileAccessError(f"cannot write the {what} {p}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FileAccessError(
+            f"cannot write the {what} {p}: permission denied (the folder {folder} is not "
+            "writable by this user)"
         )
 
 

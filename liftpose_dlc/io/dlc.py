@@ -568,6 +568,8 @@ def save_dlc(
     save_as_csv: bool = False,
     inferred: np.ndarray | None = None,
     multianimal: bool | None = None,
+    units: str | None = None,
+    frame: str | None = None,
 ) -> Path:
     """Write poses in DeepLabCut's layout (HDF5 readable by pandas 2.x and 3.x, and CSV).
 
@@ -592,6 +594,10 @@ def save_dlc(
         Force the layout: ``(scorer, individuals, bodyparts, coords)`` if True,
         ``(scorer, bodyparts, coords)`` if False. Default: multi-animal when there is more than
         one individual.
+    units, frame
+        Units and coordinate frame of the coordinates (e.g. ``"mm"`` and a lifter's
+        ``"camera, root-relative"``), stored as the HDF5 attributes ``liftpose_dlc_units``
+        and ``liftpose_dlc_frame`` (``"unknown"`` when None; 2D tables: not written).
 
     Returns
     -------
@@ -618,27 +624,37 @@ def save_dlc(
     suffix = dest.suffix.lower()
     if suffix not in (".h5", ".hdf5", ".csv"):
         raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
-    frame = poses_to_dlc_table(poses, scorer=scorer, inferred=inferred, multianimal=multianimal)
+    table = poses_to_dlc_table(poses, scorer=scorer, inferred=inferred, multianimal=multianimal)
     if suffix == ".csv":
         with atomic_path(dest, overwrite) as tmp:
-            frame.to_csv(tmp)
+            table.to_csv(tmp)
         return dest
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
     with atomic_path(dest, overwrite) as tmp:
-        _write_hdf(frame, tmp, poses, multianimal=frame.columns.nlevels == 4)
+        _write_hdf(
+            table, tmp, poses, multianimal=table.columns.nlevels == 4, units=units, frame=frame
+        )
         if csv_dest is not None:
             with atomic_path(csv_dest, overwrite) as tmp_csv:
-                frame.to_csv(tmp_csv)
+                table.to_csv(tmp_csv)
     return dest
 
 
-def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: bool) -> None:
+def _write_hdf(
+    table: pd.DataFrame,
+    tmp: Path,
+    poses: Poses,
+    *,
+    multianimal: bool,
+    units: str | None = None,
+    frame: str | None = None,
+) -> None:
     from liftpose_dlc import __version__
 
-    frame.to_hdf(tmp, key=HDF_KEY, format="fixed", mode="w")
+    table.to_hdf(tmp, key=HDF_KEY, format="fixed", mode="w")
     with pd.HDFStore(tmp, mode="a") as store:
         attrs = store.get_storer(HDF_KEY).attrs
         # plain strings and floats only (no pickled attributes)
@@ -648,3 +664,6 @@ def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: boo
             setattr(attrs, f"{_ATTR}fps", float(poses.fps))
         if not multianimal:
             setattr(attrs, f"{_ATTR}individual", str(poses.individuals[0]))
+        if poses.n_dims == 3:
+            setattr(attrs, f"{_ATTR}units", "unknown" if units is None else str(units))
+            setattr(attrs, f"{_ATTR}frame", "unknown" if frame is None else str(frame))

@@ -514,6 +514,7 @@ def save_sleap_3d(
     inferred: np.ndarray | None = None,
     overwrite: bool = False,
     units: str | None = None,
+    frame: str | None = None,
 ) -> Path:
     """Write 3D poses as an HDF5 file in sleap-anipose's ``points3d.h5`` layout.
 
@@ -540,6 +541,9 @@ def save_sleap_3d(
     units
         Unit of the coordinates (e.g. ``"mm"``), stored as an attribute; ``"unknown"``
         when None.
+    frame
+        Their coordinate frame (e.g. a lifter's ``"camera, root-relative"``), stored as the
+        attribute ``frame``; ``"unknown"`` when None.
 
     Returns
     -------
@@ -591,6 +595,7 @@ def save_sleap_3d(
         f.attrs["format"] = POINTS3D_FORMAT
         f.attrs["layout"] = ",".join(POINTS3D_DIMS)
         f.attrs["units"] = units if units is not None else "unknown"
+        f.attrs["frame"] = frame if frame is not None else "unknown"
         f.attrs["software"] = "liftpose-dlc"
         if poses.fps is not None:
             f.attrs["fps"] = float(poses.fps)

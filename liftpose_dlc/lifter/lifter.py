@@ -160,6 +160,10 @@ class Lifter:
         self.history: list[EpochResult] = []
         self.best_epoch: int | None = None
         self._ema_net: LiftPoseNet | None = None
+        #: Units and coordinate frame of the 3D it was trained on (and so of its output),
+        #: saved in the model file; None when unknown.
+        self.units: str | None = None
+        self.frame: str | None = None
 
     def _make_net(self) -> LiftPoseNet:
         """A new network for this lifter's layout and options."""
@@ -649,6 +653,8 @@ class Lifter:
             "train_options": self.train_options,
             "augmentation": self.augmentation,
             "best_epoch": self.best_epoch,
+            "units": self.units,
+            "frame": self.frame,
         }
 
     def _write(
@@ -736,6 +742,8 @@ class Lifter:
         lifter.train_options = meta.get("train_options", {})
         lifter.augmentation = meta.get("augmentation", [])
         lifter.best_epoch = meta.get("best_epoch")
+        lifter.units = _optional_str(meta.get("units"))
+        lifter.frame = _optional_str(meta.get("frame"))
         lifter.net.eval()
         return lifter
 
@@ -778,6 +786,10 @@ class Lifter:
 
 
 SETUP_SAMPLES = 10_000
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 @torch.no_grad()

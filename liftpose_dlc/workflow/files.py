@@ -114,6 +114,7 @@ def lift_file(
 
     src = check_file(path, "pose file")
     fmt = detect_format(src)
+    _refuse_3d(src, fmt)
     dest = Path(output).expanduser() if output is not None else output_path(src)
     if dest.resolve() == src.resolve():
         raise FileFormatError(f"{src}: the output would replace the input; choose another output")
@@ -148,6 +149,8 @@ def lift_file(
         dest,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
+        units=lifter.units,
+        frame=lifter.frame,
     )
 
 
@@ -221,6 +224,8 @@ def lift_dlc_file(
                 multianimal=reader.multianimal,
                 with_inferred=infer_occluded,
                 csv_file=csv_file,
+                units=model.units,
+                frame=model.frame,
             )
             stack.callback(writer.close)
             for chunk in reader.chunks(chunk_size):
@@ -241,6 +246,28 @@ def lift_dlc_file(
             except ValueError as exc:  # pragma: no cover - the reader gave fewer rows
                 raise LiftPoseError(f"{src}: {exc}") from None
     return dest
+
+
+def _refuse_3d(src: Path, fmt: str) -> None:
+    """Raise a clear error for a 3D file (a lifted ``_3d.h5``, a triangulation) given as 2D."""
+    three_d = False
+    if fmt == "dlc":
+        from liftpose_dlc.io.dlc import find_dlc_3d_key
+
+        three_d = find_dlc_3d_key(src) is not None
+    elif fmt == "sleap_analysis":
+        import h5py
+
+        with h5py.File(src, "r") as f:
+            shape = f["tracks"].shape
+            three_d = f.attrs.get("format") == "points3d" or (
+                len(shape) == 4 and shape[-1] == 3 and 2 not in shape[1:3]
+            )
+    if three_d:
+        raise FileFormatError(
+            f"{src}: this is already 3D (x, y, z poses, e.g. a lifted _3d.h5); lifting takes "
+            "2D tracking (DeepLabCut or SLEAP output)"
+        )
 
 
 def _ignore(n: int) -> None:

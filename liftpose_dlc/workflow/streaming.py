@@ -26,6 +26,7 @@ import pandas as pd
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
+from liftpose_dlc.io._hdf5 import check_hdf5_tree
 from liftpose_dlc.io._sniff import is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
@@ -85,6 +86,7 @@ class DLCChunkReader:
             raise
 
     def _open_hdf(self, key: str | None) -> None:
+        check_hdf5_tree(self.path, "DeepLabCut HDF5 file")  # PyTables may crash on damage
         try:
             store = pd.HDFStore(self.path, mode="r")
         except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
@@ -184,6 +186,9 @@ class DLCChunkWriter:
         Write the ``inferred`` coordinate.
     csv_file
         An open text file to append the CSV to, or None.
+    units, frame
+        Units and coordinate frame of the 3D, stored as for
+        :func:`~liftpose_dlc.io.dlc.save_dlc`.
 
     Notes
     -----
@@ -200,8 +205,11 @@ class DLCChunkWriter:
         multianimal: bool,
         with_inferred: bool,
         csv_file: IO[str] | None = None,
+        units: str | None = None,
+        frame: str | None = None,
     ) -> None:
         self.path = Path(h5_path)
+        self.units, self.frame = units, frame
         self.n_frames = int(n_frames)
         self.scorer = scorer
         self.multianimal = multianimal
@@ -223,6 +231,8 @@ class DLCChunkWriter:
                 scorer=self.scorer,
                 inferred=None if inferred is None else inferred[:1],
                 multianimal=self.multianimal,
+                units=self.units,
+                frame=self.frame,
             )
             os.replace(template, self.path)
         finally:

@@ -14,15 +14,19 @@ normalises each 2D pose's scale (``norm_2d=True``): pixels and library units nee
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from liftpose_dlc._boundary import check_writable
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import ConfigError, PosesValidationError
 from liftpose_dlc.poses import Poses
@@ -32,6 +36,10 @@ __all__ = ["train_from_library", "record_path_for", "training_dir_for", "DEFAULT
 #: Euler-angle ranges (degrees, axes ``zyx``) of the virtual cameras used without a
 #: calibration: every direction around the animal.
 DEFAULT_ANGLE_RANGES = [[-180.0, 180.0], [-90.0, 90.0], [-180.0, 180.0]]
+#: The coordinate frame of a lifter's output (recorded in the model file and in 3D outputs).
+#: "camera, root-relative": the frame of the camera the 2D is seen from, each target set
+#: relative to its root.
+OUTPUT_FRAME = "camera, root-relative"
 
 
 def record_path_for(model_path: str | os.PathLike) -> Path:
@@ -244,6 +252,8 @@ def train_from_library(
     train_dir = training_dir_for(model_path) if training_dir is None else Path(training_dir)
     check_overwrite(model_path, overwrite)
     check_overwrite(record_path, overwrite)
+    for path, what in ((model_path, "model file"), (record_path, "record"), (train_dir, "log")):
+        check_writable(path, what)  # before training, not after hours of it
     model_opts, fit_opts = _split_training(training)
     library = as_library(poses_3d)
     names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
@@ -278,45 +288,75 @@ def train_from_library(
         monitor = _validation_frames(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
-    lifter.fit(pairs_2d, pairs_3d, out_dir=train_dir, verbose=verbose, **fit_opts)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    lifter.save(model_path, overwrite=overwrite)
-    n_poses = sum(p.n_frames * p.n_individuals for p in library)
-    entries: dict[str, Any] = {
-        "liftpose_dlc_version": __version__,
-        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "model_file": model_path.name,
-        **dict(record or {}),
-        "keypoints": names,
-        "keypoint_map": dict(keypoint_map or {}),
-        "roots": [names[i] for i in lifter.roots],
-        "target_sets": [[names[j] for j in ts] for ts in lifter.target_sets],
-        "library": {
-            "sources": [p.source.describe() for p in library],
-            "poses": int(n_poses),
-            "units": units,
-        },
-        "cameras": cam_record,
-        "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
-        "noise_px": float(noise_px),
-        "distorted_2d": bool(distorted),
-        "seed": int(seed),
-        "model_options": lifter.options.as_dict(),
-        "train_options": lifter.train_options,
-        "augmentation": lifter.augmentation,
-        "best_epoch": lifter.best_epoch,
-        "output": "3D of each target set relative to its root, in the library's units, in "
-        "the frame of the camera the 2D is seen from",
-        "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
-        "(loss_test/err_test: the validation frames)",
-    }
-    with atomic_path(record_path, overwrite) as tmp:
-        tmp.write_text(
-            "# How this lifter was trained (written by liftpose-dlc)\n"
-            + yaml.safe_dump(_plain(entries), sort_keys=False),
-            encoding="utf-8",
-        )
+    with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
+        lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
+        lifter.units = units
+        lifter.frame = OUTPUT_FRAME
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        lifter.save(model_path, overwrite=overwrite)
+        n_poses = sum(p.n_frames * p.n_individuals for p in library)
+        entries: dict[str, Any] = {
+            "liftpose_dlc_version": __version__,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "model_file": model_path.name,
+            **dict(record or {}),
+            "keypoints": names,
+            "keypoint_map": dict(keypoint_map or {}),
+            "roots": [names[i] for i in lifter.roots],
+            "target_sets": [[names[j] for j in ts] for ts in lifter.target_sets],
+            "library": {
+                "sources": [p.source.describe() for p in library],
+                "poses": int(n_poses),
+                "units": units,
+            },
+            "cameras": cam_record,
+            "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
+            "noise_px": float(noise_px),
+            "distorted_2d": bool(distorted),
+            "seed": int(seed),
+            "model_options": lifter.options.as_dict(),
+            "train_options": lifter.train_options,
+            "augmentation": lifter.augmentation,
+            "best_epoch": lifter.best_epoch,
+            "output": "3D of each target set relative to its root, in the library's units, in "
+            "the frame of the camera the 2D is seen from",
+            "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
+            "(loss_test/err_test: the validation frames)",
+        }
+        with atomic_path(record_path, overwrite) as tmp:
+            tmp.write_text(
+                "# How this lifter was trained (written by liftpose-dlc)\n"
+                + yaml.safe_dump(_plain(entries), sort_keys=False),
+                encoding="utf-8",
+            )
+
     return lifter
+
+
+@contextlib.contextmanager
+def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
+    """The folder a run writes its log and checkpoints to, committed only if it succeeds.
+
+    The run writes to a hidden folder beside ``train_dir``; when the body (training, saving
+    the model and its record) succeeds, that folder replaces ``train_dir``. A failed or
+    interrupted run (Ctrl-C) removes it, so ``train_dir`` keeps the log and checkpoints
+    of the lifter that was kept. ``resume`` continues the run in ``train_dir`` itself.
+    """
+    if resume:
+        yield train_dir
+        return
+    train_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{train_dir.name}.", dir=train_dir.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = train_dir.with_name(f"{staging.name}.old")
+    if train_dir.exists():
+        os.replace(train_dir, old)
+    os.replace(staging, train_dir)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _relative(path: Path, base: Path) -> str:
