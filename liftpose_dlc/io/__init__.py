@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5, read_head
+from liftpose_dlc.io._sniff import (
+    describe_content,
+    dlc_csv_head,
+    flat_dlc_header,
+    is_hdf5,
+    read_head,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.poses import Poses
@@ -66,9 +72,8 @@ def detect_format(path: str | os.PathLike) -> Format:
             f"{p}: an HDF5 file that is neither a DeepLabCut table nor a SLEAP file "
             f"(top-level objects: {sorted(names)})"
         )
-    rows = first_csv_cells(p)
-    if rows and rows[0] and rows[0][0].strip() == "scorer":
-        return "dlc"
+    if dlc_csv_head(p) is not None or flat_dlc_header(p) is not None:
+        return "dlc"  # (a flattened header is read, or explained, by the DLC reader)
     if p.suffix.lower() == ".slp" and read_head(p, 64).lstrip().startswith(b"{"):
         return "sleap"  # SLEAP's old JSON .slp
     raise FileFormatError(

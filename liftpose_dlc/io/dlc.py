@@ -24,6 +24,7 @@ DeepLabCut's own columns.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Mapping
@@ -37,7 +38,13 @@ from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
 from liftpose_dlc.io._hdf5 import check_hdf5_tree
-from liftpose_dlc.io._sniff import describe_content, first_csv_cells, is_hdf5
+from liftpose_dlc.io._sniff import (
+    DLCCSVHead,
+    describe_content,
+    dlc_csv_head,
+    flat_dlc_header,
+    is_hdf5,
+)
 from liftpose_dlc.io.dlc_project import (
     as_config,
     check_pcutoff,
@@ -196,9 +203,10 @@ def find_dlc_3d_key(path: str | os.PathLike) -> str | None:
         if suffix in (".h5", ".hdf5"):
             return _find_3d_key_h5(p)
         if suffix == ".csv":
-            rows = first_csv_cells(p, n_rows=5) or []
-            coords = next((r for r in rows if r and r[0].strip() == "coords"), [])
-            return "" if {c.strip() for c in coords[1:]} >= _XYZ else None
+            head = dlc_csv_head(p)
+            rows = [] if head is None else [r[head.skip :] for r in head.rows]
+            coords = next((r for r in rows if r and r[0] == "coords"), [])
+            return "" if set(coords[1:]) >= _XYZ else None
     except Exception:  # noqa: BLE001 - whatever is unreadable is simply not ours
         return None
     return None
@@ -243,9 +251,12 @@ def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTab
     p = check_file(path, "DeepLabCut file")
     if is_hdf5(p):
         return _read_hdf(p, key)
-    rows = first_csv_cells(p)
-    if rows and rows[0] and rows[0][0].strip() == "scorer":
-        return DLCTable(_read_csv(p, rows), None)
+    head = dlc_csv_head(p)
+    if head is not None:
+        return DLCTable(_read_csv(p, head), None)
+    flat = _read_flat_csv(p)
+    if flat is not None:
+        return DLCTable(flat, None)
     raise FileFormatError(
         f"{p}: not a DeepLabCut file: expected an HDF5 pose table or a CSV whose header rows "
         f"start with scorer/[individuals/]bodyparts/coords; the file is {describe_content(p)}"
@@ -305,11 +316,18 @@ def _sleap_hint(path: Path) -> str:
     return ""
 
 
-def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
-    first = [r[0].strip() if r else "" for r in rows]
+def _read_csv(path: Path, head: DLCCSVHead) -> pd.DataFrame:
+    """Read a DeepLabCut CSV, also as other tools re-save it (see :func:`dlc_csv_head`).
+
+    Handled: a byte-order mark, ``;``/tab separators (with decimal commas), a leading
+    column of row numbers, a row naming the index after the header rows, and the scorer
+    repeated as ``scorer.1``, ``scorer.2``, ... (pandas' names for repeated columns).
+    """
+    rows = [r[head.skip :] for r in head.rows]
+    first = [r[0] if r else "" for r in rows]
     n_header = 4 if len(first) > 3 and first[1] == "individuals" else 3
     expected = _LEVELS[n_header]
-    if first[:n_header] != expected:
+    if first[1:n_header] != expected[1:]:  # the first cell ("scorer") may be renamed
         raise FileFormatError(
             f"{path}: the CSV header rows must start with {expected} (DeepLabCut layout), "
             f"got {first[:n_header]}"
@@ -317,18 +335,83 @@ def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
     # index columns: "scorer" followed by empty cells (labelled data have 3: folder/video/image)
     n_index = 1
     for cell in rows[0][1:]:
-        if cell.strip():
+        if cell:
             break
         n_index += 1
+    n_index += head.skip
+    rename = head.skip > 0 or first[0] != "scorer"
+    data_rows = [r for r in rows[n_header:] if any(r)]
+    decimal = "."
+    if head.sep != "," and any("," in c for r in data_rows[:2] for c in r[n_index:]):
+        decimal = ","
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             path,
+            sep=head.sep,
+            decimal=decimal,
             header=list(range(n_header)),
             index_col=list(range(n_index)) if n_index > 1 else 0,
+            encoding="utf-8-sig",
             low_memory=False,
         )
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FileFormatError(f"{path}: cannot parse the DeepLabCut CSV: {exc}") from exc
+    if head.skip and isinstance(frame.index, pd.MultiIndex):
+        frame.index = frame.index.droplevel(list(range(head.skip)))  # a re-save's row numbers
+    if rename and isinstance(frame.columns, pd.MultiIndex):
+        frame.columns = frame.columns.set_names(expected)
+    return _unmangle_scorer(frame, path)
+
+
+def _unmangle_scorer(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """One scorer again when pandas renamed the repeated scorer ``s, s.1, s.2, ...``."""
+    cols = frame.columns
+    if not isinstance(cols, pd.MultiIndex):
+        return frame
+    scorers = [str(s) for s in cols.get_level_values(0)]
+    if len(set(scorers)) == 1:
+        return frame
+    base = scorers[0]
+    if scorers != [base] + [f"{base}.{i}" for i in range(1, len(scorers))]:
+        return frame  # not pandas' renaming: _table_arrays reports the scorers found
+    frame = frame.copy()
+    frame.columns = pd.MultiIndex.from_arrays(
+        [[base] * len(scorers)] + [cols.get_level_values(i) for i in range(1, cols.nlevels)],
+        names=cols.names,
+    )
+    return frame
+
+
+def _read_flat_csv(path: Path) -> pd.DataFrame | None:
+    """A DeepLabCut table saved with one header row of column tuples, or None.
+
+    ``DataFrame.to_csv`` after ``df.columns = [str(c) for c in df.columns]`` writes cells like
+    ``"('scorer', 'snout', 'x')"``: unambiguous, so they are read. One header row of names
+    joined with ``_`` (``snout_x``) cannot be split reliably: a clear error says so.
+    """
+    flat = flat_dlc_header(path)
+    if flat is None:
+        return None
+    kind, names = flat
+    if kind == "tuples":
+        tuples = [ast.literal_eval(c) for c in names]
+        try:
+            frame = pd.read_csv(path, header=0, index_col=0, encoding="utf-8-sig")
+        except Exception as exc:  # noqa: BLE001 - pandas parser errors
+            raise FileFormatError(f"{path}: cannot parse the CSV: {exc}") from exc
+        frame.columns = pd.MultiIndex.from_tuples(
+            [tuple(str(v) for v in t) for t in tuples], names=_LEVELS[len(tuples[0])]
+        )
+        return frame
+    if kind == "joined":
+        raise FileFormatError(
+            f"{path}: a CSV with one header row whose names look like flattened DeepLabCut "
+            f"columns ({', '.join(names[:3])}, ...): the scorer, bodypart and coordinate "
+            "parts of such names cannot be told apart reliably. Save the table with its "
+            "header rows (scorer, [individuals,] bodyparts, coords), e.g. DataFrame.to_csv "
+            "without flattening the columns"
+        )
+    return None
 
 
 def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:

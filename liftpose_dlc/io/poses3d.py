@@ -65,7 +65,9 @@ def detect_3d_format(path: str | os.PathLike) -> str:
 
     if first and is_anipose_csv_header([c.strip() for c in first]):
         return "anipose"
-    if first and first[0].strip() == "scorer":
+    from liftpose_dlc.io._sniff import dlc_csv_head
+
+    if dlc_csv_head(p) is not None:
         return "dlc"
     raise FileFormatError(
         f"{p}: not a recognised 3D pose file. Supported: Anipose pose-3d CSV, sleap-anipose "
