@@ -97,8 +97,8 @@ def test_a_killed_lift_keeps_the_previous_output(workdir: Path, tmp_path: Path):
     model = str(workdir / "lifter.safetensors")
     out = folder / f"v1{SCORER}_3d.h5"
     env = _env()
-    lift = _cli("lift", str(src), "--model", model, "--chunk-size", "500", "-q")
-    subprocess.run(lift, check=True, env=env, timeout=300)
+    lift = _cli("lift", str(src), "--model", model, "--chunk-size", "200", "-q")
+    subprocess.run(lift, check=True, env=env, timeout=600)
     before = out.read_bytes()
     _analysis(src, seed=2)  # new 2D: a completed rerun would change the output
 
@@ -108,9 +108,10 @@ def test_a_killed_lift_keeps_the_previous_output(workdir: Path, tmp_path: Path):
         if when == "starting":
             time.sleep(0.3)
         else:
-            assert _wait_for(folder, f".{out.name}.", proc, 120), "the lift never wrote"
+            assert _wait_for(folder, f".{out.name}.", proc, 300), "the lift never wrote"
+        assert proc.poll() is None, "the lift ended before the signal: make it longer"
         proc.send_signal(sig)
-        code = proc.wait(timeout=60)
+        code = proc.wait(timeout=600)
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         assert code == (-9 if sig == signal.SIGKILL else 130), stderr[-2000:]
         assert out.read_bytes() == before, (sig, when)  # the previous output, byte for byte
@@ -119,7 +120,7 @@ def test_a_killed_lift_keeps_the_previous_output(workdir: Path, tmp_path: Path):
         if sig == signal.SIGINT:
             assert "interrupted" in stderr
             assert _stray(folder) == stray  # Ctrl-C removes its temporary file
-    rerun = subprocess.run([*lift, "--overwrite"], env=env, timeout=300, capture_output=True)
+    rerun = subprocess.run([*lift, "--overwrite"], env=env, timeout=600, capture_output=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert out.read_bytes() != before
     assert load_dlc(out).data.shape == (N_FRAMES, 1, 4, 3)
@@ -134,21 +135,22 @@ def test_a_killed_training_keeps_the_previous_lifter_and_its_log(workdir: Path, 
     train += ["--angle-ranges", "-180", "180", "-10", "10", "-10", "10", "--n-cameras", "2"]
     train += ["--linear-size", "8", "-q"]
     env = _env()
-    subprocess.run([*train, "--epochs", "1"], check=True, env=env, timeout=300)
+    subprocess.run([*train, "--epochs", "1"], check=True, env=env, timeout=600)
     kept = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     for sig in (signal.SIGKILL, signal.SIGINT):
         stray = _stray(tmp_path)
         proc = subprocess.Popen([*train, "--epochs", "100000", "--overwrite"], env=env)
-        assert _wait_for(tmp_path, ".m_training.", proc, 120), "training never started"
+        assert _wait_for(tmp_path, ".m_training.", proc, 300), "training never started"
         time.sleep(0.5)  # training, writing its log and checkpoints
+        assert proc.poll() is None
         proc.send_signal(sig)
-        proc.wait(timeout=60)
+        assert proc.wait(timeout=600) == (-9 if sig == signal.SIGKILL else 130)
         now = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
         visible = {k: v for k, v in now.items() if not any(s.startswith(".") for s in k.parts)}
         assert visible == kept  # model, record, log and checkpoints of the kept lifter
         if sig == signal.SIGINT:
             assert _stray(tmp_path) == stray  # Ctrl-C removes the run's folder
-    rerun = subprocess.run([*train, "--epochs", "1", "--overwrite"], env=env, timeout=300)
+    rerun = subprocess.run([*train, "--epochs", "1", "--overwrite"], env=env, timeout=600)
     assert rerun.returncode == 0
     assert model.read_bytes() != kept[Path("m.safetensors")]
 
@@ -186,7 +188,7 @@ def test_two_lifts_of_one_project_at_once(workdir: Path, tmp_path: Path):
         procs = [
             subprocess.Popen([*lift, *extra], env=env, stderr=subprocess.PIPE) for _ in range(2)
         ]
-        results = [(p.wait(timeout=300), p.stderr.read().decode()) for p in procs]
+        results = [(p.wait(timeout=600), p.stderr.read().decode()) for p in procs]
         codes = sorted(code for code, _ in results)
         # each run either wrote a whole file or said clearly why it did not
         for code, err in results:

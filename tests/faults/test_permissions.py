@@ -5,6 +5,7 @@ written before a check that could fail after long work."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pwd
@@ -37,7 +38,25 @@ def _nobody() -> list[str]:
         user = pwd.getpwnam("nobody")
     except KeyError:
         pytest.skip("running as root and there is no user 'nobody' to drop privileges to")
-    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+    prefix = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+    if not _can_import_as(tuple(prefix)):
+        pytest.skip(
+            f"user 'nobody' cannot import liftpose_dlc from {REPO} with {sys.executable} "
+            "(a folder on the way is private): cannot test another user's view"
+        )
+    return prefix
+
+
+@functools.cache
+def _can_import_as(prefix: tuple[str, ...]) -> bool:
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", "import liftpose_dlc.io"],
+        capture_output=True,
+        env={"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        cwd="/",
+        timeout=120,
+    )
+    return probe.returncode == 0
 
 
 def _run(code: str, *args: str, home: Path) -> dict:
