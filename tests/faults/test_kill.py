@@ -30,6 +30,15 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it (a shell may start jobs ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(cmd: list[str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=_env(), preexec_fn=_default_sigint, **kwargs)
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "liftpose_dlc.cli", *args]
 
@@ -104,7 +113,7 @@ def test_a_killed_lift_keeps_the_previous_output(workdir: Path, tmp_path: Path):
 
     for sig, when in KILLS:
         stray = _stray(folder)
-        proc = subprocess.Popen([*lift, "--overwrite"], env=env, stderr=subprocess.PIPE)
+        proc = _start([*lift, "--overwrite"], stderr=subprocess.PIPE)
         if when == "starting":
             time.sleep(0.3)
         else:
@@ -139,7 +148,7 @@ def test_a_killed_training_keeps_the_previous_lifter_and_its_log(workdir: Path, 
     kept = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     for sig in (signal.SIGKILL, signal.SIGINT):
         stray = _stray(tmp_path)
-        proc = subprocess.Popen([*train, "--epochs", "100000", "--overwrite"], env=env)
+        proc = _start([*train, "--epochs", "100000", "--overwrite"])
         assert _wait_for(tmp_path, ".m_training.", proc, 300), "training never started"
         time.sleep(0.5)  # training, writing its log and checkpoints
         assert proc.poll() is None
