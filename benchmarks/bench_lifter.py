@@ -47,10 +47,7 @@ from protocols import load_protocol, lstsq_baseline, root_relative_error  # noqa
 import liftpose_dlc  # noqa: E402
 from liftpose_dlc import Lifter, load_test_results, train  # noqa: E402
 from liftpose_dlc import test as lp_test  # noqa: E402
-from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS  # noqa: E402
-from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions  # noqa: E402
-from liftpose_dlc.lifter.preprocessing import input_size, make_layout, set_columns  # noqa: E402
-from liftpose_dlc.lifter.training import TrainOptions  # noqa: E402
+from liftpose_dlc.lifter.session import TrainOptions  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 LP022 = HERE / "results_liftpose022.json"
@@ -97,13 +94,10 @@ def speed(device: str | None) -> dict[str, float]:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     p2, p3, roots, sets = _speed_data()
     n = len(p2)
-    layout = make_layout([str(i) for i in range(30)], roots, sets)
+    lifter = Lifter(30, roots, sets)  # the default network and input
+    layout, n_in = lifter.layout, lifter.encoder.input_size
     bs = TrainOptions().batch_size
-    options = ModelOptions(**DEFAULT_MODEL_OPTIONS)
-    n_in = input_size(layout, options.root_input, options.chain_features)
-    groups = set_columns(layout, options.root_input, options.chain_features)
-    net = LiftPoseNet(n_in, layout.n_targets * 3, options, groups)
-    net = net.to(dev).train()
+    net = lifter.net.to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=True)  # as the Lifter's
     x = torch.randn(n, n_in, device=dev)
     y = torch.randn(n, layout.n_targets * 3, device=dev)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from liftpose_dlc._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # data model and errors
     "Poses": "liftpose_dlc.poses",
     "Source": "liftpose_dlc.poses",
+    "Skeleton": "liftpose_dlc.skeleton",
     "poses_to_dict": "liftpose_dlc.poses",
     "LiftPoseError": "liftpose_dlc.errors",
     # readers and writers
     "load_poses": "liftpose_dlc.io",
+    "save_poses": "liftpose_dlc.io",
     "load_dlc": "liftpose_dlc.io.dlc",
     "save_dlc": "liftpose_dlc.io.dlc",
     "read_dlc_config": "liftpose_dlc.io.dlc_project",
@@ -43,8 +45,11 @@ _EXPORTS: dict[str, str] = {
     "train_dlc_project": "liftpose_dlc.workflow",
     "lift_file": "liftpose_dlc.workflow",
     "lift_poses": "liftpose_dlc.workflow",
+    "LiftEngine": "liftpose_dlc.engine",
 }
-_SUBMODULES = {"metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow"}
+_SUBMODULES = {
+    "metrics", "plot", "io", "lifter", "errors", "cameras", "demo", "workflow", "engine"
+}  # fmt: skip
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -65,8 +70,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.cameras import Camera
+    from liftpose_dlc.engine import LiftEngine
     from liftpose_dlc.errors import LiftPoseError
-    from liftpose_dlc.io import load_poses
+    from liftpose_dlc.io import load_poses, save_poses
     from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
     from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
@@ -76,5 +82,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.params import load_params
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
     from liftpose_dlc.seed_api import load_test_results, test, train
+    from liftpose_dlc.skeleton import Skeleton
     from liftpose_dlc.training_pairs import make_training_pairs
     from liftpose_dlc.workflow import lift_dlc_project, lift_file, lift_poses, train_dlc_project

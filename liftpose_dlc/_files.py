@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from liftpose_dlc.errors import MissingFileError, OutputExistsError
+from liftpose_dlc.errors import LiftPoseError, MissingFileError, OutputExistsError, WriteError
 
-__all__ = ["check_file", "atomic_path", "check_overwrite"]
+__all__ = [
+    "check_file",
+    "atomic_path",
+    "check_overwrite",
+    "check_image",
+    "default_file_mode",
+    "fsync_path",
+    "replace_atomic",
+    "write_error",
+]
 
 
 def check_file(path: str | os.PathLike, what: str = "file") -> Path:
@@ -44,12 +54,94 @@ def check_overwrite(path: str | os.PathLike, overwrite: bool) -> Path:
     return p
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+def default_file_mode() -> int:
+    """The mode the process's umask gives an ordinary new file (``0o666 & ~umask``).
 
-    The destination is never left half-written: if the body raises, the temporary file
-    is removed and ``path`` is untouched.
+    Temporary files are created ``0600``; :func:`atomic_path` gives the final file this mode,
+    so a lab mate can read a lifter or a 3D table as they can any other file of the user's.
+    """
+    umask = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                umask = int(line.split()[1], 8)
+                break
+    if umask is None:  # not Linux: read it by setting it (and set it back at once)
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a written file's data to the disk (a full disk may only say so here)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system can sync a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _reason(exc: BaseException, dest: Path, tmp: Path | None) -> tuple[int | None, str]:
+    """The errno and a short reason of a failure, naming ``dest`` instead of ``tmp``."""
+    errno = getattr(exc, "errno", None)
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(exc, OSError) and errno and strerror:
+        return errno, str(strerror)
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if tmp is not None:
+        reason = reason.replace(str(tmp), str(dest))
+    if "errno = 28" in reason or "No space left" in reason:  # HDF5 wraps the OS error
+        return 28, "No space left on device"
+    return errno, reason
+
+
+def _low_space(folder: Path) -> str:
+    """A hint for messages when the file system is (nearly) full, else ''."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f"; the disk is full ({free // 1024} KiB free)" if free < 1 << 20 else ""
+
+
+def write_error(dest: Path, exc: BaseException, tmp: Path | None = None) -> WriteError:
+    """A :class:`WriteError` naming ``dest`` for a failure while writing it.
+
+    The reason is the operating system's (``No space left on device``) when there is one;
+    a mention of the hidden temporary file ``tmp`` is replaced by ``dest``.
+    """
+    errno, reason = _reason(exc, dest, tmp)
+    err = WriteError(f"{dest}: could not be written ({reason}); nothing was changed there")
+    err.errno = errno
+    err.filename = str(dest)
+    return err
+
+
+@contextlib.contextmanager
+def atomic_path(
+    path: str | os.PathLike,
+    overwrite: bool = False,
+    *,
+    verify: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; check it and rename it onto ``path`` on success.
+
+    The body writes the file at the yielded path (an ``OSError`` it raises becomes a
+    :class:`WriteError` naming ``path``; other exceptions pass through). Then the file is
+    flushed to disk (``fsync``), ``verify(tmp)`` (when given) reads it back and raises if
+    it is not what was meant to be written, the file gets the mode of an ordinary new file
+    (:func:`default_file_mode`), and it is renamed onto ``path``. The destination is never
+    left half-written: if anything fails, the temporary file is removed, a previous file at
+    ``path`` is untouched, and a failure to write raises :class:`WriteError` naming ``path``.
 
     Parameters
     ----------
@@ -57,6 +149,16 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
         Final destination.
     overwrite
         If False and ``path`` exists, raise :class:`OutputExistsError` before writing.
+    verify
+        Called with the temporary path after it was written and flushed; raises (any
+        exception) if the content read back is wrong.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    WriteError
+        If writing, flushing, checking or renaming fails (disk full, no permission, ...).
 
     Examples
     --------
@@ -68,18 +170,85 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     'hello'
     """
     dest = check_overwrite(path, overwrite)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise write_error(dest, exc) from exc
     tmp = Path(tmp_name)
     tmp.unlink()  # writers (pandas, h5py) want to create the file themselves
     try:
-        yield tmp
-        if not tmp.exists():
-            raise RuntimeError(f"nothing was written to the temporary file for {dest}")
-        if dest.exists() and not overwrite:
-            raise OutputExistsError(f"{dest} appeared while writing; not replaced")
-        os.replace(tmp, dest)
+        try:
+            yield tmp
+            if not tmp.exists():
+                raise WriteError(f"{dest}: nothing was written (the writer made no file)")
+            fsync_path(tmp)
+            if verify is not None:
+                try:
+                    verify(tmp)
+                except Exception as exc:  # noqa: BLE001 - whatever the check found
+                    errno, reason = _reason(exc, dest, tmp)
+                    reason += _low_space(dest.parent)
+                    err = WriteError(
+                        f"{dest}: the file read back is not what was written ({reason}); "
+                        "nothing was changed there"
+                    )
+                    err.errno, err.filename = errno, str(dest)
+                    raise err from exc
+            os.chmod(tmp, default_file_mode())
+            if dest.exists() and not overwrite:
+                raise OutputExistsError(f"{dest} appeared while writing; not replaced")
+            os.replace(tmp, dest)
+        except LiftPoseError:
+            raise
+        except OSError as exc:  # disk full, no permission, ...: one error naming the output
+            raise write_error(dest, exc, tmp) from exc
+        _fsync_dir(dest.parent)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            if tmp.exists():
+                tmp.unlink()
+
+
+_MAGIC = {
+    "png": (0, b"\x89PNG"),
+    "pdf": (0, b"%PDF"),
+    "gif": (0, b"GIF8"),
+    "mp4": (4, b"ftyp"),
+    "mov": (4, b"ftyp"),
+    "jpg": (0, b"\xff\xd8\xff"),
+    "jpeg": (0, b"\xff\xd8\xff"),
+}
+
+
+def check_image(kind: str) -> Callable[[Path], None]:
+    """A check for :func:`atomic_path`: a figure or video file is not empty and starts right.
+
+    ``kind`` is the file's format (``"png"``, ``"pdf"``, ``"gif"``, ``"mp4"``, ...); formats
+    without a known signature are only checked to be non-empty.
+    """
+
+    def verify(path: Path) -> None:
+        size = path.stat().st_size
+        if size == 0:
+            raise ValueError("the file is empty")
+        offset, magic = _MAGIC.get(kind.lower(), (0, b""))
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            if fh.read(len(magic)) != magic:
+                raise ValueError(f"the file does not start like a {kind} file")
+
+    return verify
+
+
+def replace_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`), checking it on disk."""
+
+    def same(tmp: Path) -> None:
+        if tmp.read_bytes() != data:
+            raise WriteError(f"{path}: the file read back differs from what was written")
+
+    with atomic_path(path, overwrite, verify=same) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)

@@ -308,7 +308,7 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
 def _lift_project(args: argparse.Namespace, config: Path) -> int:
     from liftpose_dlc.workflow import lift_dlc_project
 
-    written = lift_dlc_project(
+    result = lift_dlc_project(
         config,
         args.model,
         videos=args.videos,
@@ -318,22 +318,21 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
         destfolder=args.destfolder,
         **_lift_options(args),
     )
-    h5 = [p for p in written if p.suffix == ".h5"]
     if args.plot:
         from liftpose_dlc.io.dlc import load_dlc
 
-        for path in h5:
-            source = path.with_name(path.name[: -len("_3d.h5")] + ".h5")
-            _plot(args, load_dlc(source, config=config), load_dlc(path), path)
-    _say(args, f"{len(h5)} file(s) lifted")
+        for video in result.lifted:
+            path = video.output
+            _plot(args, load_dlc(video.analysis, config=config), load_dlc(path), path)
+    _say(args, f"{len(result.lifted)} file(s) lifted")
     return 0
 
 
 def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
     """Lift each file; one that fails is reported and the others are still lifted."""
+    from liftpose_dlc.engine import as_lifter
     from liftpose_dlc.errors import OutputExistsError
     from liftpose_dlc.workflow import lift_file
-    from liftpose_dlc.workflow.lifting import as_lifter
 
     model = as_lifter(args.model)
     failed: list[Path] = []
@@ -397,7 +396,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     truth = load_poses_3d(args.truth, keypoints=args.truth_keypoints)
     roots, sets = _names(args.roots), _target_sets(args.target_sets)
     if args.model is not None:
-        from liftpose_dlc.workflow.lifting import as_lifter
+        from liftpose_dlc.engine import as_lifter
 
         lifter = as_lifter(args.model)
         roots = [lifter.keypoints[i] for i in lifter.roots]
@@ -524,14 +523,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 def _code_defaults() -> dict[str, Any]:
     """The values the code uses for options not given (imported only to print the help)."""
-    from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, DEFAULT_TRAIN_OPTIONS
+    from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE
+    from liftpose_dlc.lifter.encoder import EncoderOptions
+    from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS
     from liftpose_dlc.lifter.model import ModelOptions
-    from liftpose_dlc.lifter.training import TrainOptions
-    from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE
+    from liftpose_dlc.lifter.session import TrainOptions
 
     return {
         **TrainOptions().as_dict(),
-        **DEFAULT_TRAIN_OPTIONS,
+        **EncoderOptions().as_dict(),
         **ModelOptions().as_dict(),
         **DEFAULT_MODEL_OPTIONS,
         "chunk_size": DEFAULT_CHUNK_SIZE,
@@ -564,7 +564,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def _version() -> str:
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
 
     return f"{PROG} {__version__}"
 

@@ -20,6 +20,7 @@ __all__ = [
     "OutputExistsError",
     "PosesValidationError",
     "FileAccessError",
+    "WriteError",
 ]
 
 
@@ -65,3 +66,14 @@ class PosesValidationError(LiftPoseError, ValueError):
 
 class FileAccessError(LiftPoseError, PermissionError):
     """A file or folder exists but this user may not read (or write) it."""
+
+
+class WriteError(LiftPoseError, OSError):
+    """An output could not be written (disk full, no permission, ...) or read back as written.
+
+    The message names the output file (never the hidden temporary file); a previous file
+    under that name is left untouched and no partial file is left behind.
+    """
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno n] strerror: filename"
+        return str(self.args[0]) if self.args else ""

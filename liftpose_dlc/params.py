@@ -16,9 +16,10 @@ limb of its first joint). The older key ``targets`` is accepted for ``target_set
 ``target_sets`` list for a single root, and ``names`` given as one-element lists, as found
 in the 0.22 examples. Other keys are kept as they are.
 
-:func:`vis_from_dlc_config` builds the ``vis`` section from a DeepLabCut project's
-``config.yaml`` (its ``skeleton`` and bodyparts), colouring each connected limb of the
-skeleton from a fixed palette.
+:func:`skeleton_from_params` and :func:`skeleton_to_vis` convert a ``vis`` section to and from
+a :class:`~liftpose_dlc.skeleton.Skeleton` (the one object that draws an animal);
+:func:`vis_from_dlc_config` builds the ``vis`` section of a DeepLabCut project's
+``config.yaml`` (its ``skeleton`` and bodyparts) through it.
 """
 
 from __future__ import annotations
@@ -34,23 +35,21 @@ import yaml
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import ConfigError, KeypointError
 from liftpose_dlc.metrics import normalize_target_sets
+from liftpose_dlc.skeleton import LIMB_PALETTE, Skeleton
 
-__all__ = ["PALETTE", "load_params", "save_params", "validate_params", "vis_from_dlc_config"]
-
-#: Limb colours (0-255 RGB) used by :func:`vis_from_dlc_config`, in order: matplotlib's
-#: "tab10" palette. Limbs beyond ten reuse it from the start.
-PALETTE: list[list[int]] = [
-    [31, 119, 180],
-    [255, 127, 14],
-    [44, 160, 44],
-    [214, 39, 40],
-    [148, 103, 189],
-    [140, 86, 75],
-    [227, 119, 194],
-    [127, 127, 127],
-    [188, 189, 34],
-    [23, 190, 207],
+__all__ = [
+    "PALETTE",
+    "load_params",
+    "save_params",
+    "skeleton_from_params",
+    "skeleton_to_vis",
+    "validate_params",
+    "vis_from_dlc_config",
 ]
+
+#: Limb colours (0-255 RGB) of :func:`vis_from_dlc_config`: the skeleton's palette
+#: (:data:`liftpose_dlc.skeleton.LIMB_PALETTE`, matplotlib's "tab10"), cycled.
+PALETTE: list[list[int]] = [list(c) for c in LIMB_PALETTE]
 
 
 def _is_int(value: Any) -> bool:
@@ -307,33 +306,85 @@ def save_params(
     return Path(path)
 
 
-def _read_dlc_config(config: Mapping[str, Any] | str | os.PathLike) -> tuple[dict, str]:
-    if isinstance(config, Mapping):
-        return dict(config), "DLC config"
-    p = check_file(config, "DeepLabCut config file")
-    try:
-        content = yaml.safe_load(p.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not a valid YAML file: {exc}") from None
-    if not isinstance(content, Mapping):
-        raise ConfigError(f"{p}: not a DeepLabCut config (expected a mapping)")
-    return dict(content), str(p)
+def _color_255(value: float) -> int | float:
+    v = value * 255.0
+    return int(round(v)) if abs(v - round(v)) < 1e-6 else v
 
 
-def _dlc_bodyparts(cfg: Mapping[str, Any], where: str) -> list[str]:
-    def names(key: str) -> list[str]:
-        value = cfg.get(key) or []
-        if not isinstance(value, Sequence) or isinstance(value, str):
-            raise ConfigError(f"{where}: '{key}' must be a list of names, got {value!r}")
-        return [str(v) for v in value]
+def skeleton_to_vis(skeleton: Skeleton) -> dict:
+    """The ``vis`` section that draws ``skeleton`` with its limbs and colours.
 
-    if cfg.get("multianimalproject") or "multianimalbodyparts" in cfg:
-        parts = names("multianimalbodyparts") + names("uniquebodyparts")
-    else:
-        parts = names("bodyparts")
-    if not parts:
-        raise ConfigError(f"{where}: no bodyparts listed")
-    return parts
+    ``limb_id`` gives each joint its first limb (:attr:`Skeleton.node_limbs`) and
+    ``colors`` one 0-255 RGB triplet per limb. A bone takes the colour of the limb of its
+    first joint, so a bone whose first joint starts another limb (a branch of a star) is
+    written the other way round; bones are otherwise as in ``skeleton.edges``.
+
+    Examples
+    --------
+    >>> from liftpose_dlc.skeleton import Skeleton
+    >>> star = Skeleton(["s", "l", "r", "t"], [("s", "l"), ("s", "r"), ("s", "t")])
+    >>> vis = skeleton_to_vis(star)
+    >>> vis["bones"], vis["limb_id"]
+    ([[0, 1], [2, 0], [3, 0]], [0, 0, 1, 2])
+    """
+    node_limb = skeleton.node_limbs
+    bones = []
+    for (a, b), limb in zip(skeleton.edge_indices, skeleton.edge_limbs, strict=True):
+        if node_limb[a] != limb and node_limb[b] == limb:
+            a, b = b, a
+        bones.append([a, b])
+    return {
+        "colors": [[_color_255(v) for v in c] for c in skeleton.limb_colors],
+        "bones": bones,
+        "limb_id": list(node_limb),
+        "names": list(skeleton.nodes),
+    }
+
+
+def skeleton_from_params(params: Mapping[str, Any], names: Sequence[str] | None = None) -> Skeleton:
+    """The :class:`~liftpose_dlc.skeleton.Skeleton` of a ``vis`` section (or of whole parameters).
+
+    Limbs follow the skeleton's one rule (chains between branch points and ends); each limb
+    takes the colour the file gives its first bone (the colour of the limb of the bone's
+    first joint, as :func:`liftpose_dlc.plot.bone_colors` draws it), a lone joint its own.
+
+    Parameters
+    ----------
+    params
+        Parameters with a ``vis`` section, or the ``vis`` section itself.
+    names
+        Joint names; default the section's ``names``, else ``"0"``, ``"1"``, ...
+
+    Raises
+    ------
+    ConfigError
+        If the section is invalid (see :func:`validate_params`) or ``names`` has the wrong
+        length.
+
+    Examples
+    --------
+    >>> vis = {"colors": [[186, 30, 49]], "bones": [[0, 1], [1, 2]], "limb_id": [0, 0, 0],
+    ...        "names": ["Coxa", "Femur", "Tibia"]}
+    >>> s = skeleton_from_params(vis)
+    >>> s.limbs, s.limb_colors[0] == (186 / 255, 30 / 255, 49 / 255)
+    ((('Coxa', 'Femur', 'Tibia'),), True)
+    """
+    vis = params.get("vis", params) if isinstance(params, Mapping) else params
+    vis = validate_params({"vis": vis}, source="vis section")["vis"]
+    limb_id = vis["limb_id"]
+    n_joints = max([len(limb_id)] + [j + 1 for b in vis["bones"] for j in b])
+    given = names if names is not None else vis.get("names")
+    joint_names = [str(i) for i in range(n_joints)] if given is None else [str(n) for n in given]
+    if len(joint_names) < n_joints and given is not None:
+        raise ConfigError(f"{len(joint_names)} names for the {n_joints} joints of the vis section")
+    bones = vis["bones"]
+    skeleton = Skeleton(joint_names, [(joint_names[a], joint_names[b]) for a, b in bones])
+    palette = [tuple(float(v) / 255.0 for v in c) for c in vis["colors"]]
+    colors = []
+    for chain, ks in zip(skeleton.limbs, skeleton.limb_edges, strict=True):
+        joint = bones[ks[0]][0] if ks else skeleton.index(chain[0])
+        colors.append(palette[limb_id[joint]] if joint < len(limb_id) else palette[0])
+    return Skeleton(skeleton.nodes, skeleton.edges, colors=colors)
 
 
 def vis_from_dlc_config(
@@ -341,9 +392,10 @@ def vis_from_dlc_config(
 ) -> dict:
     """Build the ``vis`` section of the parameters from a DeepLabCut project config.
 
-    Bones are the config's ``skeleton`` edges. Each connected limb (connected component of
-    the skeleton graph, a bodypart in no edge being a limb of its own) gets one colour from
-    :data:`PALETTE`, in the order the limbs' first bodyparts appear.
+    The ``vis`` section (:func:`skeleton_to_vis`) of the project's skeleton
+    (:meth:`Skeleton.from_dlc_config <liftpose_dlc.skeleton.Skeleton.from_dlc_config>`):
+    bones are the config's ``skeleton`` edges, each limb (a chain between branch points and
+    ends; a bodypart in no edge is a limb of its own) gets one colour of :data:`PALETTE`.
 
     Parameters
     ----------
@@ -352,6 +404,7 @@ def vis_from_dlc_config(
     keypoints
         Keypoint order of the data to be plotted; default the config's order: ``bodyparts``,
         or ``multianimalbodyparts`` then ``uniquebodyparts`` for a multi-animal project.
+        Bones keep the colours they have in the whole project.
 
     Returns
     -------
@@ -375,40 +428,4 @@ def vis_from_dlc_config(
     >>> len(vis["colors"])
     2
     """
-    cfg, where = _read_dlc_config(config)
-    parts = _dlc_bodyparts(cfg, where)
-    names = list(parts) if keypoints is None else [str(k) for k in keypoints]
-    index = {n: i for i, n in enumerate(names)}
-    if keypoints is not None:
-        absent = [k for k in names if k not in parts]
-        if absent:
-            raise ConfigError(f"{where}: keypoints {absent} are not bodyparts of this project")
-    skeleton = cfg.get("skeleton") or []
-    if not isinstance(skeleton, Sequence) or isinstance(skeleton, str):
-        raise ConfigError(f"{where}: 'skeleton' must be a list of [bodypart, bodypart] pairs")
-    bones: list[list[int]] = []
-    for edge in skeleton:
-        if not isinstance(edge, Sequence) or isinstance(edge, str) or len(edge) != 2:
-            raise ConfigError(f"{where}: skeleton edge {edge!r} is not a pair of bodyparts")
-        a, b = (str(e) for e in edge)
-        unknown = [n for n in (a, b) if n not in parts]
-        if unknown:
-            raise ConfigError(f"{where}: skeleton edge {edge!r} names unknown bodyparts {unknown}")
-        if a in index and b in index:  # edges to keypoints left out are dropped
-            bones.append([index[a], index[b]])
-
-    # connected components (union-find), numbered by first appearance in `names`
-    parent = list(range(len(names)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in bones:
-        parent[find(a)] = find(b)
-    limb_of_root: dict[int, int] = {}
-    limb_id = [limb_of_root.setdefault(find(i), len(limb_of_root)) for i in range(len(names))]
-    colors = [list(PALETTE[i % len(PALETTE)]) for i in range(len(limb_of_root))]
-    return {"colors": colors, "bones": bones, "limb_id": limb_id, "names": names}
+    return skeleton_to_vis(Skeleton.from_dlc_config(config, keypoints))

@@ -12,7 +12,9 @@ axes they are given. Missing (NaN) joints are not drawn, nor are the bones that 
 Colours follow the seed's parameter files: ``colors`` is a list of 0-255 RGB triplets, one per
 limb, and ``limb_id`` gives each joint's limb (a bone is drawn in the colour of the limb of its
 first joint). A ``limb_id`` with one entry per bone is accepted too, and colours may also be
-matplotlib colour names.
+matplotlib colour names. The two new functions also take a
+:class:`~liftpose_dlc.skeleton.Skeleton` instead (``skeleton=``): bones, limbs and colours
+are then the skeleton's, the same as napari's layers draw.
 
 Differences from liftpose 0.22 (its bugs, fixed): :func:`violin_plot` no longer overwrites the
 ground truth or the caller's joint names, draws on the axes it is given, uses the Euclidean
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._files import atomic_path, check_image
 from liftpose_dlc.errors import (
     ConfigError,
     FileFormatError,
@@ -43,6 +45,7 @@ from liftpose_dlc.errors import (
     PosesValidationError,
 )
 from liftpose_dlc.metrics import per_joint_errors
+from liftpose_dlc.skeleton import Skeleton
 
 __all__ = [
     "read_log_train",
@@ -285,6 +288,30 @@ def _check_bones(bones: Sequence[Sequence[int]] | None, n_joints: int) -> list[t
     return out
 
 
+def _style(
+    bones: Sequence[Sequence[int]] | None,
+    limb_id: Sequence[int] | None,
+    colors: Sequence[Any] | None,
+    skeleton: Skeleton | None,
+    n_joints: int,
+) -> tuple[list[tuple[int, int]], list[Any], list[Any]]:
+    """Bones, their colours and the joints' colours: from a Skeleton or from param.yaml's."""
+    if skeleton is None:
+        bones_ = _check_bones(bones, n_joints)
+        edge_colors = bone_colors(bones_, limb_id, colors, n_joints)
+        return bones_, edge_colors, _joint_colors(n_joints, bones_, edge_colors)
+    if bones is not None or limb_id is not None or colors is not None:
+        raise ConfigError("give a skeleton, or bones with limb_id and colors, not both")
+    if skeleton.n_nodes != n_joints:
+        raise KeypointError(f"the skeleton has {skeleton.n_nodes} keypoints for {n_joints} joints")
+    indices, limb_colors = skeleton.edge_indices, skeleton.edge_colors
+    return (
+        [indices[k] for k in skeleton.bones],
+        [limb_colors[k] for k in skeleton.bones],
+        list(skeleton.node_colors),
+    )
+
+
 def _require_3d(ax: Any) -> None:
     if getattr(ax, "name", None) != "3d":
         raise TypeError(
@@ -354,7 +381,7 @@ def plot_pose_3d(
     """
     _require_3d(ax)
     if tar is None and pred is None:
-        raise ValueError("give a pose to plot: tar, pred or both")
+        raise PosesValidationError("give a pose to plot: tar, pred or both")
     tar = None if tar is None else _pose(tar, 3, "tar")
     pred = None if pred is None else _pose(pred, 3, "pred")
     if tar is not None and pred is not None and tar.shape != pred.shape:
@@ -546,12 +573,12 @@ def plot_video_3d(
     pred = None if pred is None else np.asarray(pred, dtype=np.float64)
     ref = pred if pred is not None else tar
     if ref is None:
-        raise ValueError("give poses to animate: tar, pred or both")
+        raise PosesValidationError("give poses to animate: tar, pred or both")
     if ref.ndim != 3 or ref.shape[-1] != 3:
         raise PosesValidationError(f"poses must have shape (n_frames, n_joints, 3): {ref.shape}")
     n = int(n)
     if not 0 < n <= len(ref):
-        raise ValueError(f"n must be between 1 and the number of frames ({len(ref)}), got {n}")
+        raise ConfigError(f"n must be between 1 and the number of frames ({len(ref)}), got {n}")
     if ax.get_autoscalex_on() and ax.get_autoscaley_on() and ax.get_autoscalez_on():
         limits = _data_limits(None if tar is None else tar[:n], None if pred is None else pred[:n])
     else:
@@ -600,6 +627,8 @@ def plot_pose_3d_beside_2d(
     azim: float | None = None,
     figsize: tuple[float, float] = (10.0, 5.0),
     dpi: float = 100,
+    *,
+    skeleton: Skeleton | None = None,
 ) -> Any:
     """One frame: the 2D pose (image coordinates) beside the lifted 3D pose.
 
@@ -621,6 +650,9 @@ def plot_pose_3d_beside_2d(
         View angles of the 3D axes.
     figsize, dpi
         Figure size in inches and its resolution.
+    skeleton
+        Instead of ``bones``, ``limb_id`` and ``colors``: a Skeleton over the joints, whose
+        bones, limb colours and keypoint colours are drawn (joints without bones too).
 
     Returns
     -------
@@ -642,9 +674,7 @@ def plot_pose_3d_beside_2d(
     fig = _new_figure(figsize, dpi)
     ax2 = fig.add_subplot(1, 2, 1)
     ax3 = fig.add_subplot(1, 2, 2, projection="3d")
-    bones_ = _check_bones(bones, len(p2))
-    edge_colors = bone_colors(bones_, limb_id, colors, len(p2))
-    joint_colors = _joint_colors(len(p2), bones_, edge_colors)
+    bones_, edge_colors, joint_colors = _style(bones, limb_id, colors, skeleton, len(p2))
     if image is not None:
         ax2.imshow(np.asarray(image))
     _draw_bones(ax2, p2, bones_, edge_colors, "-", None, 2.0)
@@ -682,7 +712,7 @@ def _joint_colors(n_joints: int, bones: Sequence[tuple[int, int]], edge_colors: 
 
 def animate_skeleton_3d(
     poses_3d: np.ndarray,
-    bones: Sequence[Sequence[int]],
+    bones: Sequence[Sequence[int]] | None,
     path: str | os.PathLike,
     frames: Sequence[int] | range | None = None,
     fps: float = 30,
@@ -696,6 +726,8 @@ def animate_skeleton_3d(
     figsize: tuple[float, float] = (5.0, 5.0),
     dpi: float = 100,
     overwrite: bool = False,
+    *,
+    skeleton: Skeleton | None = None,
 ) -> Path:
     """Write an animation of a 3D pose sequence: MP4 or GIF, chosen by the file's extension.
 
@@ -704,7 +736,7 @@ def animate_skeleton_3d(
     poses_3d
         Shape ``(n_frames, n_joints, 3)``; NaN joints are not drawn.
     bones
-        Pairs of joint indices.
+        Pairs of joint indices (None with ``skeleton``).
     path
         Output file, ``.gif`` (always available) or ``.mp4`` (needs PyAV or ffmpeg).
     frames
@@ -724,11 +756,15 @@ def animate_skeleton_3d(
         Size in inches and resolution of each frame.
     overwrite
         Replace an existing file (default: raise :class:`OutputExistsError`).
+    skeleton
+        Instead of ``bones``, ``limb_id`` and ``colors``: a Skeleton over the joints (see
+        :func:`plot_pose_3d_beside_2d`).
 
     Returns
     -------
     pathlib.Path
-        The file written. Axis limits are fixed over the whole animation.
+        The file written: bones, and the joints as dots. Axis limits are fixed over the whole
+        animation.
 
     Examples
     --------
@@ -745,12 +781,11 @@ def animate_skeleton_3d(
         )
     order = list(range(len(poses))) if frames is None else [int(f) for f in frames]
     if not order:
-        raise ValueError("no frames to animate")
+        raise ConfigError("no frames to animate")
     bad = [f for f in order if not 0 <= f < len(poses)]
     if bad:
-        raise ValueError(f"frames {bad[:5]} are out of range for {len(poses)} frames")
-    bones_ = _check_bones(bones, poses.shape[1])
-    edge_colors = bone_colors(bones_, limb_id, colors, poses.shape[1])
+        raise ConfigError(f"frames {bad[:5]} are out of range for {len(poses)} frames")
+    bones_, edge_colors, joint_colors = _style(bones, limb_id, colors, skeleton, poses.shape[1])
     limits = _data_limits(poses[order])
     fig = _new_figure(figsize, dpi)
     ax = fig.add_subplot(projection="3d")
@@ -758,6 +793,10 @@ def animate_skeleton_3d(
     def draw(i: int) -> None:
         ax.cla()
         _draw_bones(ax, poses[i], bones_, edge_colors, "-", None, 2.0)
+        ok = np.flatnonzero(np.isfinite(poses[i]).all(axis=1))
+        if len(ok):
+            p = poses[i, ok]
+            ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=8, c=[joint_colors[j] for j in ok])
         if trailing:
             _plot_trailing_points(ax, i, poses, int(trailing), trailing_keypts)
         ax.set_xlim(limits[0])
@@ -811,11 +850,11 @@ def _write_animation(
 ) -> Path:
     suffix = path.suffix.lower()
     if suffix != ".gif" and suffix not in _VIDEO_SUFFIXES:
-        raise ValueError(f"cannot tell the animation format from {path.name!r}: use .gif or .mp4")
+        raise ConfigError(f"cannot tell the animation format from {path.name!r}: use .gif or .mp4")
     if not fps or fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise ConfigError(f"fps must be positive, got {fps}")
     backend = "gif" if suffix == ".gif" else _video_backend()
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, verify=check_image(suffix.lstrip("."))) as tmp:
         if backend == "gif":
             _write_gif(fig, draw, frames, tmp, fps, dpi)
         elif backend == "av":
@@ -1014,7 +1053,7 @@ def violin_plot(
         ax.legend(handles, labels, frameon=False)
     if body_length is not None:
         if not body_length > 0:
-            raise ValueError(f"body_length must be positive, got {body_length}")
+            raise ConfigError(f"body_length must be positive, got {body_length}")
         sec = ax.secondary_yaxis(
             "right",
             functions=(lambda x: x * 100.0 / body_length, lambda x: x * body_length / 100.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,48 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc.errors import KeypointError, PosesValidationError
+from liftpose_dlc.errors import ConfigError, KeypointError, LiftPoseError, PosesValidationError
+from liftpose_dlc.skeleton import Skeleton
 
-__all__ = ["Poses", "Source", "poses_to_dict"]
+__all__ = ["Poses", "Source", "check_pcutoff", "poses_to_dict"]
+
+
+def check_pcutoff(pcutoff: Any, *, where: str | None = None) -> float | None:
+    """``pcutoff`` as a float in [0, 1] (None stays None).
+
+    A confidence cutoff compares with likelihoods (DeepLabCut) and scores (SLEAP), which
+    lie in [0, 1]: a cutoff above 1 would hide every point, one below 0 none.
+
+    Parameters
+    ----------
+    pcutoff
+        The cutoff, or None for none.
+    where
+        Names where the value came from (e.g. a ``config.yaml``) in the error.
+
+    Raises
+    ------
+    ConfigError
+        If it is not a number, or not within [0, 1].
+
+    Examples
+    --------
+    >>> check_pcutoff("0.6"), check_pcutoff(None)
+    (0.6, None)
+    """
+    if pcutoff is None:
+        return None
+    prefix = f"{where}: " if where else ""
+    try:
+        value = float(pcutoff)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{prefix}pcutoff must be a number, got {pcutoff!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ConfigError(
+            f"{prefix}pcutoff must be between 0 and 1 (it is compared with confidences, "
+            f"which lie in [0, 1]), got {pcutoff!r}"
+        )
+    return value
 
 
 @attrs.frozen
@@ -40,16 +80,19 @@ def _as_names(value: Iterable[Any]) -> list[str]:
     return [str(v) for v in value]
 
 
-def _as_edges(value: Iterable[Sequence[Any]] | None) -> list[tuple[str, str]]:
-    if value is None:
-        return []
+def _as_skeleton(
+    value: Skeleton | Iterable[Sequence[Any]] | None,
+) -> Skeleton | tuple[tuple[str, str], ...]:
+    """A Skeleton as given, or edges as pairs of names (placed on the keypoints later)."""
+    if isinstance(value, Skeleton):
+        return value
     edges = []
-    for edge in value:
-        edge = tuple(edge)
-        if len(edge) != 2:
+    for edge in value or ():
+        pair = (edge,) if isinstance(edge, str) else tuple(edge)
+        if len(pair) != 2:
             raise PosesValidationError(f"a skeleton edge must be a pair of names, got {edge!r}")
-        edges.append((str(edge[0]), str(edge[1])))
-    return edges
+        edges.append((str(pair[0]), str(pair[1])))
+    return tuple(edges)
 
 
 def _as_float_array(value: Any) -> np.ndarray:
@@ -83,7 +126,10 @@ class Poses:
         ``(n_frames, n_individuals, n_keypoints)``; NaN where the source has none.
         Default: all NaN.
     skeleton
-        Edges as pairs of keypoint names (may be empty).
+        A :class:`~liftpose_dlc.skeleton.Skeleton`, or its edges as pairs of keypoint names
+        (may be empty). It is stored as a Skeleton over ``keypoints``: edges as given, and
+        the colours of a given Skeleton kept (:meth:`Skeleton.with_nodes`). Change it with
+        :meth:`replace`.
     fps
         Frame rate in frames per second, or None when unknown.
     source
@@ -111,7 +157,9 @@ class Poses:
     keypoints: list[str] = attrs.field(converter=_as_names)
     individuals: list[str] | None = attrs.field(default=None, kw_only=True)
     confidence: np.ndarray | None = attrs.field(default=None, kw_only=True)
-    skeleton: list[tuple[str, str]] = attrs.field(factory=list, converter=_as_edges, kw_only=True)
+    skeleton: Skeleton = attrs.field(
+        default=None, converter=_as_skeleton, kw_only=True, on_setattr=attrs.setters.frozen
+    )
     fps: float | None = attrs.field(default=None, kw_only=True)
     source: Source = attrs.field(factory=Source, kw_only=True)
 
@@ -152,9 +200,19 @@ class Poses:
                     f"got {conf.shape}"
                 )
             self.confidence = conf
-        unknown = sorted({n for edge in self.skeleton for n in edge} - set(self.keypoints))
+        given = self.skeleton
+        edges = given.edges if isinstance(given, Skeleton) else given
+        unknown = sorted({n for edge in edges for n in edge} - set(self.keypoints))
         if unknown:
             raise PosesValidationError(f"{where}: skeleton names unknown keypoints {unknown}")
+        try:
+            if isinstance(given, Skeleton):
+                skeleton = given.with_nodes(self.keypoints)
+            else:
+                skeleton = Skeleton(self.keypoints, given)
+        except LiftPoseError as exc:
+            raise PosesValidationError(f"{where}: {exc}") from None
+        object.__setattr__(self, "skeleton", skeleton)  # the field is frozen: use replace()
         if self.fps is not None:
             self.fps = float(self.fps)
             if not np.isfinite(self.fps) or self.fps <= 0:
@@ -183,9 +241,8 @@ class Poses:
 
     @property
     def edge_indices(self) -> list[tuple[int, int]]:
-        """The skeleton as pairs of keypoint indices."""
-        index = {name: i for i, name in enumerate(self.keypoints)}
-        return [(index[a], index[b]) for a, b in self.skeleton]
+        """The skeleton's edges as pairs of keypoint indices."""
+        return list(self.skeleton.edge_indices)
 
     def __repr__(self) -> str:
         return (
@@ -223,15 +280,51 @@ class Poses:
         frame_idx = slice(None) if frames is None else frames
         data = self.data[frame_idx][:, ind_idx][:, :, kp_idx]
         conf = self.confidence[frame_idx][:, ind_idx][:, :, kp_idx]
-        kept = {self.keypoints[i] for i in kp_idx}
         return attrs.evolve(
             self,
             data=data,
             keypoints=[self.keypoints[i] for i in kp_idx],
             individuals=[self.individuals[i] for i in ind_idx],
             confidence=conf,
-            skeleton=[e for e in self.skeleton if e[0] in kept and e[1] in kept],
+            skeleton=self.skeleton.restrict([self.keypoints[i] for i in kp_idx]),
         )
+
+    def mask_below(self, pcutoff: float | None) -> Poses:
+        """These poses with every point whose confidence is below ``pcutoff`` set to NaN.
+
+        The one place that masks by confidence (readers, the lifting engine and napari call
+        it). The confidence itself is kept; points without a confidence (NaN) are kept.
+
+        Parameters
+        ----------
+        pcutoff
+            In [0, 1] (:func:`check_pcutoff`); None returns these poses themselves.
+
+        Returns
+        -------
+        Poses
+            A new :class:`Poses` (or ``self`` when ``pcutoff`` is None).
+
+        Raises
+        ------
+        ConfigError
+            If ``pcutoff`` is not a number in [0, 1].
+
+        Examples
+        --------
+        >>> conf = np.array([[[0.9, 0.1, np.nan]]])
+        >>> poses = Poses(np.ones((1, 1, 3, 2)), ["a", "b", "c"], confidence=conf)
+        >>> np.isnan(poses.mask_below(0.5).data[0, 0, :, 0]).tolist()
+        [False, True, False]
+        """
+        cutoff = check_pcutoff(pcutoff, where=self.source.describe())
+        if cutoff is None:
+            return self
+        with np.errstate(invalid="ignore"):
+            low = self.confidence < cutoff
+        data = self.data.copy()
+        data[low] = np.nan
+        return attrs.evolve(self, data=data)
 
     def replace(self, **changes: Any) -> Poses:
         """Return a copy with some fields changed (validated again)."""

@@ -2,7 +2,8 @@
 
 These keep liftpose 0.22's calls and keyword names, on top of :class:`~liftpose_dlc.Lifter`,
 without its bugs (``test`` on new data works, the caller's arrays are not modified,
-model selection uses a validation split of the training data, never the test set).
+model selection never uses the test set: it keeps the last epoch, or the best one on
+a validation split of the training data with ``val``).
 
 Files written in ``out_dir``:
 
@@ -31,21 +32,17 @@ import numpy as np
 from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import ConfigError, FileFormatError, MissingFileError
 from liftpose_dlc.lifter.inputs import to_array, to_mask
-from liftpose_dlc.lifter.lifter import CKPT_BEST, Lifter
-from liftpose_dlc.lifter.model import ModelOptions
-from liftpose_dlc.lifter.training import TrainOptions
+from liftpose_dlc.lifter.lifter import CKPT_BEST, FIT_DATA, Lifter, known_options, split_options
 
 __all__ = ["train", "test", "load_test_results", "TRAINING_KWARGS"]
 
 TEST_DATA = "test_data.npz"
 TEST_RESULTS = "test_results.npz"
 
-#: Keys accepted in ``training_kwargs``.
-TRAINING_KWARGS = sorted(
-    {"resume", "load", "device", "val", "verbose"}
-    | set(TrainOptions.names())
-    | set(ModelOptions.names())
-)
+#: Keys accepted in ``training_kwargs`` (the options of
+#: :func:`~liftpose_dlc.lifter.lifter.split_options`; ``augment`` and the data keywords
+#: are :func:`train`'s own arguments).
+TRAINING_KWARGS = [k for k in known_options() if k not in {"augment", *FIT_DATA}]
 
 
 def _n_joints(data: Any, what: str) -> int:
@@ -136,18 +133,14 @@ def train(
     augmentation = aug if aug is not None else augmentation
     kwargs = dict(training_kwargs or {})
     unknown = sorted(set(kwargs) - set(TRAINING_KWARGS))
-    if unknown:
+    if unknown:  # (augment and the data are train()'s own arguments)
         raise ConfigError(
             f"unknown training_kwargs {unknown}; known keys: {', '.join(TRAINING_KWARGS)}"
         )
-    model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in ModelOptions.names()}
-    if "norm_2d" in model_kwargs and bool(model_kwargs["norm_2d"]) != bool(norm_2d):
+    encoder_kwargs, model_kwargs, fit_kwargs = split_options(kwargs, "training_kwargs")
+    if "norm_2d" in encoder_kwargs and bool(encoder_kwargs["norm_2d"]) != bool(norm_2d):
         raise ConfigError("norm_2d given twice with different values")
-    model_kwargs["norm_2d"] = bool(norm_2d)
-    fit_kwargs = {k: kwargs.pop(k) for k in ("resume", "load", "device", "verbose") if k in kwargs}
-    val = kwargs.pop("val", None)
-    if val is not None:
-        kwargs["val_fraction"] = val
+    encoder_kwargs["norm_2d"] = bool(norm_2d)
 
     if train_2d is None:
         if not augmentation:
@@ -161,7 +154,7 @@ def train(
             else np.zeros((*np.shape(train_3d)[:2], 2))
         )
     n_joints = _n_joints(train_3d, "train_3d")
-    lifter = Lifter(n_joints, roots, target_sets, **model_kwargs)
+    lifter = Lifter(n_joints, roots, target_sets, **encoder_kwargs, **model_kwargs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test_pair = None
@@ -178,7 +171,6 @@ def train(
         stats=stats,
         out_dir=out,
         **fit_kwargs,
-        **kwargs,
     )
     return lifter
 

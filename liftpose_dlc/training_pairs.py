@@ -18,6 +18,7 @@ import numpy as np
 from liftpose_dlc.cameras import Camera
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses
+from liftpose_dlc.skeleton import map_keypoints
 
 __all__ = ["make_training_pairs", "match_keypoints"]
 
@@ -45,24 +46,18 @@ def match_keypoints(
     Raises
     ------
     KeypointError
-        Listing every wanted name that has no match, and the library's names.
+        Listing every wanted name that has no match, and the library's names; or if
+        ``keypoint_map`` is wrong (:func:`liftpose_dlc.skeleton.map_keypoints`).
 
     Examples
     --------
     >>> match_keypoints(["snout", "tail"], ["Nose", "Trunk", "tail"], {"snout": "Nose"})
     [0, 2]
     """
-    keypoint_map = dict(keypoint_map or {})
-    unknown_keys = [k for k in keypoint_map if k not in wanted]
-    if unknown_keys:
-        raise KeypointError(
-            f"keypoint_map names keypoints that are not asked for: {unknown_keys}; "
-            f"asked for: {list(wanted)}"
-        )
+    mapped = map_keypoints(wanted, keypoint_map, what="keypoints asked for")
     index = {name: i for i, name in enumerate(available)}
     out, unmatched = [], []
-    for name in wanted:
-        lib = keypoint_map.get(name, name)
+    for name, lib in zip(wanted, mapped, strict=True):
         if lib in index:
             out.append(index[lib])
         else:
@@ -72,9 +67,6 @@ def match_keypoints(
             f"{where}: no match for keypoints {unmatched}; the 3D library has {list(available)}. "
             "Pass keypoint_map={your_name: library_name} for names that differ"
         )
-    dupes = sorted({available[i] for i in out if out.count(i) > 1})
-    if dupes:
-        raise KeypointError(f"{where}: several keypoints map to the same library keypoints {dupes}")
     return out
 
 

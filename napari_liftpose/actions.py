@@ -8,15 +8,17 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
   and the project's own lifter (:func:`project_lifter`). The result pre-fills the widget.
 - :func:`individual_choices`, :func:`default_individuals`, :func:`select_individuals`: the
   individual selector of multi-animal data (SLEAP's track fragments included).
-- :func:`run_lift`: load the lifter and the video, lift in chunks of frames; a generator
+- :func:`run_lift`: load the lifter and the video, lift in chunks of frames through the
+  lifting engine (:class:`~liftpose_dlc.engine.LiftEngine`, planned once); a generator
   that yields ``(frames done, total)`` after each chunk and returns a :class:`LiftOutcome`
   (what napari's ``thread_worker`` runs: each yield is a progress step and a point where
   Cancel takes effect).
 - :meth:`LiftOutcome.layer_data`: the scene's napari layers
   (:func:`~napari_liftpose.scene.scene_layers`).
 - :func:`default_output_path` and :func:`save_lifted`: write the lifted 3D with the writer
-  the command line uses for the same input (``save_dlc`` for DeepLabCut, the SLEAP 3D
-  writer for SLEAP), atomically, never replacing a file unless ``overwrite=True``.
+  the command line uses for the same input (:func:`~liftpose_dlc.io.save_poses`: a DeepLabCut
+  table for DeepLabCut, SLEAP-style 3D for SLEAP), atomically, never replacing a file
+  unless ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ import attrs
 import numpy as np
 
 from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import ConfigError, FileFormatError, KeypointError, LiftPoseError
+from liftpose_dlc.errors import ConfigError, FileFormatError, LiftPoseError
 from liftpose_dlc.io.dlc_project import VIDEO_EXTENSIONS
 from liftpose_dlc.poses import Poses
 
 if TYPE_CHECKING:  # pragma: no cover
+    from liftpose_dlc.engine import LiftResult
     from liftpose_dlc.lifter.lifter import Lifter
-    from liftpose_dlc.workflow.lifting import LiftResult
     from napari_liftpose.layers import LayerData
     from napari_liftpose.video import VideoArray
 
@@ -57,7 +59,6 @@ __all__ = [
     "frames_tracked",
     "default_individuals",
     "select_individuals",
-    "mask_low_confidence",
     "load_lifter",
     "chunk_frames",
     "run_lift",
@@ -324,33 +325,27 @@ def _sleap_video_name(p: Path) -> str | None:
     """The first video's file name stored in a SLEAP ``.slp`` or analysis ``.h5``, or None."""
     import h5py
 
+    from liftpose_dlc.io._hdf5 import attr_str, is_hdf5
+
     try:
-        if not h5py.is_hdf5(p):
+        if not is_hdf5(p):
             return None
         with h5py.File(p, "r") as f:
             if "videos_json" in f:
                 entries = f["videos_json"]
                 if len(entries) == 0:
                     return None
-                video = json.loads(_text(entries[0]))
+                video = json.loads(attr_str(entries[0]))
                 backend = video.get("backend", {}) if isinstance(video, dict) else {}
                 name = backend.get("filename") or video.get("filename")
                 if isinstance(name, list):  # an image sequence
                     return None
                 return str(name) if name else None
             if "video_path" in f:
-                return _text(f["video_path"][()]) or None
+                return attr_str(f["video_path"][()]) or None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0] if value.size else ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 def project_lifter(config_path: str | os.PathLike) -> Path | None:
@@ -426,20 +421,6 @@ def select_individuals(poses: Poses, individuals: Sequence[str] | None) -> Poses
     return poses.select(individuals=names)
 
 
-def mask_low_confidence(poses: Poses, pcutoff: float | None) -> Poses:
-    """Poses with points whose confidence is below ``pcutoff`` set to NaN (for display).
-
-    Points without a confidence (NaN) are kept. ``None`` returns ``poses`` unchanged.
-    """
-    if pcutoff is None:
-        return poses
-    with np.errstate(invalid="ignore"):
-        low = poses.confidence < float(pcutoff)
-    if not low.any():
-        return poses
-    return poses.replace(data=np.where(low[..., None], np.nan, poses.data))
-
-
 # ---------------------------------------------------------------------------- lifting
 @attrs.frozen
 class LiftRequest:
@@ -482,7 +463,7 @@ class LiftOutcome:
     poses_2d
         The lifted individuals' 2D poses, points below ``pcutoff`` set to NaN.
     result
-        The :class:`~liftpose_dlc.workflow.lifting.LiftResult` (3D poses, inferred mask).
+        The :class:`~liftpose_dlc.engine.LiftResult` (3D poses, inferred mask).
     video
         The opened video (lazy), or None.
     pcutoff, infer_occluded
@@ -528,7 +509,7 @@ def load_lifter(model: Any) -> Lifter:
     ConfigError
         If no model is given, or the Lifter is not trained.
     """
-    from liftpose_dlc.workflow.lifting import as_lifter
+    from liftpose_dlc.engine import as_lifter
 
     if model is None or (isinstance(model, str) and not model.strip()):
         raise ConfigError("no lifter model file given: pick a lifter (.safetensors) to lift with")
@@ -577,20 +558,29 @@ def run_lift(
     >>> for done, total in steps:  # doctest: +SKIP
     ...     print(f"{done}/{total}")
     """
-    from liftpose_dlc.workflow.lifting import LiftResult, lift_poses
+    from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, LiftEngine
+    from liftpose_dlc.poses import check_pcutoff
 
     tracking = request.tracking
     if not isinstance(tracking, TrackingInfo):
         tracking = inspect_tracking(tracking, request.video)
     lifter = load_lifter(request.lifter)
-    pcutoff = None if request.pcutoff is None else float(request.pcutoff)
+    pcutoff = check_pcutoff(request.pcutoff)
     poses = select_individuals(tracking.poses, request.individuals)
-    lacking = [k for k in lifter.keypoints if k not in poses.keypoints]
-    if lacking:
-        raise KeypointError(
-            f"{tracking.poses_path}: the lifter's keypoints {lacking} are not in the tracking "
-            f"file; the lifter was trained for {lifter.keypoints}, the file has {poses.keypoints}"
-        )
+    total = poses.n_frames
+    step = int(chunk) if chunk else chunk_frames(total)
+    if step < 1:
+        raise ConfigError(f"chunk must be >= 1, got {chunk}")
+    # planned once (a lifter whose keypoints the tracking lacks fails here, before the video)
+    engine = LiftEngine(
+        lifter,
+        poses,
+        pcutoff=pcutoff,
+        infer_occluded=request.infer_occluded,
+        chunk_size=step,
+        batch_size=DEFAULT_CHUNK_SIZE,
+        where=str(tracking.poses_path),
+    )
     video = None
     if request.video is not None and str(request.video).strip():
         from napari_liftpose.video import VideoArray
@@ -603,31 +593,15 @@ def run_lift(
             f"{tracking.poses_path.name} has {poses.n_frames}: is it the right video?"
         )
 
-    total = poses.n_frames
-    step = int(chunk) if chunk else chunk_frames(total)
-    if step < 1:
-        raise ConfigError(f"chunk must be >= 1, got {chunk}")
     yield 0, total
-    parts: list[LiftResult] = []
-    for start in range(0, total, step):
-        stop = min(total, start + step)
-        part = lift_poses(
-            poses.select(frames=slice(start, stop)),
-            lifter,
-            pcutoff=pcutoff,
-            infer_occluded=request.infer_occluded,
-        )
+    parts = []
+    for part in engine.chunks():
         parts.append(part)
-        yield stop, total
+        yield part.done, part.total
     if not parts:
         raise FileFormatError(f"{tracking.poses_path}: the tracking file has no frames")
-    first = parts[0].poses
-    poses_3d = first.replace(
-        data=np.concatenate([p.poses.data for p in parts]),
-        confidence=np.concatenate([p.poses.confidence for p in parts]),
-    )
-    result = LiftResult(poses_3d, np.concatenate([p.inferred for p in parts]))
-    shown = mask_low_confidence(poses, pcutoff)
+    result = engine.collect(parts)
+    shown = poses.mask_below(pcutoff)
     return LiftOutcome(
         tracking=tracking,
         poses_2d=shown,
@@ -649,13 +623,12 @@ def default_output_path(tracking: TrackingInfo) -> Path:
 def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write the lifted 3D with the writer ``lift_file`` uses for the same input.
 
-    - DeepLabCut inputs: :func:`~liftpose_dlc.io.dlc.save_dlc` (``.h5`` or ``.csv``), with
-      the input's scorer and single- or multi-animal layout, and an ``inferred`` coordinate
-      with ``infer_occluded``: the table ``lift_dlc_project`` writes.
-    - SLEAP inputs: :func:`~liftpose_dlc.io.sleap.save_sleap_3d` (``points3d.h5`` layout,
-      with ``inferred`` with ``infer_occluded``).
+    The writer is :func:`~liftpose_dlc.io.save_poses`'s choice for the target and the input:
+    a ``.csv`` is a DeepLabCut-layout table; a ``.h5`` is, for DeepLabCut inputs, the table
+    ``lift_dlc_project`` writes (the input's scorer and layout) and, for SLEAP inputs, a
+    SLEAP-style ``points3d.h5``; both with ``inferred`` with ``infer_occluded``.
 
-    The write is atomic (a temporary file renamed at the end).
+    The write is atomic (a temporary file, checked, then renamed).
 
     Raises
     ------
@@ -663,26 +636,16 @@ def save_lifted(outcome: LiftOutcome, path: str | os.PathLike, *, overwrite: boo
         If ``path`` exists and ``overwrite`` is False.
     FileFormatError
         If ``path``'s extension does not suit the writer.
+    WriteError
+        If the file cannot be written (disk full, no permission).
     """
-    dest = Path(path).expanduser()
-    poses_3d = outcome.poses_3d
+    from liftpose_dlc.io import save_poses
+
     inferred = outcome.result.inferred if outcome.infer_occluded else None
-    if outcome.tracking.software == DLC:
-        from liftpose_dlc.io.dlc import save_dlc
-        from liftpose_dlc.workflow.streaming import DLCChunkReader
-
-        with DLCChunkReader(outcome.tracking.poses_path) as reader:  # the input's columns
-            scorer, multianimal = reader.scorer, reader.multianimal
-        return save_dlc(
-            poses_3d,
-            dest,
-            scorer=scorer,
-            overwrite=overwrite,
-            inferred=inferred,
-            multianimal=multianimal,
-        )
-    if dest.suffix.lower() not in (".h5", ".hdf5"):
-        raise FileFormatError(f"{dest}: SLEAP 3D poses are written as .h5 files")
-    from liftpose_dlc.io.sleap import save_sleap_3d
-
-    return save_sleap_3d(poses_3d, dest, inferred=inferred, overwrite=overwrite)
+    return save_poses(
+        outcome.poses_3d,
+        path,
+        like=outcome.tracking.poses_path,
+        inferred=inferred,
+        overwrite=overwrite,
+    )

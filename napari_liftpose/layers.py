@@ -25,8 +25,9 @@ both of its ends are finite.
 Colours
 -------
 Joints (2D and 3D) are coloured per keypoint (DLC's default colormap ``rainbow``); bones
-are coloured per limb (:func:`skeleton_limbs`, :func:`limb_colors`); in multi-animal 2D
-layers the border colour tells individuals apart.
+take the colour of their limb from the poses' :class:`~liftpose_dlc.skeleton.Skeleton`, the
+same colours as the matplotlib figures; in multi-animal 2D layers the border colour tells
+individuals apart.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liftpose_dlc.errors import KeypointError, PosesValidationError
+from liftpose_dlc.errors import PosesValidationError
 from liftpose_dlc.poses import Poses
 
 __all__ = [
@@ -46,8 +47,6 @@ __all__ = [
     "from_napari_3d",
     "keypoint_colors",
     "individual_colors",
-    "skeleton_limbs",
-    "limb_colors",
     "points_2d_layer",
     "points_3d_layer",
     "bones_layer",
@@ -57,7 +56,6 @@ LayerData = tuple[Any, dict[str, Any], str]
 """A napari layer data tuple ``(data, kwargs, layer_type)``."""
 
 KEYPOINT_CMAP = "rainbow"  # DeepLabCut's default ``colormap``
-LIMB_CMAP = "tab10"
 INDIVIDUAL_CMAP = "Set2"
 
 
@@ -117,126 +115,6 @@ def individual_colors(
 ) -> dict[str, np.ndarray]:
     """One RGBA colour per individual (used for the border of 2D keypoints)."""
     return dict(zip(individuals, _colors(len(individuals), cmap), strict=True))
-
-
-def skeleton_limbs(
-    keypoints: Sequence[str], skeleton: Sequence[tuple[str, str]]
-) -> list[list[tuple[str, str]]]:
-    """Group the skeleton's edges into limbs: chains of bones between branch points or ends.
-
-    A limb is a maximal chain of edges whose inner keypoints have exactly two bones. A
-    skeleton made of separate chains (a fly's six legs) gives one limb per connected
-    component; a branching component is split at its branch points, so a star skeleton
-    (snout to each ear and to the tail base) gives one limb per branch instead of a single
-    colour for the whole animal. A ring gives one limb.
-
-    Parameters
-    ----------
-    keypoints
-        Keypoint names; they order the limbs (by their first keypoint).
-    skeleton
-        Edges as pairs of keypoint names, as in DLC's ``skeleton`` or SLEAP's edges.
-        Repeated edges (either direction) and self-loops are ignored.
-
-    Returns
-    -------
-    list of list of (str, str)
-        The limbs, each a list of edges as given in ``skeleton``, in chain order.
-
-    Raises
-    ------
-    KeypointError
-        If an edge names a keypoint that is not in ``keypoints``.
-
-    Examples
-    --------
-    >>> skeleton_limbs(["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("c", "d")])
-    [[('a', 'b'), ('b', 'c'), ('c', 'd')]]
-    >>> skeleton_limbs(["s", "l", "r", "t"], [("s", "l"), ("s", "r"), ("s", "t")])
-    [[('s', 'l')], [('s', 'r')], [('s', 't')]]
-    """
-    order = {name: i for i, name in enumerate(keypoints)}
-    unknown = sorted({n for edge in skeleton for n in edge} - set(order))
-    if unknown:
-        raise KeypointError(
-            f"skeleton names keypoints {unknown} that are not among the keypoints {list(keypoints)}"
-        )
-    edges: dict[frozenset[str], tuple[str, str]] = {}
-    for a, b in skeleton:
-        if a != b:
-            edges.setdefault(frozenset((a, b)), (a, b))
-    neighbours: dict[str, list[str]] = {}
-    for a, b in edges.values():
-        neighbours.setdefault(a, []).append(b)
-        neighbours.setdefault(b, []).append(a)
-    for names in neighbours.values():
-        names.sort(key=order.__getitem__)
-    seen: set[frozenset[str]] = set()
-
-    def walk(start: str, nxt: str) -> list[tuple[str, str]]:
-        chain = []
-        previous, current = start, nxt
-        while True:
-            key = frozenset((previous, current))
-            if key in seen:
-                break
-            seen.add(key)
-            chain.append(edges[key])
-            if len(neighbours[current]) != 2:
-                break
-            previous, current = current, next(n for n in neighbours[current] if n != previous)
-        return chain
-
-    nodes = sorted(neighbours, key=order.__getitem__)
-    limbs = []
-    for node in nodes:  # chains start at ends and branch points
-        if len(neighbours[node]) != 2:
-            for other in neighbours[node]:
-                if frozenset((node, other)) not in seen:
-                    limbs.append(walk(node, other))
-    for node in nodes:  # what is left are rings
-        for other in neighbours[node]:
-            if frozenset((node, other)) not in seen:
-                limbs.append(walk(node, other))
-    return limbs
-
-
-def limb_colors(
-    keypoints: Sequence[str],
-    skeleton: Sequence[tuple[str, str]],
-    cmap: str = LIMB_CMAP,
-) -> dict[tuple[str, str], np.ndarray]:
-    """One RGBA colour per limb (:func:`skeleton_limbs`), given for each skeleton edge.
-
-    Returns
-    -------
-    dict
-        Maps every edge of ``skeleton`` (as given, and reversed) to its limb's colour.
-
-    Examples
-    --------
-    >>> colors = limb_colors(["a", "b", "c"], [("a", "b"), ("b", "c")])
-    >>> bool((colors[("a", "b")] == colors[("c", "b")]).all())
-    True
-    """
-    limbs = skeleton_limbs(keypoints, skeleton)
-    palette = _colors(len(limbs), cmap)
-    out: dict[tuple[str, str], np.ndarray] = {}
-    for limb, color in zip(limbs, palette, strict=True):
-        for a, b in limb:
-            out[(a, b)] = color
-            out[(b, a)] = color
-    return out
-
-
-def _limb_index(
-    keypoints: Sequence[str], skeleton: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    out = {}
-    for i, limb in enumerate(skeleton_limbs(keypoints, skeleton)):
-        for a, b in limb:
-            out[(a, b)] = out[(b, a)] = i
-    return out
 
 
 # ------------------------------------------------------------------------- layers
@@ -416,14 +294,16 @@ def bones_layer(
     individual: str | Sequence[str] | None = None,
     *,
     name: str | None = None,
-    cmap: str = LIMB_CMAP,
     edge_width: float | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The skeleton's bones as napari Vectors data, coloured per limb.
 
     Each bone of each frame and individual whose two ends are finite is one vector
     ``[[t, *start], [0, *(end - start)]]`` in napari's axis order (``(y, x)`` for 2D,
-    ``(-z, y, x)`` for 3D); the zero time component keeps it inside its frame.
+    ``(-z, y, x)`` for 3D); the zero time component keeps it inside its frame. Bones, limbs
+    and colours are the skeleton's (:attr:`~liftpose_dlc.skeleton.Skeleton.bones`,
+    :attr:`~liftpose_dlc.skeleton.Skeleton.edge_limbs`,
+    :attr:`~liftpose_dlc.skeleton.Skeleton.edge_colors`): each pair of keypoints is drawn once.
 
     Parameters
     ----------
@@ -433,8 +313,6 @@ def bones_layer(
         One name or several to keep; None keeps all.
     name
         The layer's name; default ``"bones 2D"`` or ``"bones 3D"``.
-    cmap
-        Matplotlib colormap for the limb colours (:func:`limb_colors`).
     edge_width
         Line width in the poses' units; default 2 px for 2D, 1/100 of the extent for 3D.
 
@@ -460,16 +338,15 @@ def bones_layer(
         name = f"bones {n_dims}D"
     if edge_width is None:
         edge_width = 2.0 if n_dims == 2 else robust_extent(poses.data) / 100.0
-    skeleton = list(dict.fromkeys(poses.skeleton))  # drop exact repeats, keep order
-    colors = limb_colors(poses.keypoints, skeleton, cmap)
-    limb = _limb_index(poses.keypoints, skeleton)
-    index = {n: j for j, n in enumerate(poses.keypoints)}
+    sk = poses.skeleton
+    skeleton = [sk.edges[k] for k in sk.bones]
+    indices, colours, limbs = sk.edge_indices, sk.edge_colors, sk.edge_limbs
     vectors, colour_rows, bone_names, limb_ids, ind_ids = [], [], [], [], []
-    for a, b in skeleton:
-        if a == b:
-            continue
-        start = poses.data[:, :, index[a]]
-        end = poses.data[:, :, index[b]]
+    for k in sk.bones:
+        a, b = sk.edges[k]
+        ia, ib = indices[k]
+        start = poses.data[:, :, ia]
+        end = poses.data[:, :, ib]
         ok = np.isfinite(start).all(-1) & np.isfinite(end).all(-1)
         t, i = np.nonzero(ok)
         if len(t) == 0:
@@ -481,9 +358,9 @@ def bones_layer(
         v[:, 0, 1:] = p0
         v[:, 1, 1:] = p1 - p0
         vectors.append(v)
-        colour_rows.append(np.repeat(colors[(a, b)][None], len(t), axis=0))
+        colour_rows.append(np.tile([*colours[k], 1.0], (len(t), 1)))
         bone_names.append(np.full(len(t), f"{a}-{b}", dtype=object))
-        limb_ids.append(np.full(len(t), limb[(a, b)]))
+        limb_ids.append(np.full(len(t), limbs[k]))
         ind_ids.append(i)
     if vectors:
         data = np.concatenate(vectors)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.io.dlc import find_dlc_3d_key, load_dlc
+from liftpose_dlc.io import load_poses
+from liftpose_dlc.io.dlc import find_dlc_3d_key
 from liftpose_dlc.poses import Poses
 from napari_liftpose.layers import LayerData
 from napari_liftpose.scene import scene_layers
@@ -69,4 +70,4 @@ def _load_3d_table(path: Path) -> Poses:
             f"{path}: not a 3D pose table in DeepLabCut's layout (a .h5 or .csv whose columns "
             "are (scorer, [individuals,] bodyparts, coords) with coords x, y, z)"
         )
-    return load_dlc(path, key=key or None)
+    return load_poses(path, format="dlc", dims=3, key=key or None)  # the io registry

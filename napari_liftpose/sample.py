@@ -70,12 +70,12 @@ def demo_sample_layers(project: DemoProject) -> list[LayerData]:
     the 3D the generator's exact 3D in the camera frame (mm): its layers are named
     ``"bones 3D (ground truth)"`` and ``"joints 3D (ground truth)"``.
     """
-    from napari_liftpose.actions import inspect_tracking, mask_low_confidence
+    from napari_liftpose.actions import inspect_tracking
     from napari_liftpose.scene import scene_layers
     from napari_liftpose.video import VideoArray
 
     info = inspect_tracking(project.analysis_path)
-    poses_2d = mask_low_confidence(info.poses, info.pcutoff)
+    poses_2d = info.poses.mask_below(info.pcutoff)
     truth = project.ground_truth("camera")
     video = VideoArray(project.video_path)
     out = []

@@ -344,7 +344,7 @@ def scene_layers(
     if poses_2d is not None:
         if point_size_2d is None:
             point_size_2d = 8.0 if image_shape is None else max(image_shape[0] / 60.0, 3.0)
-        if poses_2d.skeleton:
+        if poses_2d.skeleton.edges:
             data, kwargs = bones_layer(poses_2d, edge_width=point_size_2d / 4)
             out.append((add_depth_axis(data), _with_axes(kwargs, overlay=True), "vectors"))
         data, kwargs = points_2d_layer(poses_2d, size=point_size_2d)
@@ -357,7 +357,7 @@ def scene_layers(
             one = poses_3d.select(individuals=[ind])
             extent = robust_extent(poses_3d.data)
             transform = {"scale": placement.scale, "translate": placement.translate}
-            if one.skeleton:
+            if one.skeleton.edges:
                 data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)
                 out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
             data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)

@@ -161,7 +161,7 @@ def test_angle_ranges_error_is_ours():
 # ----------------------------------------------------------------------------- defect 11
 def test_help_defaults_are_the_code_defaults(capsys):
     from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, Lifter
-    from liftpose_dlc.lifter.training import TrainOptions
+    from liftpose_dlc.lifter.session import TrainOptions
     from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE
 
     with pytest.raises(SystemExit):

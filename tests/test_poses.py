@@ -58,7 +58,7 @@ def test_select_reorders(small_poses_2d):
     assert sel.individuals == ["mouse2"]
     np.testing.assert_array_equal(sel.data[:, 0, 0], small_poses_2d.data[:, 1, 3])
     np.testing.assert_array_equal(sel.confidence[:, 0, 1], small_poses_2d.confidence[:, 1, 0])
-    assert sel.skeleton == [("snout", "tailbase")]
+    assert list(sel.skeleton.edges) == [("snout", "tailbase")]
 
 
 def test_select_missing_names_lists_them(small_poses_2d):
@@ -91,3 +91,31 @@ def test_from_dict_roundtrip(small_poses_2d):
     back = Poses.from_dict(small_poses_2d.to_dict(), small_poses_2d.keypoints)
     np.testing.assert_array_equal(back.data, small_poses_2d.data)
     assert back.individuals == ["mouse1", "mouse2"]
+
+
+def test_mask_below_hides_points_under_the_cutoff_and_keeps_the_confidence():
+    from liftpose_dlc.poses import check_pcutoff
+
+    conf = np.array([[[0.9, 0.1, np.nan], [0.5, 0.49, 1.0]]])
+    poses = Poses(np.ones((1, 2, 3, 2)), keypoints=["a", "b", "c"], confidence=conf)
+    masked = poses.mask_below(0.5)
+    np.testing.assert_array_equal(
+        np.isnan(masked.data).all(-1), [[[False, True, False], [False, True, False]]]
+    )
+    np.testing.assert_array_equal(masked.confidence, conf)  # kept, NaN included
+    assert np.isfinite(poses.data).all()  # the original is untouched
+    assert poses.mask_below(None) is poses
+    assert not np.isnan(poses.mask_below(0.0).data).any()
+    assert check_pcutoff(1) == 1.0
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, float("nan"), float("inf"), "high", [0.5]])
+def test_pcutoff_outside_0_1_or_not_a_number_is_rejected(bad):
+    from liftpose_dlc.errors import ConfigError
+    from liftpose_dlc.poses import check_pcutoff
+
+    poses = Poses(np.ones((1, 1, 1, 2)), keypoints=["a"])
+    with pytest.raises(ConfigError, match="pcutoff must be"):
+        poses.mask_below(bad)
+    with pytest.raises(ConfigError, match=r"^cfg\.yaml: pcutoff must be"):
+        check_pcutoff(bad, where="cfg.yaml")

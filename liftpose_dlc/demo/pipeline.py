@@ -392,7 +392,7 @@ def _write_summary(
     seconds: float,
     quick: bool,
 ) -> Path:
-    from liftpose_dlc import __version__
+    from liftpose_dlc._version import __version__
 
     numbers = {
         "notice": NOTICE,

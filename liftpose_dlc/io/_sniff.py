@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from liftpose_dlc.io._hdf5 import is_hdf5
+
 __all__ = [
     "is_hdf5",
     "read_head",
@@ -17,25 +19,11 @@ __all__ = [
     "flat_dlc_header",
 ]
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-# HDF5 files may start with a user block of 512, 1024, 2048, ... bytes
-_HDF5_OFFSETS = (0, 512, 1024, 2048, 4096)
-
 
 def read_head(path: str | os.PathLike, n: int = 4096) -> bytes:
     """The first ``n`` bytes of a file (fewer if it is shorter)."""
     with open(path, "rb") as fh:
         return fh.read(n)
-
-
-def is_hdf5(path: str | os.PathLike) -> bool:
-    """True if the file carries the HDF5 signature (at offset 0 or after a user block)."""
-    with open(path, "rb") as fh:
-        for offset in _HDF5_OFFSETS:
-            fh.seek(offset)
-            if fh.read(8) == _HDF5_SIGNATURE:
-                return True
-    return False
 
 
 def first_csv_cells(path: str | os.PathLike, n_rows: int = 6) -> list[list[str]] | None:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
+from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["load_anipose_3d", "read_anipose_alignment", "is_anipose_csv_header"]
@@ -172,3 +173,20 @@ def load_anipose_3d(
         fps=fps,
         source=Source(p, "Anipose"),
     )
+
+
+# ------------------------------------------------------------------------- registry
+def _sniff(probe: Probe) -> bool:
+    return bool(probe.first_row) and is_anipose_csv_header(probe.first_row)
+
+
+FORMATS = (
+    Format(
+        name="anipose",
+        description="an Anipose pose-3d CSV",
+        sniff=_sniff,
+        read=load_anipose_3d,
+        dims=(3,),
+        software=("Anipose",),
+    ),
+)

@@ -13,6 +13,7 @@ import numpy as np
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError, KeypointError
+from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["load_array_poses"]
@@ -127,3 +128,21 @@ def _shape(npz: Any, key: str) -> tuple[int, ...]:
         return tuple(npz[key].shape)
     except ValueError:  # "Object arrays cannot be loaded when allow_pickle=False"
         return ()
+
+
+# ------------------------------------------------------------------------- registry
+def _sniff(probe: Probe) -> bool:
+    return probe.head.startswith((b"\x93NUMPY", b"PK\x03\x04"))
+
+
+FORMATS = (
+    Format(
+        name="array",
+        description=".npy/.npz arrays",
+        sniff=_sniff,
+        read=load_array_poses,
+        dims=(3,),
+        names_keypoints=True,
+        software=("NumPy",),
+    ),
+)

@@ -27,6 +27,7 @@ from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.cameras import Camera, rodrigues_to_matrix
 from liftpose_dlc.errors import CalibrationError, MissingDependencyError
+from liftpose_dlc.io._hdf5 import HDF5_SIGNATURE
 from liftpose_dlc.io._pickle import is_pickle, load_pickle
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "cameras_from_arrays",
 ]
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _FORMATS = (
     "Anipose/aniposelib calibration.toml, DeepFly3D df3d_result*.pkl, DeepLabCut 3D "
     "stereo_params.pickle, DANNCE/Label3D *.mat with 'params', or an .npz with K, R (or "
@@ -105,7 +105,7 @@ def load_calibration(
     p = check_file(path, "calibration file")
     with open(p, "rb") as fh:
         head = fh.read(1024)
-    if head.startswith(b"MATLAB") or head.startswith(_HDF5_SIGNATURE):
+    if head.startswith(b"MATLAB") or head.startswith(HDF5_SIGNATURE):
         out = _load_mat(p, head, camera_names)
     elif is_pickle(head):
         out = _load_calibration_pickle(p, camera_names, frame)
@@ -447,7 +447,7 @@ def cameras_from_dannce(
 
 
 def _load_mat(path: Path, head: bytes, camera_names: Sequence[str] | None) -> dict[str, Camera]:
-    is_v73 = head.startswith(_HDF5_SIGNATURE) or head[512:520] == _HDF5_SIGNATURE
+    is_v73 = head.startswith(HDF5_SIGNATURE) or head[512:520] == HDF5_SIGNATURE
     if is_v73:
         params, names = _read_mat73(path)
     else:

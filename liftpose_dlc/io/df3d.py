@@ -31,7 +31,8 @@ import numpy as np
 
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError, KeypointError
-from liftpose_dlc.io._pickle import load_pickle
+from liftpose_dlc.io._pickle import is_pickle, load_pickle
+from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["DF3D_KEYPOINTS", "DF3D_LEG_SEGMENTS", "load_df3d"]
@@ -138,3 +139,21 @@ def load_df3d(
         raise FileFormatError(f"{p}: the segments have different numbers of frames: {lengths}")
     poses = Poses(np.stack(columns, axis=1), names, fps=fps, source=source)
     return poses if keypoints is None else poses.select(keypoints=list(keypoints))
+
+
+# ------------------------------------------------------------------------- registry
+def _sniff(probe: Probe) -> bool:
+    return is_pickle(probe.head)
+
+
+FORMATS = (
+    Format(
+        name="df3d",
+        description="DeepFly3D .pkl",
+        sniff=_sniff,
+        read=load_df3d,
+        dims=(3,),
+        names_keypoints=True,
+        software=("DeepFly3D",),
+    ),
+)

@@ -37,22 +37,16 @@ import pandas as pd
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
-from liftpose_dlc.io._hdf5 import check_hdf5_tree
-from liftpose_dlc.io._sniff import (
-    DLCCSVHead,
-    describe_content,
-    dlc_csv_head,
-    flat_dlc_header,
-    is_hdf5,
-)
+from liftpose_dlc.io._hdf5 import attr_str, check_hdf5_tree, is_hdf5, memory_store, write_image
+from liftpose_dlc.io._sniff import DLCCSVHead, describe_content, dlc_csv_head, flat_dlc_header
 from liftpose_dlc.io.dlc_project import (
     as_config,
-    check_pcutoff,
     config_pcutoff,
     config_skeleton,
     read_dlc_meta,
 )
-from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc.io.registry import Format, Probe
+from liftpose_dlc.poses import Poses, Source, check_pcutoff
 
 __all__ = [
     "load_dlc",
@@ -150,7 +144,7 @@ def load_dlc(
     attrs = _read_our_attrs(p, table.key) if table.key is not None else {}
     ours = bool(attrs)
     source = Source(p, "liftpose-dlc" if ours else "DeepLabCut")
-    poses = poses_from_dlc_table(table.frame, source=source, pcutoff=pcutoff)
+    poses = poses_from_dlc_table(table.frame, source=source).mask_below(pcutoff)
 
     changes: dict[str, Any] = {}
     if poses.n_individuals == 1 and table.frame.columns.nlevels == 3 and "individual" in attrs:
@@ -424,26 +418,19 @@ def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
             attrs = f[key].attrs
             if f"{_ATTR}version" not in attrs:
                 return {}
-            out["version"] = _attr_str(attrs[f"{_ATTR}version"])
+            out["version"] = attr_str(attrs[f"{_ATTR}version"])
             if f"{_ATTR}fps" in attrs:
                 fps = float(np.asarray(attrs[f"{_ATTR}fps"]))
                 if np.isfinite(fps) and fps > 0:
                     out["fps"] = fps
             if f"{_ATTR}skeleton" in attrs:
-                edges = json.loads(_attr_str(attrs[f"{_ATTR}skeleton"]))
+                edges = json.loads(attr_str(attrs[f"{_ATTR}skeleton"]))
                 out["skeleton"] = [(str(a), str(b)) for a, b in edges]
             if f"{_ATTR}individual" in attrs:
-                out["individual"] = _attr_str(attrs[f"{_ATTR}individual"])
+                out["individual"] = attr_str(attrs[f"{_ATTR}individual"])
     except Exception:  # noqa: BLE001 - extra metadata only; the table itself was read
         return out if "version" in out else {}
     return out
-
-
-def _attr_str(value: Any) -> str:
-    value = np.asarray(value).item() if isinstance(value, np.ndarray) else value
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
 
 
 def _scorer(frame: pd.DataFrame) -> str | None:
@@ -529,7 +516,6 @@ def poses_from_dlc_table(
     frame: pd.DataFrame,
     *,
     source: Source | None = None,
-    pcutoff: float | None = None,
 ) -> Poses:
     """Convert a DeepLabCut pandas table (as in the ``.h5``) to :class:`~liftpose_dlc.Poses`.
 
@@ -538,15 +524,11 @@ def poses_from_dlc_table(
     """
     source = source or Source(None, "DeepLabCut")
     arrays = _table_arrays(frame, source.describe())
-    data, conf = arrays["data"], arrays["confidence"]
-    if pcutoff is not None:
-        with np.errstate(invalid="ignore"):
-            data[conf < pcutoff] = np.nan
     return Poses(
-        data,
+        arrays["data"],
         arrays["keypoints"],
         individuals=arrays["individuals"],
-        confidence=conf,
+        confidence=arrays["confidence"],
         source=source,
     )
 
@@ -709,19 +691,19 @@ def save_dlc(
         raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
     table = poses_to_dlc_table(poses, scorer=scorer, inferred=inferred, multianimal=multianimal)
     if suffix == ".csv":
-        with atomic_path(dest, overwrite) as tmp:
+        with atomic_path(dest, overwrite, verify=same_csv_table(table)) as tmp:
             table.to_csv(tmp)
         return dest
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    with atomic_path(dest, overwrite) as tmp:
+    with atomic_path(dest, overwrite, verify=same_hdf_table(table)) as tmp:
         _write_hdf(
             table, tmp, poses, multianimal=table.columns.nlevels == 4, units=units, frame=frame
         )
         if csv_dest is not None:
-            with atomic_path(csv_dest, overwrite) as tmp_csv:
+            with atomic_path(csv_dest, overwrite, verify=same_csv_table(table)) as tmp_csv:
                 table.to_csv(tmp_csv)
     return dest
 
@@ -735,14 +717,15 @@ def _write_hdf(
     units: str | None = None,
     frame: str | None = None,
 ) -> None:
-    from liftpose_dlc import __version__
+    """Build the file in memory, then write its bytes (a full disk gives one clean error)."""
+    from liftpose_dlc._version import __version__
 
-    table.to_hdf(tmp, key=HDF_KEY, format="fixed", mode="w")
-    with pd.HDFStore(tmp, mode="a") as store:
+    with memory_store() as (store, image):
+        store.put(HDF_KEY, table, format="fixed", track_times=False)
         attrs = store.get_storer(HDF_KEY).attrs
         # plain strings and floats only (no pickled attributes)
         setattr(attrs, f"{_ATTR}version", str(__version__))
-        setattr(attrs, f"{_ATTR}skeleton", json.dumps([list(e) for e in poses.skeleton]))
+        setattr(attrs, f"{_ATTR}skeleton", json.dumps([list(e) for e in poses.skeleton.edges]))
         if poses.fps is not None:
             setattr(attrs, f"{_ATTR}fps", float(poses.fps))
         if not multianimal:
@@ -750,3 +733,93 @@ def _write_hdf(
         if poses.n_dims == 3:
             setattr(attrs, f"{_ATTR}units", "unknown" if units is None else str(units))
             setattr(attrs, f"{_ATTR}frame", "unknown" if frame is None else str(frame))
+    write_image(image[0], tmp)
+
+
+def _same_values(path: Path, expected: pd.DataFrame, got: pd.DataFrame, rtol: float) -> None:
+    if got.shape != expected.shape:
+        raise ValueError(
+            f"{got.shape[0]} rows x {got.shape[1]} columns read back, "
+            f"{expected.shape[0]} x {expected.shape[1]} written"
+        )
+    if not np.array_equal(got.index.to_numpy(), expected.index.to_numpy()):
+        raise ValueError("the frame index read back differs")
+    a, b = got.to_numpy(dtype=np.float64), expected.to_numpy(dtype=np.float64)
+    same = (
+        np.allclose(a, b, rtol=rtol, atol=0.0, equal_nan=True)
+        if rtol
+        else (np.array_equal(a, b, equal_nan=True))
+    )
+    if not same:
+        raise ValueError("the values read back differ from those written")
+
+
+def same_hdf_table(frame: pd.DataFrame) -> Any:
+    """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.h5`` holds ``frame``."""
+
+    def verify(path: Path) -> None:
+        _same_values(path, frame, pd.read_hdf(path, HDF_KEY), rtol=0.0)
+
+    return verify
+
+
+def same_csv_table(frame: pd.DataFrame) -> Any:
+    """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.csv`` holds ``frame``."""
+
+    def verify(path: Path) -> None:
+        n_levels = frame.columns.nlevels
+        got = pd.read_csv(path, header=list(range(n_levels)), index_col=0)
+        _same_values(path, frame, got, rtol=1e-12)
+
+    return verify
+
+
+# ------------------------------------------------------------------------- registry
+def _sniff(probe: Probe) -> bool:
+    if probe.is_hdf5:
+        return bool(probe.h5["pandas"])
+    if dlc_csv_head(probe.path) is not None:  # the CSV variants _read_csv reads
+        return True
+    from liftpose_dlc.io.anipose import is_anipose_csv_header
+
+    if probe.first_row and is_anipose_csv_header(probe.first_row):
+        return False  # its x/y/z columns look like a flattened table: Anipose's sniffer decides
+    return flat_dlc_header(probe.path) is not None  # read, or explained, by _read_csv
+
+
+def _like_options(path: Path) -> dict[str, Any]:
+    """The scorer and layout of the DeepLabCut table ``path``: a result is written like it."""
+    from liftpose_dlc.io.dlc_stream import DLCChunkReader
+
+    with DLCChunkReader(path) as reader:
+        return {"scorer": reader.scorer, "multianimal": reader.multianimal}
+
+
+def _chunk_reader(path: str | os.PathLike, **options: Any) -> Any:
+    from liftpose_dlc.io.dlc_stream import DLCChunkReader
+
+    return DLCChunkReader(path, **options)
+
+
+def _chunk_writer(path: str | os.PathLike, n_frames: int, **options: Any) -> Any:
+    from liftpose_dlc.io.dlc_stream import open_dlc_writer
+
+    return open_dlc_writer(path, n_frames, **options)
+
+
+FORMATS = (
+    Format(
+        name="dlc",
+        description="a DeepLabCut .h5/.csv table",
+        sniff=_sniff,
+        read=load_dlc,
+        dims=(2, 3),
+        software=("DeepLabCut",),
+        write=save_dlc,
+        suffixes=(".h5", ".hdf5", ".csv"),
+        write_as="dlc",
+        like_options=_like_options,
+        chunk_reader=_chunk_reader,
+        chunk_writer=_chunk_writer,
+    ),
+)

@@ -13,7 +13,6 @@ only its name is used to find its analysis output.
 
 from __future__ import annotations
 
-import math
 import os
 import pickle
 import re
@@ -28,6 +27,7 @@ import yaml
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import ConfigError, MissingFileError
+from liftpose_dlc.poses import check_pcutoff
 
 __all__ = [
     "read_dlc_config",
@@ -36,7 +36,6 @@ __all__ = [
     "config_bodyparts",
     "config_skeleton",
     "config_pcutoff",
-    "check_pcutoff",
     "find_analysis_outputs",
     "video_name",
     "DLCMeta",
@@ -180,30 +179,16 @@ def config_skeleton(
     return edges
 
 
-def check_pcutoff(pcutoff: Any) -> float | None:
-    """``pcutoff`` as a finite float (None stays None); :class:`ConfigError` otherwise."""
-    if pcutoff is None:
-        return None
-    try:
-        value = float(pcutoff)
-    except (TypeError, ValueError):
-        raise ConfigError(f"pcutoff must be a number, got {pcutoff!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"pcutoff must be finite, got {value}")
-    return value
-
-
 def config_pcutoff(config: str | os.PathLike | Mapping[str, Any]) -> float | None:
-    """The config's ``pcutoff``, or None when it has none."""
+    """The config's ``pcutoff``, or None when it has none.
+
+    Raises
+    ------
+    ConfigError
+        If it is not a number in [0, 1] (the message names the config).
+    """
     cfg = as_config(config)
-    value = cfg.get("pcutoff")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        where = cfg.get("config_path", "DeepLabCut config")
-        raise ConfigError(f"{where}: pcutoff must be a number, got {value!r}") from exc
+    return check_pcutoff(cfg.get("pcutoff"), where=str(cfg.get("config_path", "DeepLabCut config")))
 
 
 # ------------------------------------------------------------------- analysis outputs

@@ -1,4 +1,4 @@
-"""One entry point for 3D pose libraries: :func:`load_poses_3d` picks the reader by content.
+"""3D pose libraries: :func:`load_poses_3d` is :func:`~liftpose_dlc.io.load_poses` for 3D files.
 
 Formats (``fmt``) and their readers:
 
@@ -15,28 +15,21 @@ Formats (``fmt``) and their readers:
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.io._pickle import is_pickle
 from liftpose_dlc.poses import Poses
 
 __all__ = ["load_poses_3d", "detect_3d_format", "FORMATS_3D"]
 
 Format3D = Literal["anipose", "sleap-anipose", "dlc", "df3d", "array"]
 FORMATS_3D: tuple[str, ...] = ("anipose", "sleap-anipose", "dlc", "df3d", "array")
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def detect_3d_format(path: str | os.PathLike) -> str:
-    """Tell which 3D pose format a file holds, from its content.
+    """Tell which 3D pose format a file holds, from its content (the registry's sniffer).
 
     Returns
     -------
@@ -48,57 +41,9 @@ def detect_3d_format(path: str | os.PathLike) -> str:
     FileFormatError
         If the content matches none of them.
     """
-    p = check_file(path, "3D pose file")
-    with open(p, "rb") as fh:
-        head = fh.read(4096)
-    if head.startswith(b"\x93NUMPY") or head.startswith(b"PK"):
-        return "array"
-    if is_pickle(head):
-        return "df3d"
-    if head.startswith(_HDF5_SIGNATURE):
-        return _detect_hdf5(p)
-    try:
-        first = next(csv.reader(io.StringIO(head.decode("utf-8", errors="strict"))), [])
-    except (UnicodeDecodeError, csv.Error):
-        first = []
-    from liftpose_dlc.io.anipose import is_anipose_csv_header
+    from liftpose_dlc.io.registry import sniff
 
-    if first and is_anipose_csv_header([c.strip() for c in first]):
-        return "anipose"
-    from liftpose_dlc.io._sniff import dlc_csv_head
-
-    if dlc_csv_head(p) is not None:
-        return "dlc"
-    raise FileFormatError(
-        f"{p}: not a recognised 3D pose file. Supported: Anipose pose-3d CSV, sleap-anipose "
-        "points3d.h5, DeepLabCut 3D .h5/.csv, DeepFly3D .pkl, .npy/.npz arrays"
-    )
-
-
-def _detect_hdf5(p: Path) -> str:
-    import h5py
-
-    try:
-        with h5py.File(p, "r") as f:
-            tracks = f.get("tracks")
-            if isinstance(tracks, h5py.Dataset) and tracks.ndim == 4 and tracks.shape[-1] == 3:
-                return "sleap-anipose"
-            pandas_like = False
-
-            def visit(name: str, obj: Any) -> None:
-                nonlocal pandas_like
-                if "pandas_type" in obj.attrs:
-                    pandas_like = True
-
-            f.visititems(visit)
-    except OSError as exc:
-        raise FileFormatError(f"{p}: not a readable HDF5 file ({exc})") from exc
-    if pandas_like:
-        return "dlc"
-    raise FileFormatError(
-        f"{p}: an HDF5 file that is neither a sleap-anipose points3d.h5 (a 'tracks' dataset "
-        "of shape (frames, tracks, nodes, 3)) nor a DeepLabCut-layout table"
-    )
+    return sniff(path, dims=3).name
 
 
 @reader_boundary("3D pose file")
@@ -145,37 +90,8 @@ def load_poses_3d(
     >>> names = ["head", "thorax", "tail"]
     >>> poses = load_poses_3d("points3d.npy", keypoints=names)  # doctest: +SKIP
     """
-    p = check_file(path, "3D pose file")
-    fmt = fmt or detect_3d_format(p)
-    select = False
-    if fmt == "anipose":
-        from liftpose_dlc.io.anipose import load_anipose_3d
+    from liftpose_dlc.io import load_poses
 
-        poses = load_anipose_3d(p, **kwargs)
-        select = True
-    elif fmt == "sleap-anipose":
-        from liftpose_dlc.io.sleap import load_sleap_3d
-
-        poses = load_sleap_3d(p, node_names=keypoints, **kwargs)
-    elif fmt == "dlc":
-        from liftpose_dlc.io.dlc import load_dlc
-
-        poses = load_dlc(p, **kwargs)
-        select = True
-    elif fmt == "df3d":
-        from liftpose_dlc.io.df3d import load_df3d
-
-        poses = load_df3d(p, keypoints=keypoints, **kwargs)
-    elif fmt == "array":
-        from liftpose_dlc.io.arrays import load_array_poses
-
-        poses = load_array_poses(p, keypoints=keypoints, **kwargs)
-    else:
+    if fmt is not None and fmt not in FORMATS_3D:
         raise ValueError(f"fmt must be one of {FORMATS_3D}, got {fmt!r}")
-    if poses.n_dims != 3:
-        raise FileFormatError(
-            f"{p}: holds {poses.n_dims}D poses, not 3D; read 2D tracking with load_poses"
-        )
-    if select and keypoints is not None:
-        poses = poses.select(keypoints=list(keypoints))
-    return poses
+    return load_poses(path, keypoints=keypoints, format=fmt, dims=3, **kwargs)

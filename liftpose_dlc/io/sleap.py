@@ -57,7 +57,7 @@ import h5py
 import numpy as np
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import (
     ConfigError,
     FileFormatError,
@@ -65,6 +65,15 @@ from liftpose_dlc.errors import (
     MissingDependencyError,
     PosesValidationError,
 )
+from liftpose_dlc.io._hdf5 import (
+    attr_str,
+    is_hdf5,
+    memory_file,
+    one_string,
+    strings,
+    write_image,
+)
+from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source
 
 __all__ = ["load_sleap", "load_sleap_3d", "load_sleap_3d_inferred", "save_sleap_3d"]
@@ -155,18 +164,15 @@ def load_sleap(
 
 
 def _sniff(path: Path) -> str:
-    """Return ``"slp"`` or ``"analysis"`` from the file's content, or raise."""
-    if not h5py.is_hdf5(path):
+    """Return ``"slp"`` or ``"analysis"`` from the file's content (the registry's probe)."""
+    probe = Probe.of(path)
+    if not probe.is_hdf5:
         raise FileFormatError(
             f"{path}: not a SLEAP file: SLEAP .slp and analysis .h5 files are HDF5, this is not"
         )
-    try:
-        with h5py.File(path, "r") as f:
-            keys = set(f.keys())
-            has_tracks = isinstance(f.get("tracks"), h5py.Dataset)
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot be opened as HDF5 ({e})") from e
-    if has_tracks:
+    h5 = probe.h5  # raises FileFormatError naming the file when HDF5 cannot open it
+    keys = set(h5["names"])
+    if "tracks" in h5["datasets"]:
         return "analysis"
     if "metadata" in keys or path.suffix.lower() == ".slp":
         return "slp"
@@ -386,14 +392,14 @@ def _load_analysis_h5(path: Path, video: int) -> Poses:
                 raise FileFormatError(
                     f"{path}: SLEAP analysis file has no 'node_names' dataset.{hint}"
                 )
-            node_names = _strings(f["node_names"][()])
-            track_names = _strings(f["track_names"][()]) if "track_names" in f else []
+            node_names = strings(f["node_names"][()])
+            track_names = strings(f["track_names"][()]) if "track_names" in f else []
             order = _analysis_layout(path, f, tracks_ds, len(node_names), len(track_names))
             raw = tracks_ds[()]
             scores_raw = f["point_scores"][()] if "point_scores" in f else None
             scores_dims = _dims_attr(f["point_scores"]) if "point_scores" in f else None
             edges = _analysis_edges(path, f, node_names)
-            video_path = _scalar_string(f["video_path"][()]) if "video_path" in f else ""
+            video_path = attr_str(f["video_path"][()]) if "video_path" in f else ""
             backend_meta = _json_attr(f.attrs.get("video_backend_metadata"))
     except OSError as e:
         raise FileFormatError(f"{path}: cannot read the SLEAP analysis file ({e})") from e
@@ -465,8 +471,8 @@ def _analysis_layout(
         if sorted(dims) != sorted(_CANONICAL_2D):
             raise FileFormatError(f"{path}: 'tracks' has unknown dims {dims}")
         order, why = {d: i for i, d in enumerate(dims)}, f"its dims attribute {dims}"
-    elif _attr_str(f.attrs.get("preset")) in ("matlab", "standard"):
-        preset = _attr_str(f.attrs.get("preset"))
+    elif attr_str(f.attrs.get("preset")) in ("matlab", "standard"):
+        preset = attr_str(f.attrs.get("preset"))
         order, why = ANALYSIS_LAYOUTS[preset], f"its preset attribute {preset!r}"
     elif "transpose" in f.attrs:
         transposed = bool(f.attrs["transpose"])
@@ -494,7 +500,7 @@ def _analysis_layout(
 def _analysis_edges(path: Path, f: h5py.File, node_names: list[str]) -> list[tuple[str, str]]:
     if "edge_names" in f and f["edge_names"].size > 0:
         pairs = np.asarray(f["edge_names"][()]).reshape(-1, 2)
-        return [(_one_string(a), _one_string(b)) for a, b in pairs]
+        return [(one_string(a), one_string(b)) for a, b in pairs]
     if "edge_inds" in f and f["edge_inds"].size > 0:
         inds = np.asarray(f["edge_inds"][()]).reshape(-1, 2)
         try:
@@ -578,9 +584,11 @@ def save_sleap_3d(
     if inferred is not None:
         inferred = _inferred_mask(poses, inferred)
     edge_names = np.array(
-        [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton], dtype=bytes
+        [[a.encode("utf-8"), b.encode("utf-8")] for a, b in poses.skeleton.edges], dtype=bytes
     ).reshape(-1, 2)
-    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+    check_overwrite(path, overwrite)
+    # built in memory, then written with plain I/O: a full disk gives one clean error
+    with memory_file() as (f, image):
         ds = f.create_dataset("tracks", data=poses.data, compression="gzip")
         ds.attrs["dims"] = json.dumps(list(POINTS3D_DIMS))
         ds.attrs["Description"] = "Shape: (n_frames, n_tracks, n_nodes, 3)."
@@ -607,7 +615,27 @@ def save_sleap_3d(
             ds.attrs["Description"] = (
                 "True where the 2D point was missing and the 3D is the lifter's estimate"
             )
+    check = _same_points3d(poses, inferred)
+    with atomic_path(path, overwrite=overwrite, verify=check) as tmp:
+        write_image(image[0], tmp)
     return Path(path)
+
+
+def _same_points3d(poses: Poses, inferred: np.ndarray | None) -> Any:
+    """A check for :func:`~liftpose_dlc._files.atomic_path`: the file holds these poses."""
+
+    def verify(path: Path) -> None:
+        with h5py.File(path, "r") as f:
+            if not np.array_equal(f["tracks"][()], poses.data, equal_nan=True):
+                raise ValueError("the 3D read back differs from the 3D written")
+            if not np.array_equal(f["point_scores"][()], poses.confidence, equal_nan=True):
+                raise ValueError("the scores read back differ from those written")
+            if strings(f["node_names"][()]) != list(poses.keypoints):
+                raise ValueError("the node names read back differ from those written")
+            if inferred is not None and not np.array_equal(f["inferred"][()], inferred):
+                raise ValueError("the inferred mask read back differs from the one written")
+
+    return verify
 
 
 def _inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
@@ -636,7 +664,7 @@ def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
         If the file is not HDF5, or its ``inferred`` is not a 3-axis dataset.
     """
     p = check_file(path, "3D poses file")
-    if not h5py.is_hdf5(p):
+    if not is_hdf5(p):
         raise FileFormatError(f"{p}: not an HDF5 file; a points3d.h5 file is HDF5")
     try:
         with h5py.File(p, "r") as f:
@@ -693,7 +721,7 @@ def load_sleap_3d(
     (120, 1, 15, 3)
     """
     p = check_file(path, "3D poses file")
-    if not h5py.is_hdf5(p):
+    if not is_hdf5(p):
         raise FileFormatError(f"{p}: not an HDF5 file; a points3d.h5 file is HDF5")
     try:
         with h5py.File(p, "r") as f:
@@ -704,12 +732,12 @@ def load_sleap_3d(
                 )
             raw = np.asarray(f["tracks"][()], dtype=np.float64)
             dims = _dims_attr(f["tracks"])
-            stored_nodes = _strings(f["node_names"][()]) if "node_names" in f else None
-            track_names = _strings(f["track_names"][()]) if "track_names" in f else []
+            stored_nodes = strings(f["node_names"][()]) if "node_names" in f else None
+            track_names = strings(f["track_names"][()]) if "track_names" in f else []
             scores = f["point_scores"][()] if "point_scores" in f else None
             edges = _analysis_edges(p, f, stored_nodes) if stored_nodes is not None else []
             fps = _positive(f.attrs.get("fps"))
-            software = _attr_str(f.attrs.get("software")) or "sleap-anipose"
+            software = attr_str(f.attrs.get("software")) or "sleap-anipose"
     except OSError as e:
         raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
@@ -788,7 +816,7 @@ def _read_sleap_skeleton(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
         with h5py.File(p, "r") as f:
             if "node_names" not in f:
                 raise FileFormatError(f"{p}: SLEAP analysis file has no 'node_names' dataset")
-            names = _strings(f["node_names"][()])
+            names = strings(f["node_names"][()])
             return names, _analysis_edges(p, f, names)
     sio = _import_sleap_io()
     try:
@@ -812,31 +840,11 @@ def _read_sleap_skeleton(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 # =========================================================================== helpers
-def _one_string(value: Any) -> str:
-    if isinstance(value, (bytes, np.bytes_)):
-        return value.decode("utf-8")
-    return str(value)
-
-
-def _strings(values: Any) -> list[str]:
-    return [_one_string(v) for v in np.asarray(values).ravel()]
-
-
-def _scalar_string(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        value = value.ravel()[0] if value.size else ""
-    return _one_string(value)
-
-
-def _attr_str(value: Any) -> str | None:
-    return None if value is None else _scalar_string(value)
-
-
 def _json_attr(value: Any) -> dict:
     if value is None:
         return {}
     try:
-        loaded = json.loads(_scalar_string(value))
+        loaded = json.loads(attr_str(value))
     except (TypeError, ValueError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -847,7 +855,7 @@ def _dims_attr(ds: h5py.Dataset) -> list[str] | None:
     if raw is None:
         return None
     try:
-        dims = json.loads(_scalar_string(raw))
+        dims = json.loads(attr_str(raw))
     except (TypeError, ValueError):
         return None
     return [str(d) for d in dims] if isinstance(dims, list) else None
@@ -894,3 +902,66 @@ def _probe_fps(stored_path: str, labels_path: Path) -> float | None:
     except Exception:  # an unreadable video only means the fps is unknown
         return None
     return _positive(rate)
+
+
+# =========================================================================== registry
+def _sniff_points3d(probe: Probe) -> bool:
+    if not probe.is_hdf5:
+        return False
+    h5 = probe.h5
+    if h5["format"] == POINTS3D_FORMAT:
+        return True
+    shape = h5["datasets"].get("tracks")
+    return (
+        shape is not None and len(shape) == 4 and shape[-1] == 3 and "node_names" not in h5["names"]
+    )
+
+
+def _sniff_analysis(probe: Probe) -> bool:
+    h5 = probe.h5 if probe.is_hdf5 else {}
+    return bool(h5) and "tracks" in h5["datasets"] and "node_names" in h5["names"]
+
+
+def _sniff_slp(probe: Probe) -> bool:
+    if probe.is_hdf5:
+        names = set(probe.h5["names"])
+        return "metadata" in names and bool(names & {"frames", "instances", "points"})
+    return probe.path.suffix.lower() == ".slp" and probe.head.lstrip().startswith(b"{")
+
+
+def _read_points3d(path: str | os.PathLike, keypoints: Sequence[str] | None = None) -> Poses:
+    return load_sleap_3d(path, node_names=keypoints)
+
+
+_WRITE_AS = "sleap-anipose"
+FORMATS = (
+    Format(
+        name="sleap-anipose",
+        description="a sleap-anipose points3d.h5 (a 'tracks' dataset of shape "
+        "(frames, tracks, nodes, 3))",
+        sniff=_sniff_points3d,
+        read=_read_points3d,
+        dims=(3,),
+        names_keypoints=True,
+        software=("sleap-anipose",),
+        write=save_sleap_3d,
+        suffixes=(".h5", ".hdf5"),
+        write_as=_WRITE_AS,
+    ),
+    Format(
+        name="sleap_analysis",
+        description="a SLEAP analysis .h5",
+        sniff=_sniff_analysis,
+        read=load_sleap,
+        software=(SOFTWARE,),
+        write_as=_WRITE_AS,
+    ),
+    Format(
+        name="sleap",
+        description="a SLEAP .slp",
+        sniff=_sniff_slp,
+        read=load_sleap,
+        software=(SOFTWARE,),
+        write_as=_WRITE_AS,
+    ),
+)

@@ -26,11 +26,9 @@ still predicted from the other points.
 
 from __future__ import annotations
 
-import copy
 import logging
-import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,37 +37,40 @@ import torch
 
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.errors import ConfigError, ModelFileError, PosesValidationError
-from liftpose_dlc.lifter.augmentation import (
-    Augmentation,
-    PoseBatch,
-    default_augmentation,
-)
+from liftpose_dlc.lifter.augmentation import Augmentation
+from liftpose_dlc.lifter.encoder import EncoderOptions, InputEncoder, Layout, Stats
 from liftpose_dlc.lifter.inputs import Structure, from_array, to_array, to_mask
 from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions
 from liftpose_dlc.lifter.modelfile import read_model_file, write_model_file
-from liftpose_dlc.lifter.preprocessing import (
-    Layout,
-    Stats,
-    compute_stats,
-    input_size,
-    make_input,
-    make_layout,
-    make_target,
-    set_columns,
-    unnormalise_output,
-)
-from liftpose_dlc.lifter.training import (
+from liftpose_dlc.lifter.session import (
+    CKPT_BEST,
+    CKPT_LAST,
+    LOG_FILE,
     EpochResult,
+    Pairs,
+    TrainingSession,
     TrainOptions,
-    TrainState,
-    run_training,
+    resolve_device,
 )
 
-__all__ = ["Lifter", "DEFAULT_MODEL_OPTIONS", "ORIGINAL_MODEL_OPTIONS", "DEFAULT_TRAIN_OPTIONS"]
+__all__ = [
+    "Lifter",
+    "DEFAULT_MODEL_OPTIONS",
+    "ORIGINAL_MODEL_OPTIONS",
+    "FIT_OPTIONS",
+    "split_options",
+    "known_options",
+    "CKPT_BEST",
+    "CKPT_LAST",
+    "LOG_FILE",
+]
 
 logger = logging.getLogger(__name__)
 
-#: The default network (chosen by the benchmark in ``benchmarks/RESULTS.md``).
+#: The default network and input encoding (chosen by the benchmark in
+#: ``benchmarks/RESULTS.md``): :class:`~liftpose_dlc.lifter.model.ModelOptions` and
+#: :class:`~liftpose_dlc.lifter.encoder.EncoderOptions` together, as :class:`Lifter` takes
+#: them. The training defaults are :class:`~liftpose_dlc.lifter.session.TrainOptions`'.
 DEFAULT_MODEL_OPTIONS: dict[str, Any] = {
     "linear_size": 256,
     "num_stage": 2,
@@ -84,30 +85,90 @@ DEFAULT_MODEL_OPTIONS: dict[str, Any] = {
 }
 #: The original LiftPose3D network exactly (liftpose 0.22's, with its options working):
 #: ``Lifter(keypoints, roots, target_sets, **ORIGINAL_MODEL_OPTIONS)``.
-ORIGINAL_MODEL_OPTIONS: dict[str, Any] = ModelOptions().as_dict()
-#: The default training settings (chosen by the same benchmark).
-DEFAULT_TRAIN_OPTIONS: dict[str, Any] = {}
+ORIGINAL_MODEL_OPTIONS: dict[str, Any] = {
+    **ModelOptions().as_dict(),
+    **EncoderOptions().as_dict(),
+}
+#: The keywords of :meth:`Lifter.fit` that are not :class:`TrainOptions` nor data.
+FIT_OPTIONS = ("val", "augment", "device", "resume", "load", "verbose")
+#: The keywords of :meth:`Lifter.fit` that are data (accepted by the library workflow).
+FIT_DATA = ("keypts", "stats", "test", "init")
 
-LOG_HEADER = "epoch\tlr\tloss_train\tloss_test\terr_test"
-CKPT_BEST = "ckpt_best.safetensors"
-CKPT_LAST = "ckpt_last.safetensors"
-LOG_FILE = "train_log.txt"
+
+def known_options() -> list[str]:
+    """Every option :func:`split_options` accepts, sorted."""
+    return sorted(
+        {
+            *EncoderOptions.names(),
+            *ModelOptions.names(),
+            *TrainOptions.names(),
+            *FIT_OPTIONS,
+            *FIT_DATA,
+        }
+    )
 
 
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ConfigError(f"invalid device {device!r}: {err}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} asked for, but CUDA is not available")
-    return dev
+def split_options(
+    options: Mapping[str, Any], what: str = "options"
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Sort user options into the input encoder's, the network's and training's.
+
+    The one place that knows which option belongs where: the seed's
+    ``training_kwargs``, ``train_dlc_project(**options)``, ``train_from_library`` and the
+    command line all go through it.
+
+    Parameters
+    ----------
+    options
+        Option names and values.
+    what
+        How the options are called in the error message (e.g. ``"training_kwargs"``).
+
+    Returns
+    -------
+    encoder, model, train
+        :class:`~liftpose_dlc.lifter.encoder.EncoderOptions` and
+        :class:`~liftpose_dlc.lifter.model.ModelOptions` keywords (for :class:`Lifter`),
+        and the keywords of :meth:`Lifter.fit` (:class:`TrainOptions` and
+        :data:`FIT_OPTIONS`, :data:`FIT_DATA`).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown option (the message lists the known ones).
+
+    Examples
+    --------
+    >>> split_options({"norm_2d": True, "linear_size": 64, "epochs": 3, "val": 0.1})
+    ({'norm_2d': True}, {'linear_size': 64}, {'epochs': 3, 'val': 0.1})
+    """
+    encoder: dict[str, Any] = {}
+    model: dict[str, Any] = {}
+    train: dict[str, Any] = {}
+    unknown = []
+    for key, value in options.items():
+        if key in EncoderOptions.names():
+            encoder[key] = value
+        elif key in ModelOptions.names():
+            model[key] = value
+        elif key in TrainOptions.names() or key in FIT_OPTIONS or key in FIT_DATA:
+            train[key] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ConfigError(
+            f"unknown {what} {sorted(unknown)}; known keys: {', '.join(known_options())}"
+        )
+    return encoder, model, train
 
 
 class Lifter:
     """Lift 2D poses from one camera to 3D with a LiftPose3D network.
+
+    A lifter is an :class:`~liftpose_dlc.lifter.encoder.InputEncoder` (keypoints, roots,
+    target sets, input features and statistics) and a network
+    (:class:`~liftpose_dlc.lifter.model.LiftPoseNet`); :meth:`fit` trains them with a
+    :class:`~liftpose_dlc.lifter.session.TrainingSession`.
 
     Parameters
     ----------
@@ -120,10 +181,11 @@ class Lifter:
         For each root, the joints predicted relative to it (indices or names); with one
         root a flat list is accepted (the seed's form).
     **model_options
-        Network options, see :class:`~liftpose_dlc.lifter.model.ModelOptions`
-        (``linear_size``, ``num_stage``, ``dropout``, ``linear_skip``, ``norm_2d``,
-        ``root_input``, ``chain_features``, ``set_size``, ``set_stage``, ``view_gate``).
-        Unset ones take :data:`DEFAULT_MODEL_OPTIONS`.
+        Network options (:class:`~liftpose_dlc.lifter.model.ModelOptions`: ``linear_size``,
+        ``num_stage``, ``dropout``, ``linear_skip``, ``set_size``, ``set_stage``,
+        ``view_gate``) and input options
+        (:class:`~liftpose_dlc.lifter.encoder.EncoderOptions`: ``norm_2d``, ``root_input``,
+        ``chain_features``). Unset ones take :data:`DEFAULT_MODEL_OPTIONS`.
 
     Examples
     --------
@@ -145,37 +207,67 @@ class Lifter:
         target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
         **model_options: Any,
     ) -> None:
-        if isinstance(keypoints, int | np.integer):
-            keypoints = [str(i) for i in range(int(keypoints))]
-        self.keypoints = [str(k) for k in keypoints]
-        if len(set(self.keypoints)) != len(self.keypoints):
-            raise ConfigError(f"keypoint names must be unique: {self.keypoints}")
-        self.layout: Layout = make_layout(self.keypoints, roots, target_sets)
-        self.options = ModelOptions.from_kwargs(**{**DEFAULT_MODEL_OPTIONS, **model_options})
+        known = [*ModelOptions.names(), *EncoderOptions.names()]
+        unknown = sorted(set(model_options) - set(known))
+        if unknown:
+            hint = " (training options go to fit())" if set(unknown) & set(known_options()) else ""
+            raise ConfigError(f"unknown model options {unknown}{hint}; known: {sorted(known)}")
+        merged = {**DEFAULT_MODEL_OPTIONS, **model_options}
+        enc_opts = {k: v for k, v in merged.items() if k in EncoderOptions.names()}
+        net_opts = {k: v for k, v in merged.items() if k not in EncoderOptions.names()}
+        self.options = ModelOptions.from_kwargs(**net_opts)
+        self.encoder = InputEncoder(
+            keypoints, roots, target_sets, EncoderOptions.from_kwargs(**enc_opts)
+        )
         self.net = self._make_net()
-        self.stats: Stats | None = None
-        self.root_offsets: np.ndarray | None = None
         self.train_options: dict[str, Any] = {}
         self.augmentation: list[str] = []
         self.history: list[EpochResult] = []
         self.best_epoch: int | None = None
-        self._ema_net: LiftPoseNet | None = None
         #: Units and coordinate frame of the 3D it was trained on (and so of its output),
         #: saved in the model file; None when unknown.
         self.units: str | None = None
         self.frame: str | None = None
 
+    @classmethod
+    def like(cls, other: Lifter) -> Lifter:
+        """A new, untrained lifter with ``other``'s keypoints, roots, sets and options.
+
+        With :meth:`fit`'s ``init=other`` it fine-tunes ``other``.
+        """
+        return cls(other.keypoints, other.roots, other.target_sets, **other.lifter_options)
+
     def _make_net(self) -> LiftPoseNet:
-        """A new network for this lifter's layout and options."""
-        opt = self.options
-        return LiftPoseNet(
-            input_size(self.layout, opt.root_input, opt.chain_features),
-            self.layout.n_targets * 3,
-            opt,
-            groups=set_columns(self.layout, opt.root_input, opt.chain_features),
-        )
+        """A new network for this lifter's encoder and options."""
+        enc = self.encoder
+        return LiftPoseNet(enc.input_size, enc.output_size, self.options, groups=enc.set_columns())
 
     # ------------------------------------------------------------------ info
+    @property
+    def keypoints(self) -> list[str]:
+        """Keypoint names, in the order of the poses' joint axis."""
+        return self.encoder.keypoints
+
+    @property
+    def layout(self) -> Layout:
+        """Roots and target sets (see :class:`~liftpose_dlc.lifter.encoder.Layout`)."""
+        return self.encoder.layout
+
+    @property
+    def stats(self) -> Stats | None:
+        """The encoder's normalisation statistics (None until trained)."""
+        return self.encoder.stats
+
+    @property
+    def root_offsets(self) -> np.ndarray | None:
+        """Mean position of each root relative to the first in the 3D training data."""
+        return self.encoder.root_offsets
+
+    @property
+    def lifter_options(self) -> dict[str, Any]:
+        """The network's and the encoder's options, as :class:`Lifter` takes them."""
+        return {**self.options.as_dict(), **self.encoder.options.as_dict()}
+
     @property
     def roots(self) -> list[int]:
         """Root joint indices."""
@@ -189,19 +281,19 @@ class Lifter:
     @property
     def is_trained(self) -> bool:
         """Whether the lifter has normalisation statistics and trained weights."""
-        return self.stats is not None
+        return self.encoder.is_fitted
 
     def __repr__(self) -> str:
         state = "trained" if self.is_trained else "untrained"
         return (
             f"Lifter({len(self.keypoints)} keypoints, roots={self.roots}, "
-            f"target_sets={self.target_sets}, {self.options}, {state})"
+            f"target_sets={self.target_sets}, {self.options}, {self.encoder.options}, {state})"
         )
 
     # ------------------------------------------------------------------ data
     def _pairs(
         self, poses_2d: Any, poses_3d: Any, keypts: Any, what: str
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Structure]:
+    ) -> tuple[Pairs, Structure]:
         a2, s2 = to_array(poses_2d, 2, self.keypoints, f"{what}_2d")
         a3, _ = to_array(poses_3d, 3, self.keypoints, f"{what}_3d")
         if a2.shape[0] != a3.shape[0]:
@@ -209,14 +301,7 @@ class Lifter:
                 f"{what}_2d has {a2.shape[0]} frames but {what}_3d has {a3.shape[0]}"
             )
         mask = to_mask(keypts, s2, a2.shape[:2], f"{what}_keypts")
-        return a2, a3, mask, s2
-
-    @staticmethod
-    def _batch(a2: np.ndarray, a3: np.ndarray, mask: np.ndarray, dev: torch.device) -> PoseBatch:
-        p2 = torch.as_tensor(a2, dtype=torch.float32, device=dev)
-        p3 = torch.as_tensor(a3, dtype=torch.float32, device=dev)
-        m = torch.as_tensor(mask, dtype=torch.bool, device=dev)
-        return PoseBatch(p2, p3, torch.isfinite(p2).all(-1), m & torch.isfinite(p3).all(-1))
+        return Pairs(a2, a3, mask), s2
 
     # ------------------------------------------------------------------- fit
     def fit(
@@ -235,6 +320,7 @@ class Lifter:
         resume: bool = False,
         load: str | os.PathLike | None = None,
         verbose: bool = True,
+        init: Lifter | None = None,
         **train_options: Any,
     ) -> Lifter:
         """Train on paired 2D/3D poses.
@@ -248,12 +334,13 @@ class Lifter:
             loss. The caller's arrays are not modified.
         val
             Validation data selecting the best epoch: a fraction of the training frames
-            (the last frames of each sequence, so that neighbouring frames do not leak),
-            a pair ``(val_2d, val_3d)``, or 0 to keep the last epoch. None (default): the
-            ``val_fraction`` training option, 0 by default (with the default cosine
-            schedule, training ends at a low rate and the last epoch is kept).
+            (:func:`~liftpose_dlc.lifter.session.validation_mask`: the last frames of each
+            sequence, so that neighbouring frames do not leak), a pair ``(val_2d,
+            val_3d)``, or 0 to keep the last epoch. None (default): the ``val_fraction``
+            training option, 0 by default (with the default cosine schedule, training ends
+            at a low rate and the last epoch is kept).
         epochs
-            Number of epochs (default: :class:`~liftpose_dlc.lifter.training.TrainOptions`).
+            Number of epochs (default: :class:`~liftpose_dlc.lifter.session.TrainOptions`).
         augment
             ``"default"``/True: :func:`~liftpose_dlc.lifter.augmentation.random_view`
             with a camera estimated from the training pairs. None/False: none. Or a list
@@ -281,260 +368,66 @@ class Lifter:
             looked up in ``out_dir`` first. A seed name ``*.pth.tar`` is mapped to ours.
         verbose
             Show a progress bar.
+        init
+            Fine-tune: start from this trained lifter's network weights and input
+            statistics (instead of new weights and statistics of the training data), then
+            train with the given options (typically fewer ``epochs`` and a lower ``lr``).
+            It must have this lifter's keypoints, roots and target sets
+            (:class:`~liftpose_dlc.errors.KeypointError` otherwise) and options
+            (see :meth:`like`). A checkpoint to resume from takes precedence.
         **train_options
-            Other :class:`~liftpose_dlc.lifter.training.TrainOptions` (``batch_size``,
+            Other :class:`~liftpose_dlc.lifter.session.TrainOptions` (``batch_size``,
             ``lr``, ``lr_decay``, ``lr_gamma``, ``max_norm``, ``weight_decay``, ``loss``,
-            ``seed``).
+            ``ema``, ``seed``, ...).
 
         Returns
         -------
         Lifter
             ``self``, trained (the best epoch's weights).
         """
-        unknown = sorted(set(train_options) - set(TrainOptions.names()))
-        if unknown:
-            raise ConfigError(
-                f"unknown training options {unknown}; known: {sorted(TrainOptions.names())}"
-            )
-        opts_dict = {**TrainOptions().as_dict(), **DEFAULT_TRAIN_OPTIONS, **train_options}
+        given = dict(train_options)
         if epochs is not None:
-            opts_dict["epochs"] = epochs
+            given["epochs"] = epochs
         if isinstance(val, float | int) and not isinstance(val, bool):
-            opts_dict["val_fraction"] = float(val)
-        opts = TrainOptions(**opts_dict)
-        dev = _device(device)
-
-        a2, a3, mask, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
-        val_batch: PoseBatch | None = None
+            given["val_fraction"] = float(val)
+        opts = TrainOptions.from_kwargs(**given)
+        if init is not None:
+            if stats is not None:
+                raise ConfigError("give stats or init (whose statistics are used), not both")
+            self._check_init(init)
+        session = TrainingSession(
+            self,
+            opts,
+            augment=augment,
+            device=device,
+            out_dir=out_dir,
+            resume=resume,
+            load=load,
+            verbose=verbose,
+            init=init,
+        )
+        train, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
+        val_pairs = None
         if isinstance(val, tuple | list):
             if len(val) != 2:
                 raise ConfigError("val must be a fraction or a pair (val_2d, val_3d)")
-            v2, v3, vm, _ = self._pairs(val[0], val[1], None, "val")
-            val_batch = self._batch(v2, v3, vm, dev)
-        elif opts.val_fraction > 0:
-            is_val = np.zeros(len(a2), dtype=bool)
-            start = 0
-            for n in struct.lengths or [len(a2)]:
-                k = int(round(n * opts.val_fraction))
-                if n - k >= 2 and k >= 1:
-                    is_val[start + n - k : start + n] = True
-                start += n
-            if is_val.any():
-                val_batch = self._batch(a2[is_val], a3[is_val], mask[is_val], dev)
-                a2, a3, mask = a2[~is_val], a3[~is_val], mask[~is_val]
-        test_batch: PoseBatch | None = None
+            val_pairs = self._pairs(val[0], val[1], None, "val")[0]
+        test_pairs = None
         if test is not None:
-            t2, t3, tm, _ = self._pairs(
-                test[0], test[1], test[2] if len(test) > 2 else None, "test"
-            )
-            test_batch = self._batch(t2, t3, tm, dev)
-        train = self._batch(a2, a3, mask, dev)
-        opts = opts.resolved(len(train))
-
-        if augment is True or augment == "default":
-            augs: list[Augmentation] = default_augmentation()
-        elif augment is None or augment is False:
-            augs = []
-        elif isinstance(augment, str):
-            raise ConfigError(f"augment must be 'default', None or a list, got {augment!r}")
-        else:
-            augs = list(augment)
-            for aug in augs:
-                if not callable(aug):
-                    raise ConfigError(f"augmentation {aug!r} is not callable")
-
-        out_path = None if out_dir is None else Path(out_dir)
-        ckpt = self._find_checkpoint(out_path, load, resume)
-
-        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-            torch.manual_seed(opts.seed)
-            # camera fit, statistics and linear init use at most SETUP_SAMPLES frames
-            setup = _subsample(train, SETUP_SAMPLES)
-            for aug in augs:
-                if hasattr(aug, "fit"):
-                    aug.fit(setup)
-            self.net = self._make_net().to(dev)
-            if ckpt is None:
-                real = setup
-                setup = _with_augmented_pass(setup, augs)
-                self._init_stats(setup, stats)
-                self._init_linear(setup, real)
-            optimizer = torch.optim.Adam(
-                self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay, foreach=True
-            )
-            state = TrainState(lr=opts.lr)
-            best_state = None
-            ema_net = None
-            rng = None
-            if ckpt is not None:
-                state = self._restore_checkpoint(ckpt, optimizer, dev)
-                best_file = ckpt.parent / CKPT_BEST
-                if best_file.exists():
-                    best_state = Lifter.load(best_file).net.state_dict()
-                # last: building networks above draws random numbers
-                ckpt_tensors = read_model_file(ckpt)[0]
-                rng = ckpt_tensors.get("rng.cpu")
-            if opts.ema > 0:
-                ema_net = copy.deepcopy(self.net)
-                if ckpt is not None:
-                    ema_sd = {k[4:]: v for k, v in ckpt_tensors.items() if k.startswith("ema.")}
-                    if ema_sd:
-                        ema_net.load_state_dict(ema_sd)
-            self._ema_net = ema_net
-            if ckpt is not None and rng is not None:
-                torch.set_rng_state(rng)
-            self.train_options = opts.as_dict()
-            self.augmentation = [repr(a) for a in augs]
-            assert self.stats is not None
-            stats_t = self.stats.tensors(dev)
-
-            log_file = None
-            if out_path is not None:
-                out_path.mkdir(parents=True, exist_ok=True)
-                log_file = out_path / LOG_FILE
-                if not (resume and log_file.exists()):
-                    log_file.write_text(LOG_HEADER + "\n")
-            if not resume:
-                self.history = []
-
-            def on_epoch_end(
-                res: EpochResult, st: TrainState, best: dict[str, torch.Tensor]
-            ) -> None:
-                self.history.append(res)
-                self.best_epoch = st.best_epoch
-                if out_path is None:
-                    return
-                assert log_file is not None
-                with log_file.open("a") as fh:
-                    fh.write(
-                        f"{res.epoch}\t{res.lr:.6g}\t{res.loss_train:.6g}\t"
-                        f"{res.loss_test:.6g}\t{res.err_test:.6g}\n"
-                    )
-                self._write(out_path / CKPT_LAST, optimizer=optimizer, state=st)
-                if res.is_best:
-                    self._write(out_path / CKPT_BEST, state=st)
-
-            assert opts.epochs is not None
-            total = max(opts.epochs - state.epoch, 0) * len(train)
-            bar = None
-            if verbose and total:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=total, desc="training lifter", unit="pose")
-            try:
-                best = run_training(
-                    self.net,
-                    optimizer,
-                    self.layout,
-                    stats_t,
-                    self.options.norm_2d,
-                    opts,
-                    train,
-                    val_batch,
-                    test_batch,
-                    augs,
-                    state,
-                    on_epoch_end=on_epoch_end,
-                    progress=None if bar is None else bar.update,
-                    best_state=best_state,
-                    ema_net=ema_net,
-                )
-            finally:
-                if bar is not None:
-                    bar.close()
-            self.net.load_state_dict(best)
-            self.best_epoch = state.best_epoch
-            self._ema_net = None
-        self.net.eval()
+            keys = test[2] if len(test) > 2 else None
+            test_pairs = self._pairs(test[0], test[1], keys, "test")[0]
+        session.run(train, struct.lengths or [len(train.pose_2d)], val_pairs, test_pairs, stats)
         return self
 
-    def _find_checkpoint(
-        self, out_path: Path | None, load: str | os.PathLike | None, resume: bool
-    ) -> Path | None:
-        if load is not None:
-            p = Path(load)
-            if p.name.endswith(".pth.tar"):
-                p = p.with_name(p.name[: -len(".pth.tar")] + ".safetensors")
-            if not p.is_absolute() and out_path is not None and (out_path / p).exists():
-                p = out_path / p
-            if not p.exists():
-                raise ConfigError(f"checkpoint to load not found: {p}")
-            return p
-        if resume:
-            if out_path is None:
-                raise ConfigError("resume=True needs out_dir (where ckpt_last.safetensors is)")
-            p = out_path / CKPT_LAST
-            if not p.exists():
-                raise ConfigError(f"resume=True but there is no checkpoint {p}")
-            return p
-        return None
-
-    def _init_stats(self, data: PoseBatch, stats: Stats | Sequence | None) -> None:
-        """Normalisation statistics and mean root offsets from ``data`` (training frames)."""
-        computed = compute_stats(
-            data.pose_2d,
-            data.valid_2d,
-            data.pose_3d,
-            data.weight_3d,
-            self.layout,
-            self.options.norm_2d,
-            self.options.root_input,
-            self.options.chain_features,
-        )
-        if stats is None:
-            self.stats = computed
-        else:
-            given = stats if isinstance(stats, Stats) else Stats.from_seed(stats, self.layout)
-            # the roots' and chain statistics are not part of the seed's tuple: computed
-            self.stats = Stats(
-                given.mean_2d,
-                given.std_2d,
-                given.mean_3d,
-                given.std_3d,
-                computed.mean_root,
-                computed.std_root,
-                computed.mean_chain,
-                computed.std_chain,
+    def _check_init(self, init: Lifter) -> None:
+        if not isinstance(init, Lifter) or not init.is_trained:
+            raise ConfigError(f"init must be a trained Lifter, got {init!r}")
+        self.encoder.check_same_keypoints(init.encoder, "the lifter to fine-tune (init)")
+        if init.lifter_options != self.lifter_options:
+            raise ConfigError(
+                f"the lifter to fine-tune (init) has options {init.lifter_options}, this one "
+                f"{self.lifter_options}: make this lifter with Lifter.like(init)"
             )
-        p3 = data.pose_3d.double().cpu().numpy()
-        roots = np.asarray(self.layout.roots)
-        rel = p3[:, roots] - p3[:, roots[:1]]
-        with np.errstate(invalid="ignore"):
-            offsets = np.nanmean(np.where(np.isfinite(rel), rel, np.nan), axis=0)
-        self.root_offsets = np.nan_to_num(offsets)
-
-    @torch.no_grad()
-    def _init_linear(self, data: PoseBatch, real: PoseBatch) -> None:
-        """Set the linear paths to ridge least-squares maps.
-
-        The skip path gets the map fitted on ``data`` (the training data with an augmented
-        copy), the view gate's expert (``view_gate``) the one fitted on ``real`` (the
-        training data alone), the samples it is trained on.
-        """
-        if self.net.skip is not None:
-            _set_ridge(self.net.skip, self._ridge(data))
-        if self.net.view is not None:
-            _set_ridge(self.net.view.skip, self._ridge(real))
-
-    def _ridge(self, data: PoseBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Ridge least-squares map from network input to standardised target on ``data``."""
-        assert self.stats is not None
-        st = self.stats.tensors(data.pose_2d.device)
-        x = make_input(data.pose_2d, data.valid_2d, self.layout, st, self.options.norm_2d)
-        y, w = make_target(data.pose_3d, data.weight_3d, self.layout, st)
-        x, y, w = x.double(), y.double(), w.double()
-        # per output: weighted least squares would need one solve per output; rows with
-        # missing targets are rare, so use the rows with every target present when enough
-        full = w.min(1).values > 0
-        if int(full.sum()) > x.shape[1] + 1:
-            x, y = x[full], y[full]
-        xm, ym = x.mean(0), y.mean(0)
-        xc, yc = x - xm, y - ym
-        gram = xc.T @ xc
-        lam = 1e-3 * float(torch.trace(gram)) / gram.shape[0] + 1e-8
-        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-        coef = torch.linalg.solve(gram + lam * eye, xc.T @ yc)
-        return coef.T, ym - xm @ coef
 
     # --------------------------------------------------------------- predict
     @torch.no_grad()
@@ -568,9 +461,8 @@ class Lifter:
             raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        assert self.stats is not None
         arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
-        dev = _device(device)
+        dev = resolve_device(device)
         rel, vis_root = self._predict_rel(arr, batch_size, dev)
         out = self._assemble(rel, vis_root, root_positions)
         return from_array(out, struct)
@@ -579,16 +471,13 @@ class Lifter:
         self, arr: np.ndarray, batch_size: int, dev: torch.device
     ) -> tuple[np.ndarray, np.ndarray]:
         """Root-relative predictions ``(N, T, 3)`` and root visibility ``(N, R)``."""
-        assert self.stats is not None
         net = self.net.to(dev).eval()
-        st = self.stats.tensors(dev)
         n = arr.shape[0]
         rel = np.empty((n, self.layout.n_targets, 3), dtype=np.float64)
         for i in range(0, n, batch_size):
             p2 = torch.as_tensor(arr[i : i + batch_size], dtype=torch.float32, device=dev)
             valid = torch.isfinite(p2).all(-1)
-            x = make_input(p2, valid, self.layout, st, self.options.norm_2d)
-            out = unnormalise_output(net(x), st)
+            out = self.encoder.decode(net(self.encoder.encode(p2, valid)))
             rel[i : i + batch_size] = out.double().cpu().numpy()
         vis_root = np.isfinite(arr[:, list(self.layout.roots)]).all(-1)
         return rel, vis_root
@@ -630,12 +519,8 @@ class Lifter:
 
     # ------------------------------------------------------------- save/load
     def _tensors(self) -> dict[str, torch.Tensor]:
-        assert self.stats is not None
-        assert self.root_offsets is not None
         t = {f"net.{k}": v for k, v in self.net.state_dict().items()}
-        for k, v in self.stats.as_dict().items():
-            t[f"stats.{k}"] = torch.as_tensor(np.asarray(v, dtype=np.float64))
-        t["root_offsets"] = torch.as_tensor(np.asarray(self.root_offsets, dtype=np.float64))
+        t.update(self.encoder.to_tensors())
         return t
 
     def _meta(self) -> dict[str, Any]:
@@ -643,7 +528,9 @@ class Lifter:
             "keypoints": self.keypoints,
             "roots": self.roots,
             "target_sets": self.target_sets,
-            "model_options": self.options.as_dict(),
+            # the network's and the encoder's options in one object, as in files written
+            # before they were separate (so that older readers read newer files right)
+            "model_options": self.lifter_options,
             "input_convention": {
                 "input": "2D poses (N, J, 2) in the units of the training 2D (e.g. pixels)",
                 "output": "3D, each target set relative to its root, in the units and frame "
@@ -656,36 +543,6 @@ class Lifter:
             "units": self.units,
             "frame": self.frame,
         }
-
-    def _write(
-        self,
-        path: Path,
-        optimizer: torch.optim.Optimizer | None = None,
-        state: TrainState | None = None,
-        overwrite: bool = True,
-    ) -> None:
-        tensors = self._tensors()
-        meta = self._meta()
-        if state is not None:
-            meta["train_state"] = {
-                "epoch": state.epoch,
-                "step": state.step,
-                "lr": state.lr,
-                "best_err": state.best_err if math.isfinite(state.best_err) else None,
-                "best_epoch": state.best_epoch,
-            }
-        if optimizer is not None:
-            osd = optimizer.state_dict()
-            for idx, pstate in osd["state"].items():
-                for name, value in pstate.items():
-                    tensors[f"optim.{idx}.{name}"] = torch.as_tensor(value)
-            meta["optimizer_param_groups"] = osd["param_groups"]
-            tensors["rng.cpu"] = torch.get_rng_state()
-            ema_net = getattr(self, "_ema_net", None)
-            if ema_net is not None:
-                for k, v in ema_net.state_dict().items():
-                    tensors[f"ema.{k}"] = v
-        write_model_file(path, tensors, meta, overwrite=overwrite)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Save the trained lifter to one ``.safetensors`` file.
@@ -704,7 +561,7 @@ class Lifter:
         """
         if not self.is_trained:
             raise ConfigError("cannot save an untrained Lifter")
-        self._write(Path(path), overwrite=overwrite)
+        write_model_file(Path(path), self._tensors(), self._meta(), overwrite=overwrite)
         return Path(path)
 
     @classmethod
@@ -725,18 +582,11 @@ class Lifter:
                 meta["keypoints"],
                 meta["roots"],
                 meta["target_sets"],
-                **{**ModelOptions().as_dict(), **meta["model_options"]},
+                **{**ORIGINAL_MODEL_OPTIONS, **meta["model_options"]},
             )
             net_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
             lifter.net.load_state_dict(net_sd, strict=True)
-            names = ["mean_2d", "std_2d", "mean_3d", "std_3d"]
-            names += [
-                k
-                for k in ("mean_root", "std_root", "mean_chain", "std_chain")
-                if f"stats.{k}" in tensors
-            ]
-            lifter.stats = Stats(**{k: tensors[f"stats.{k}"].numpy() for k in names})
-            lifter.root_offsets = tensors["root_offsets"].numpy()
+            lifter.encoder.load_tensors(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as err:
             raise ModelFileError(f"{path}: inconsistent lifter model file: {err}") from None
         lifter.train_options = meta.get("train_options", {})
@@ -747,77 +597,6 @@ class Lifter:
         lifter.net.eval()
         return lifter
 
-    def _restore_checkpoint(
-        self, path: Path, optimizer: torch.optim.Optimizer, dev: torch.device
-    ) -> TrainState:
-        tensors, meta = read_model_file(path)
-        loaded = Lifter.load(path)
-        if loaded.keypoints != self.keypoints or loaded.layout != self.layout:
-            raise ConfigError(
-                f"checkpoint {path} is for keypoints {loaded.keypoints}, roots {loaded.roots}, "
-                f"target sets {loaded.target_sets}: not this lifter's"
-            )
-        if loaded.options != self.options:
-            raise ConfigError(
-                f"checkpoint {path} has model options {loaded.options}, not {self.options}"
-            )
-        self.net.load_state_dict(loaded.net.state_dict())
-        self.net.to(dev)
-        self.stats = loaded.stats
-        self.root_offsets = loaded.root_offsets
-        groups = meta.get("optimizer_param_groups")
-        ts = meta.get("train_state")
-        if groups is None or ts is None:
-            raise ModelFileError(f"{path}: a model file, not a training checkpoint (no state)")
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, idx, name = key.split(".", 2)
-                opt_state.setdefault(int(idx), {})[name] = value.to(dev)
-        optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-        best = ts.get("best_err")
-        return TrainState(
-            epoch=int(ts["epoch"]),
-            step=int(ts["step"]),
-            lr=float(ts["lr"]),
-            best_err=math.inf if best is None else float(best),
-            best_epoch=int(ts.get("best_epoch", 0)),
-        )
-
-
-SETUP_SAMPLES = 10_000
-
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-@torch.no_grad()
-def _set_ridge(layer: torch.nn.Linear, coef: tuple[torch.Tensor, torch.Tensor]) -> None:
-    layer.weight.copy_(coef[0].to(layer.weight.dtype))
-    layer.bias.copy_(coef[1].to(layer.bias.dtype))
-
-
-def _subsample(data: PoseBatch, n: int) -> PoseBatch:
-    """At most ``n`` frames of ``data``, drawn at random (torch's generator)."""
-    if len(data) <= n:
-        return data
-    return data.index(torch.randperm(len(data), device=data.pose_2d.device)[:n])
-
-
-def _with_augmented_pass(train: PoseBatch, augs: list[Augmentation]) -> PoseBatch:
-    """The training data plus one augmented copy of it (for statistics and the linear init)."""
-    if not augs:
-        return train
-    # augmentations expect batches in random order (random_view rotates the first ones)
-    aug = train.index(torch.randperm(len(train), device=train.pose_2d.device))
-    for a in augs:
-        aug = a(aug)
-    if any(getattr(a, "replaces_2d", False) for a in augs):
-        return aug
-    return PoseBatch(
-        torch.cat([train.pose_2d, aug.pose_2d]),
-        torch.cat([train.pose_3d, aug.pose_3d]),
-        torch.cat([train.valid_2d, aug.valid_2d]),
-        torch.cat([train.weight_3d, aug.weight_3d]),
-    )

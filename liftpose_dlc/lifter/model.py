@@ -36,7 +36,10 @@ EVAL_CHUNK = 2048
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """Options of the network and its input convention.
+    """Options of the network: its shape.
+
+    The input encoding's options are in :class:`~liftpose_dlc.lifter.encoder.EncoderOptions`,
+    training's in :class:`~liftpose_dlc.lifter.session.TrainOptions`.
 
     Attributes
     ----------
@@ -48,19 +51,6 @@ class ModelOptions:
         Dropout probability of the hidden layers (original: 0.5).
     linear_skip
         Add a linear input-to-output path (see module docstring).
-    norm_2d
-        Divide each 2D pose (root-relative) by its RMS length before standardising,
-        making the lifter invariant to the animal's image size (the seed's ``norm_2d``).
-    root_input
-        Also give the network the 2D positions of the other roots relative to the first
-        root (the seed gives only each target set relative to its own root, so the network
-        never sees how the body is oriented in the image). No effect with one root.
-    chain_features
-        Also give the network, for each target set taken as a chain (root, then the targets
-        in the given order), the squared 2D length and the 2D length of each segment: with
-        segments of fixed 3D length, the 2D length tells how much a segment points along
-        the camera's axis (foreshortening), a quadratic function of the coordinates that
-        the linear path cannot represent.
     set_size
         Hidden width of the set branches: one small residual MLP per target set that sees
         only that set's inputs (its 2D, chain features and flags) plus the roots' layout,
@@ -80,9 +70,6 @@ class ModelOptions:
     num_stage: int = 2
     dropout: float = 0.5
     linear_skip: bool = False
-    norm_2d: bool = False
-    root_input: bool = False
-    chain_features: bool = False
     set_size: int = 0
     set_stage: int = 1
     view_gate: bool = False

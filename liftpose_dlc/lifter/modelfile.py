@@ -25,11 +25,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
-from liftpose_dlc import __version__
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._files import check_file, replace_atomic
+from liftpose_dlc._version import __version__
 from liftpose_dlc.errors import ModelFileError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_model_file", "read_model_file"]
@@ -52,9 +52,8 @@ def write_model_file(
         "lifter": json.dumps(meta, allow_nan=False),
     }
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        save_file(contiguous, str(tmp), metadata=header)
-    return Path(path)
+    # serialised in memory, written with plain I/O and read back before the rename
+    return replace_atomic(path, save(contiguous, metadata=header), overwrite=overwrite)
 
 
 @reader_boundary("lifter model file", ModelFileError)

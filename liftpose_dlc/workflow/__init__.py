@@ -1,7 +1,9 @@
-"""From 2D tracking to 3D files: DeepLabCut projects, single files, and the shared core.
+"""From 2D tracking to 3D files: DeepLabCut projects, single files, poses in memory.
+
+Every front end lifts through the engine (:class:`~liftpose_dlc.engine.LiftEngine`).
 
 - :func:`lift_poses` (:mod:`~liftpose_dlc.workflow.lifting`): 2D
-  :class:`~liftpose_dlc.Poses` to 3D with the missing-point rules; every front end calls it.
+  :class:`~liftpose_dlc.Poses` in memory to 3D with the missing-point rules.
 - :func:`lift_file` (:mod:`~liftpose_dlc.workflow.files`): a DeepLabCut or SLEAP file to a 3D
   file beside it.
 - :func:`train_dlc_project`, :func:`lift_dlc_project`

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from liftpose_dlc.errors import MissingFileError
@@ -33,6 +34,8 @@ __all__ = [
     "train_dlc_project",
     "lift_dlc_project",
     "BodypartsWarning",
+    "ProjectLift",
+    "VideoLift",
     "project_lifter_path",
     "load_project_lifter",
     "LiftSkippedWarning",
@@ -48,6 +51,60 @@ TRAINING_DIR = "training"
 
 class LiftSkippedWarning(UserWarning):
     """A video was not lifted: no analysis output, or its 3D output exists already."""
+
+
+@attrs.frozen
+class VideoLift:
+    """What :func:`lift_dlc_project` did with one video.
+
+    Attributes
+    ----------
+    video
+        The video (as the config or ``videos=`` names it; it need not exist).
+    analysis
+        Its analysis output (the 2D lifted), or None when it has none.
+    output
+        The 3D ``.h5`` written from ``analysis``, or None when the video was skipped.
+    csv
+        The 3D ``.csv`` written with ``save_as_csv``, else None.
+    skipped
+        Why nothing was written (no analysis output, or the 3D exists), else None.
+    """
+
+    video: Path
+    analysis: Path | None
+    output: Path | None = None
+    csv: Path | None = None
+    skipped: str | None = None
+
+
+class ProjectLift(list[Path]):
+    """The files :func:`lift_dlc_project` wrote (a list of Path, in video order), and per video.
+
+    A list of the written files (``.h5``, and ``.csv`` with ``save_as_csv``), as before;
+    :attr:`videos` says which 3D file came from which analysis file, and why the others
+    were skipped.
+    """
+
+    def __init__(self, videos: list[VideoLift]) -> None:
+        files = [f for v in videos for f in (v.output, v.csv) if f is not None]
+        super().__init__(files)
+        self.videos = list(videos)
+
+    @property
+    def lifted(self) -> list[VideoLift]:
+        """The videos lifted (``output`` set)."""
+        return [v for v in self.videos if v.output is not None]
+
+    @property
+    def skipped(self) -> list[VideoLift]:
+        """The videos skipped, with ``skipped`` saying why."""
+        return [v for v in self.videos if v.output is None]
+
+    @property
+    def outputs(self) -> dict[Path, Path]:
+        """``{analysis file: 3D .h5 written from it}``."""
+        return {v.analysis: v.output for v in self.lifted if v.analysis is not None}
 
 
 def _project_dir(config: Mapping[str, Any]) -> Path:
@@ -84,14 +141,15 @@ def _default_bodyparts(
     cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
 ) -> list[str]:
     from liftpose_dlc.io.dlc_project import config_bodyparts, is_multianimal
+    from liftpose_dlc.skeleton import map_keypoints
 
     if not is_multianimal(cfg):
         return config_bodyparts(cfg)
     animal = [str(b) for b in cfg["multianimalbodyparts"]]
     unique = [str(b) for b in cfg.get("uniquebodyparts") or []]
     names = set(library[0].keypoints)
-    mapping = dict(keypoint_map or {})
-    return animal + [u for u in unique if mapping.get(u, u) in names]
+    mapped = map_keypoints(animal + unique, keypoint_map, what="bodyparts")[len(animal) :]
+    return animal + [u for u, m in zip(unique, mapped, strict=True) if m in names]
 
 
 def train_dlc_project(
@@ -243,7 +301,7 @@ def lift_dlc_project(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     verbose: bool = True,
-) -> list[Path]:
+) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
     For each video, the analysis output is found by DeepLabCut's naming
@@ -288,10 +346,11 @@ def lift_dlc_project(
 
     Returns
     -------
-    list of Path
-        The files written (``.h5``, and ``.csv`` with ``save_as_csv``), in video order.
-        Videos without analysis output, and videos whose 3D exists (without ``overwrite``),
-        are skipped with a :class:`LiftSkippedWarning`.
+    ProjectLift
+        A list of the files written (``.h5``, and ``.csv`` with ``save_as_csv``), in video
+        order, whose ``videos`` (:class:`VideoLift`) say which 3D file came from which
+        analysis file. Videos without analysis output, and videos whose 3D exists (without
+        ``overwrite``), are skipped with a :class:`LiftSkippedWarning` (and their reason).
 
     Raises
     ------
@@ -330,6 +389,11 @@ def lift_dlc_project(
         all_project_videos=True,
     )
     lacking = [video.name for video, analysis in outputs.items() if analysis is None]
+    report = {
+        video: VideoLift(Path(video), None, skipped=f"no analysis output for shuffle {shuffle}")
+        for video, analysis in outputs.items()
+        if analysis is None
+    }
     if lacking:
         _skip(
             f"{len(lacking)} video(s) have no analysis output for shuffle {shuffle} and are "
@@ -343,7 +407,6 @@ def lift_dlc_project(
             "videos=..., destfolder=..., shuffle=..."
         )
     skeleton = config_skeleton(cfg, lifter.keypoints)
-    written: list[Path] = []
     with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
         for video, analysis in todo.items():
             dest = output_path(analysis)
@@ -353,6 +416,9 @@ def lift_dlc_project(
                 _skip(
                     f"video {video.name}: {existing} exists and is kept (pass overwrite=True "
                     "to replace it)"
+                )
+                report[video] = VideoLift(
+                    Path(video), Path(analysis), skipped=f"{existing} exists and is kept"
                 )
                 videos_bar.update(1)
                 continue
@@ -372,12 +438,12 @@ def lift_dlc_project(
                     skeleton=skeleton,
                     progress=frames_bar,
                 )
-            written.append(dest)
-            if save_as_csv:
-                written.append(csv_dest)
+            report[video] = VideoLift(
+                Path(video), Path(analysis), dest, csv_dest if save_as_csv else None
+            )
             say(f"{video.name}: wrote {dest}", verbose)
             videos_bar.update(1)
-    return written
+    return ProjectLift([report[video] for video in outputs])
 
 
 class BodypartsWarning(UserWarning):
@@ -387,7 +453,7 @@ class BodypartsWarning(UserWarning):
 def _check_bodyparts(cfg: Mapping[str, Any], analysis: Path) -> None:
     """Warn when ``analysis`` has other bodyparts than ``config.yaml`` (the file's are used)."""
     from liftpose_dlc.io.dlc_project import config_bodyparts
-    from liftpose_dlc.workflow.streaming import DLCChunkReader
+    from liftpose_dlc.io.dlc_stream import DLCChunkReader
 
     with DLCChunkReader(analysis) as reader:
         in_file = list(reader.keypoints)

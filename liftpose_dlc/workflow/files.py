@@ -19,27 +19,17 @@ partial file, and an existing output is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
-from liftpose_dlc.errors import FileFormatError, LiftPoseError
-from liftpose_dlc.poses import Poses, Source
+from liftpose_dlc._files import check_file, check_overwrite
+from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, Cancel, LiftEngine, as_lifter
+from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.workflow._progress import progress_bar
-from liftpose_dlc.workflow.lifting import (
-    DEFAULT_CHUNK_SIZE,
-    SOFTWARE,
-    ChunkLifter,
-    as_lifter,
-    lift_poses,
-    output_path,
-)
-from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
+from liftpose_dlc.workflow.lifting import lift_poses, output_path
 
 __all__ = ["lift_file", "lift_dlc_file", "output_path"]
 
@@ -57,6 +47,7 @@ def lift_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     device: Any = None,
     verbose: bool = True,
+    cancel: Cancel | None = None,
 ) -> Path:
     """Lift a 2D pose file to 3D and write the 3D beside it.
 
@@ -88,6 +79,9 @@ def lift_file(
         Torch device; None: CUDA when available.
     verbose
         Show a progress bar.
+    cancel
+        A callable or :class:`threading.Event`: when true before a chunk, the lift stops
+        with :class:`~liftpose_dlc.engine.LiftCancelled` and nothing is written.
 
     Returns
     -------
@@ -125,6 +119,7 @@ def lift_file(
         "root_positions": root_positions,
         "chunk_size": chunk_size,
         "device": device,
+        "cancel": cancel,
     }
     if fmt == "dlc":
         check_overwrite(dest, overwrite)
@@ -139,14 +134,15 @@ def lift_file(
                 **options,
             )
     check_overwrite(dest, overwrite)
-    from liftpose_dlc.io.sleap import load_sleap, save_sleap_3d
+    from liftpose_dlc.io import load_poses, save_poses
 
-    poses_2d = load_sleap(src)
+    poses_2d = load_poses(src, format=fmt)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
-    return save_sleap_3d(
+    return save_poses(
         result.poses,
         dest,
+        like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
         units=lifter.units,
@@ -170,6 +166,7 @@ def lift_dlc_file(
     fps: float | None = None,
     read_meta: bool = True,
     progress: Any = None,
+    cancel: Cancel | None = None,
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
@@ -177,74 +174,60 @@ def lift_dlc_file(
     stored in the file's attributes; ``fps`` defaults to DeepLabCut's ``_meta.pickle`` when
     ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here). Other
     parameters: see :func:`lift_file`. Returns ``dest``.
+
+    Raises
+    ------
+    LiftCancelled
+        If ``cancel`` became true: the output is not written (an existing one is kept).
     """
     from liftpose_dlc.io.dlc_project import read_dlc_meta
+    from liftpose_dlc.io.registry import get_format
 
+    dlc = get_format("dlc")
     src, dest = Path(src), Path(dest)
     model = as_lifter(lifter)
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    with DLCChunkReader(src) as reader:
+    with dlc.chunk_reader(src) as reader:
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
-        core = ChunkLifter.for_input(
-            model,
-            reader.individuals,
-            reader.keypoints,
-            reader.present,
-            where=str(src),
-            pcutoff=pcutoff,
-            infer_occluded=infer_occluded,
-            root_positions=root_positions,
-            device=device,
-            batch_size=chunk_size,
-        )
         if fps is None and read_meta:
             meta = read_dlc_meta(src, scorer=reader.scorer)
             fps = None if meta is None else meta.fps
-        plan = core.plan
-        edges = core.edges(skeleton)
+        engine = LiftEngine(
+            model,
+            reader,
+            pcutoff=pcutoff,
+            infer_occluded=infer_occluded,
+            root_positions=root_positions,
+            chunk_size=chunk_size,
+            device=device,
+            skeleton=skeleton or [],
+            fps=fps,
+            where=str(src),
+        )
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames
             if hasattr(progress, "refresh"):
                 progress.refresh()
-        update: Callable[[int], Any] = progress.update if progress is not None else _ignore
-        with contextlib.ExitStack() as stack:
-            tmp_h5 = stack.enter_context(atomic_path(dest, overwrite))
-            csv_file = None
-            if csv_dest is not None:
-                tmp_csv = stack.enter_context(atomic_path(csv_dest, overwrite))
-                csv_file = stack.enter_context(open(tmp_csv, "w", newline="", encoding="utf-8"))
-            writer = DLCChunkWriter(
-                tmp_h5,
-                reader.n_frames,
-                scorer=reader.scorer,
-                multianimal=reader.multianimal,
-                with_inferred=infer_occluded,
-                csv_file=csv_file,
-                units=model.units,
-                frame=model.frame,
-            )
-            stack.callback(writer.close)
-            for chunk in reader.chunks(chunk_size):
-                points, conf, inferred = core.lift_chunk(chunk.data, chunk.confidence)
-                poses_3d = Poses(
-                    points,
-                    keypoints=plan.keypoints,
-                    individuals=plan.individuals,
-                    confidence=conf,
-                    skeleton=edges,
-                    fps=fps,
-                    source=Source(src, SOFTWARE),
-                )
-                writer.write(poses_3d, inferred)
-                update(chunk.n_frames)
-            try:
-                writer.check_complete()
-            except ValueError as exc:  # pragma: no cover - the reader gave fewer rows
-                raise LiftPoseError(f"{src}: {exc}") from None
+        # the registry's chunk writer: checked atomic writes of the .h5 (and .csv)
+        with dlc.chunk_writer(
+            dest,
+            reader.n_frames,
+            scorer=reader.scorer,
+            multianimal=reader.multianimal,
+            with_inferred=infer_occluded,
+            save_as_csv=save_as_csv,
+            overwrite=overwrite,
+            units=model.units,
+            frame=model.frame,
+        ) as writer:
+            for chunk in engine.chunks(cancel):
+                writer.write(chunk.poses, chunk.inferred)
+                if progress is not None:
+                    progress.update(chunk.n_frames)
     return dest
 
 
@@ -268,7 +251,3 @@ def _refuse_3d(src: Path, fmt: str) -> None:
             f"{src}: this is already 3D (x, y, z poses, e.g. a lifted _3d.h5); lifting takes "
             "2D tracking (DeepLabCut or SLEAP output)"
         )
-
-
-def _ignore(n: int) -> None:
-    return None

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._files import atomic_path, check_image
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -29,6 +29,7 @@ __all__ = [
     "plot_training",
     "plot_errors",
     "plot_lifted_frame",
+    "lifted_frame_figure",
     "animate_lifted",
     "plot_lifted",
     "best_frame",
@@ -247,7 +248,7 @@ def _figure(figsize: tuple[float, float]) -> Any:
 def _save(fig: Any, path: str | os.PathLike, overwrite: bool) -> Path:
     dest = Path(path)
     fmt = dest.suffix.lstrip(".").lower() or "png"
-    with atomic_path(dest, overwrite) as tmp:
+    with atomic_path(dest, overwrite, verify=check_image(fmt)) as tmp:
         fig.savefig(tmp, format=fmt, dpi=fig.dpi)
     return dest
 
@@ -356,20 +357,6 @@ def _limits(*poses: np.ndarray) -> list[tuple[float, float]] | None:
     return [(float(c - half), float(c + half)) for c in centre]
 
 
-def _bones(poses: Poses) -> list[tuple[int, int]]:
-    if poses.skeleton:
-        return poses.edge_indices
-    return [(0, j) for j in range(1, poses.n_keypoints)]
-
-
-def _limb_colours(poses: Poses) -> dict:
-    """One colour per connected limb of the skeleton (the ``vis`` section of ``param.yaml``)."""
-    from liftpose_dlc.params import vis_from_dlc_config
-
-    skeleton = [list(edge) for edge in poses.skeleton]
-    return vis_from_dlc_config({"bodyparts": poses.keypoints, "skeleton": skeleton})
-
-
 def _individual(poses: Poses, individual: int | str | None, default: int) -> int:
     if individual is None:
         return default
@@ -380,10 +367,9 @@ def _individual(poses: Poses, individual: int | str | None, default: int) -> int
     return int(individual)
 
 
-def plot_lifted_frame(
+def lifted_frame_figure(
     poses_2d: Poses,
     poses_3d: Poses,
-    path: str | os.PathLike,
     *,
     frame: int | None = None,
     individual: int | str | None = None,
@@ -392,16 +378,16 @@ def plot_lifted_frame(
     title: str | None = None,
     elev: float | None = None,
     azim: float | None = None,
-    overwrite: bool = False,
-) -> Path:
+) -> Any:
     """One frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
+
+    Bones, limb colours and keypoint colours are those of ``poses_3d.skeleton``, as in
+    napari; without edges each keypoint is drawn as a dot of its own colour.
 
     Parameters
     ----------
     poses_2d, poses_3d
         The 2D input and the lifted 3D (keypoints matched by name, individuals by name).
-    path
-        The image to write.
     frame, individual
         Which frame and individual; default the first frame with the most lifted points.
     image
@@ -410,8 +396,11 @@ def plot_lifted_frame(
         Known 3D, drawn dashed over the lifted pose (same frame and units).
     title, elev, azim
         Figure title and the 3D view angles.
-    overwrite
-        Replace an existing image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (:func:`plot_lifted_frame` writes it).
     """
     from liftpose_dlc.plot import plot_pose_3d_beside_2d
 
@@ -421,33 +410,59 @@ def plot_lifted_frame(
     name = poses_3d.individuals[i]
     two = poses_2d.select(keypoints=poses_3d.keypoints)
     j = two.individuals.index(name) if name in two.individuals else min(i, two.n_individuals - 1)
-    bones = _bones(poses_3d)
-    vis = _limb_colours(poses_3d)
+    skeleton = poses_3d.skeleton
     fig = plot_pose_3d_beside_2d(
         two.data[f, j],
         poses_3d.data[f, i],
-        bones=bones,
-        limb_id=vis["limb_id"],
-        colors=vis["colors"],
         image=image,
         title=title or f"frame {f}, {name}",
         elev=elev,
         azim=azim,
+        skeleton=skeleton,
     )
     if truth_3d is not None:
         true = truth_3d.select(keypoints=poses_3d.keypoints)
         t = true.data[f, min(i, true.n_individuals - 1)]
         ax3 = fig.axes[1]
-        for a, b in bones:
+        for k in skeleton.bones:
+            a, b = skeleton.edge_indices[k]
             if np.isfinite(t[[a, b]]).all():
                 ax3.plot(*t[[a, b]].T, color="0.3", linestyle="--", linewidth=1.0)
+        if not skeleton.bones:
+            ok = np.isfinite(t).all(axis=1)
+            ax3.scatter(*t[ok].T, s=12, color="0.3", marker="x")
         ax3.set_title("3D (lifted solid, true dashed)")
         limits = _limits(poses_3d.data[f, i], t)
         if limits is not None:
             ax3.set_xlim(limits[0])
             ax3.set_ylim(limits[1])
             ax3.set_zlim(limits[2])
-    return _save(fig, path, overwrite)
+    return fig
+
+
+def plot_lifted_frame(
+    poses_2d: Poses,
+    poses_3d: Poses,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    **options: Any,
+) -> Path:
+    """Write one frame's 2D pose beside its lifted 3D pose (with the true 3D when given).
+
+    Parameters
+    ----------
+    poses_2d, poses_3d
+        The 2D input and the lifted 3D, as in :func:`lifted_frame_figure`.
+    path
+        The image to write.
+    overwrite
+        Replace an existing image.
+    **options
+        ``frame``, ``individual``, ``image``, ``truth_3d``, ``title``, ``elev``, ``azim``:
+        see :func:`lifted_frame_figure`.
+    """
+    return _save(lifted_frame_figure(poses_2d, poses_3d, **options), path, overwrite)
 
 
 def animate_lifted(
@@ -463,6 +478,8 @@ def animate_lifted(
     overwrite: bool = False,
 ) -> Path:
     """Animate one individual's lifted skeleton over a frame range (``.gif`` or ``.mp4``).
+
+    Drawn with ``poses_3d.skeleton``'s bones and colours, as :func:`plot_lifted_frame`.
 
     Parameters
     ----------
@@ -489,8 +506,9 @@ def animate_lifted(
     rate = fps or poses_3d.fps or 30.0
     return animate_skeleton_3d(
         poses_3d.data[:, i],
-        _bones(poses_3d),
+        None,
         path,
+        skeleton=poses_3d.skeleton,
         frames=order,
         fps=min(float(rate), 50.0),
         title=title or poses_3d.individuals[i],

@@ -116,43 +116,25 @@ def _cameras_for_training(
 WORKFLOW_VAL_FRACTION = 0.1
 
 
-def _split_training(training: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from liftpose_dlc.lifter.model import ModelOptions
-    from liftpose_dlc.lifter.training import TrainOptions
-
-    fit_names = {"val", "epochs", "augment", "device", "keypts", "stats", "test"}
-    model_opts, fit_opts, unknown = {}, {}, []
-    for key, value in training.items():
-        if key in ModelOptions.names():
-            model_opts[key] = value
-        elif key in TrainOptions.names() or key in fit_names:
-            fit_opts[key] = value
-        else:
-            unknown.append(key)
-    if unknown:
-        known = sorted({*ModelOptions.names(), *TrainOptions.names(), *fit_names})
-        raise ConfigError(f"unknown training options {sorted(unknown)}; known: {known}")
-    return model_opts, fit_opts
-
-
-def _validation_frames(
+def _validation_monitor(
     pairs_2d: dict[str, np.ndarray], pairs_3d: dict[str, np.ndarray], val: Any
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
-    """The frames :meth:`Lifter.fit` holds out for validation (the last ``val`` of each key).
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frames :meth:`Lifter.fit` holds out for validation with fraction ``val``.
 
     Given to ``fit`` as its monitoring ``test`` set, they put the validation loss and error
     in the training log (``loss_test``/``err_test``); they are held out of training anyway,
     and ``test`` is never used to select the epoch.
     """
+    from liftpose_dlc.lifter.session import validation_mask
+
     if not isinstance(val, (int, float)) or isinstance(val, bool) or not 0 < val < 1:
         return None
-    out_2d, out_3d = {}, {}
-    for key, arr in pairs_2d.items():
-        n = len(arr)
-        k = int(round(n * float(val)))
-        if n - k >= 2 and k >= 1:
-            out_2d[key], out_3d[key] = arr[n - k :], pairs_3d[key][n - k :]
-    return (out_2d, out_3d) if out_2d else None
+    is_val = validation_mask([len(v) for v in pairs_2d.values()], float(val))
+    if not is_val.any():
+        return None
+    all_2d = np.concatenate(list(pairs_2d.values()))
+    all_3d = np.concatenate([pairs_3d[k] for k in pairs_2d])
+    return all_2d[is_val], all_3d[is_val]
 
 
 def _plain(value: Any) -> Any:
@@ -236,15 +218,19 @@ def train_from_library(
         Show the training progress bar.
     **training
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
-        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ...).
+        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ``init``
+        to fine-tune a lifter, ...), sorted by
+        :func:`~liftpose_dlc.lifter.lifter.split_options`. Unlike :meth:`Lifter.fit`, ``val``
+        is :data:`WORKFLOW_VAL_FRACTION` when not given, and its frames are logged as
+        ``loss_test``/``err_test``.
 
     Returns
     -------
     Lifter
         The trained lifter.
     """
-    from liftpose_dlc import __version__
-    from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc._version import __version__
+    from liftpose_dlc.lifter.lifter import Lifter, split_options
     from liftpose_dlc.training_pairs import make_training_pairs
 
     model_path = Path(model_path)
@@ -252,16 +238,16 @@ def train_from_library(
     train_dir = training_dir_for(model_path) if training_dir is None else Path(training_dir)
     check_overwrite(model_path, overwrite)
     check_overwrite(record_path, overwrite)
+    encoder_opts, model_opts, fit_opts = split_options(training, "training options")
     for path, what in ((model_path, "model file"), (record_path, "record"), (train_dir, "log")):
         check_writable(path, what)  # before training, not after hours of it
-    model_opts, fit_opts = _split_training(training)
     library = as_library(poses_3d)
     names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
     cams, cam_record = _cameras_for_training(
         cameras, angle_ranges, n_virtual_cameras, camera_distance, seed
     )
     if cam_record["kind"] == "virtual":
-        model_opts.setdefault("norm_2d", True)
+        encoder_opts.setdefault("norm_2d", True)
     pairs_2d, pairs_3d = make_training_pairs(
         library,
         cams,
@@ -277,7 +263,7 @@ def train_from_library(
             raise ConfigError("give target_sets with several roots")
         root_name = names[roots_[0]] if isinstance(roots_[0], int) else str(roots_[0])
         target_sets = [[n for n in names if n != root_name]]
-    lifter = Lifter(names, roots_, target_sets, **model_opts)
+    lifter = Lifter(names, roots_, target_sets, **encoder_opts, **model_opts)
     fit_opts.setdefault("seed", seed)
     if "val" not in fit_opts and "val_fraction" not in fit_opts:
         # unlike Lifter.fit (0: every frame trained on), hold out 10% of each sequence to
@@ -285,7 +271,7 @@ def train_from_library(
         fit_opts["val"] = WORKFLOW_VAL_FRACTION
     if "test" not in fit_opts:
         val = fit_opts.get("val", fit_opts.get("val_fraction"))
-        monitor = _validation_frames(pairs_2d, pairs_3d, val)
+        monitor = _validation_monitor(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
     with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
@@ -314,7 +300,7 @@ def train_from_library(
             "noise_px": float(noise_px),
             "distorted_2d": bool(distorted),
             "seed": int(seed),
-            "model_options": lifter.options.as_dict(),
+            "model_options": lifter.lifter_options,
             "train_options": lifter.train_options,
             "augmentation": lifter.augmentation,
             "best_epoch": lifter.best_epoch,
@@ -329,7 +315,6 @@ def train_from_library(
                 + yaml.safe_dump(_plain(entries), sort_keys=False),
                 encoding="utf-8",
             )
-
     return lifter
 
 

@@ -54,12 +54,12 @@ def test_poses_names_shape_and_source():
     assert poses.source.path is None
     assert poses.source.software == SOFTWARE
     assert "synthetic" in poses.source.software
-    assert len(poses.skeleton) == 24
-    assert ("LF_Tarsus", "LF_Claw") in poses.skeleton
+    assert len(poses.skeleton.edges) == 24
+    assert ("LF_Tarsus", "LF_Claw") in poses.skeleton.edges
     np.testing.assert_array_equal(poses.confidence, 1.0)
     with_body = generate_walking_fly(10, seed=0, body_points=True)
     assert with_body.keypoints == list(LEG_KEYPOINTS) + list(BODY_KEYPOINTS)
-    assert ("Thorax", "Abdomen") in with_body.skeleton
+    assert ("Thorax", "Abdomen") in with_body.skeleton.edges
     assert len(fly_skeleton(with_body=True)) == 32
 
 

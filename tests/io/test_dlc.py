@@ -53,7 +53,7 @@ def test_openfield_single_animal(shared_data):
     assert poses.source.path == str(path)
     assert poses.source.software == "DeepLabCut"
     assert poses.fps is None  # no _meta.pickle beside this file
-    assert poses.skeleton == []
+    assert list(poses.skeleton.edges) == []
 
     df = pd.read_hdf(path)
     for frame, bp in [(0, "snout"), (1000, "rightear"), (2329, "tailbase"), (17, "leftear")]:
@@ -104,7 +104,7 @@ def test_multi_animal_tracks_with_unique_bodyparts(shared_data):
     assert poses.data.shape == (31, 4, 5, 2)
     assert poses.individuals == MM_IND
     assert poses.keypoints == MM_KP
-    assert poses.skeleton == [
+    assert list(poses.skeleton.edges) == [
         ("bodypart1", "bodypart2"),
         ("bodypart2", "bodypart3"),
         ("bodypart1", "bodypart3"),

@@ -45,7 +45,7 @@ def assert_same_poses(a: Poses, b: Poses, *, ordered_edges: bool = True) -> None
     if ordered_edges:
         assert a.skeleton == b.skeleton
     else:
-        assert sorted(a.skeleton) == sorted(b.skeleton)
+        assert sorted(a.skeleton.edges) == sorted(b.skeleton.edges)
     assert a.fps == b.fps
 
 
@@ -68,8 +68,8 @@ def test_centered_pair_slp(centered_slp: Poses) -> None:
     assert p.individuals == [str(i) for i in range(1, 28)]
     assert p.keypoints[:4] == ["head", "neck", "thorax", "abdomen"]
     assert p.keypoints[-1] == "hindlegR3"
-    assert len(p.skeleton) == 23
-    assert p.skeleton[0] == ("neck", "head")
+    assert len(p.skeleton.edges) == 23
+    assert p.skeleton.edges[0] == ("neck", "head")
     assert p.fps == 15.0  # read from the video beside the file (stored path is stale)
     assert p.source.software == "SLEAP"
     occupied = np.isfinite(p.data).any(axis=(2, 3))
@@ -122,7 +122,7 @@ def test_mouse_views_readers_agree(shared_data: Path, view: str) -> None:
     assert slp.data.shape == (120, 1, 15, 2)
     assert slp.individuals == ["track_0"]
     assert slp.keypoints[:3] == ["Nose", "Ear_R", "Ear_L"]
-    assert len(slp.skeleton) == 14
+    assert len(slp.skeleton.edges) == 14
     assert slp.fps == 30.0
     # the .analysis.h5 was exported by SLEAP itself (no layout attributes), edges in
     # another order
@@ -239,7 +239,7 @@ def test_user_instances_win_and_score_one(tmp_path: Path) -> None:
     poses = load_sleap(slp)
     assert poses.data.shape == (5, 2, 3, 2)
     assert poses.individuals == ["A", "B"]
-    assert poses.skeleton == [("a", "b"), ("b", "c")]
+    assert list(poses.skeleton.edges) == [("a", "b"), ("b", "c")]
     assert poses.fps is None  # the video does not exist: not an error
     assert np.isnan(poses.data[[0, 1, 3]]).all()
     assert_array_equal(poses.data[2, 0], XY2)  # the user instance, not the prediction
@@ -330,7 +330,7 @@ def test_sleap_anipose_points3d(shared_data: Path) -> None:
     poses = load_sleap_3d(path, node_names=slp)
     assert poses.data.shape == (120, 1, 15, 3)
     assert poses.keypoints == load_sleap(slp).keypoints
-    assert len(poses.skeleton) == 14
+    assert len(poses.skeleton.edges) == 14
     assert poses.individuals == ["track_0"]
     assert np.isnan(poses.confidence).all()
     with h5py.File(path, "r") as f:
@@ -345,7 +345,7 @@ def test_sleap_anipose_points3d(shared_data: Path) -> None:
     assert by_h5.keypoints == poses.keypoints
     by_list = load_sleap_3d(path, node_names=poses.keypoints)
     assert by_list.keypoints == poses.keypoints
-    assert by_list.skeleton == []
+    assert list(by_list.skeleton.edges) == []
 
     with pytest.raises(KeypointError, match="node_names="):
         load_sleap_3d(path)

@@ -79,6 +79,7 @@ def test_save_load_bit_identical(tmp_path, trained):
     assert again.roots == [0, 4]
     assert again.target_sets == [[1, 2, 3], [5]]
     assert again.options == lifter.options
+    assert again.encoder.options == lifter.encoder.options
     with pytest.raises(OutputExistsError):
         lifter.save(path)
     lifter.save(path, overwrite=True)
@@ -95,7 +96,7 @@ def test_load_file_without_newer_options(tmp_path):
     del meta["model_options"]["chain_features"]
     write_model_file(tmp_path / "old.safetensors", tensors, meta)
     again = Lifter.load(tmp_path / "old.safetensors")
-    assert again.options.chain_features is False
+    assert again.encoder.options.chain_features is False
     np.testing.assert_array_equal(again.predict(p2), old.predict(p2))
 
 
@@ -163,11 +164,12 @@ def test_errors(trained):
         Lifter(KP, [0], [[1]]).fit(p2, p3[:10], epochs=1)
 
 
-def test_checkpoints_and_resume(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_checkpoints_and_resume(tmp_path, ema):
     p2, p3 = _pairs()
     # the staircase schedule does not depend on the number of epochs, so 2 epochs then a
     # resume to 4 is the same run as 4 epochs (the cosine schedule spans the epochs asked for)
-    step = {"lr_schedule": "step", "augment": None, "verbose": False}
+    step = {"lr_schedule": "step", "augment": None, "verbose": False, "ema": ema}
     full = Lifter(KP, [0], [[1, 2, 3, 5]], **OPTS).fit(
         p2, p3, epochs=4, out_dir=tmp_path / "a", **step
     )
@@ -212,3 +214,40 @@ def test_ema_and_auto_epochs(tmp_path):
     assert len(lifter.history) == 30
     lifter.fit(p2, p3, verbose=False, augment=None, min_steps=400, batch_size=16)
     assert lifter.train_options["epochs"] == 100
+
+
+def test_fine_tune_starts_from_init(trained):
+    from liftpose_dlc.errors import KeypointError
+    from liftpose_dlc.lifter.session import Pairs, evaluate
+
+    init, p2, p3 = trained
+    before = init.predict(p2)
+    data = Pairs(p2, p3, np.ones(p2.shape[:2], dtype=bool)).batch(torch.device("cpu"))
+    _, err_init = evaluate(init.net, data, init.encoder, "mpjpe")
+    # no epoch: the fine-tuned lifter is init (its weights and its input statistics)
+    start = Lifter.like(init).fit(p2[:50], p3[:50] * 2, init=init, epochs=0, verbose=False)
+    np.testing.assert_array_equal(start.predict(p2), before)
+    _, err_start = evaluate(start.net, data, start.encoder, "mpjpe")
+    assert err_start == err_init
+    for name, value in init.stats.as_dict().items():
+        np.testing.assert_array_equal(getattr(start.stats, name), value)
+    # a few epochs at a low rate: the statistics stay init's, the weights move a little
+    tuned = Lifter.like(init).fit(p2, p3, init=init, epochs=2, lr=1e-4, verbose=False)
+    np.testing.assert_array_equal(tuned.stats.mean_2d, init.stats.mean_2d)
+    _, err_tuned = evaluate(tuned.net, data, tuned.encoder, "mpjpe")
+    fresh = Lifter.like(init).fit(p2, p3, epochs=2, lr=1e-4, verbose=False)
+    _, err_fresh = evaluate(fresh.net, data, fresh.encoder, "mpjpe")
+    assert abs(err_tuned - err_init) < abs(err_fresh - err_init)
+    assert not np.array_equal(tuned.predict(p2), before)
+    np.testing.assert_array_equal(init.predict(p2), before)  # init is not changed
+    # init must lift the same keypoints with the same options
+    with pytest.raises(KeypointError, match="the lifter to fine-tune"):
+        Lifter(KP, [0], [[1, 2, 3]], **OPTS).fit(p2, p3, init=init, epochs=1, verbose=False)
+    with pytest.raises(ConfigError, match="Lifter.like"):
+        Lifter(KP, init.roots, init.target_sets, linear_size=16).fit(
+            p2, p3, init=init, epochs=1, verbose=False
+        )
+    with pytest.raises(ConfigError, match="stats or init"):
+        Lifter.like(init).fit(p2, p3, init=init, stats=init.stats, epochs=1, verbose=False)
+    with pytest.raises(ConfigError, match="trained Lifter"):
+        Lifter.like(init).fit(p2, p3, init=Lifter.like(init), epochs=1, verbose=False)

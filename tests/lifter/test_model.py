@@ -3,9 +3,9 @@ import torch
 
 from liftpose_dlc.errors import ConfigError
 from liftpose_dlc.lifter.augmentation import PoseBatch
+from liftpose_dlc.lifter.encoder import input_size, make_layout, set_columns
 from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions, SetBranches
-from liftpose_dlc.lifter.preprocessing import input_size, make_layout, set_columns
-from liftpose_dlc.lifter.training import _view_gate_loss
+from liftpose_dlc.lifter.session import _view_gate_loss
 
 
 def _n_params(net):
@@ -233,7 +233,7 @@ def test_eval_forward_does_not_depend_on_the_batch():
 def test_set_columns_match_the_columns_make_input_fills():
     # set_columns and make_input describe one input layout: moving one target's 2D point
     # must change only columns of its own set (its coordinates, chain features)
-    from liftpose_dlc.lifter.preprocessing import compute_stats, make_input
+    from liftpose_dlc.lifter.encoder import compute_stats, make_input
 
     layout, n_in, (ins, _) = _two_sets()
     torch.manual_seed(0)

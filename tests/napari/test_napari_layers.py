@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from napari_testdata import FLY_KEYPOINTS
 
 from liftpose_dlc import Poses
 from liftpose_dlc.errors import KeypointError, PosesValidationError
@@ -12,10 +11,8 @@ from napari_liftpose.layers import (
     bones_layer,
     from_napari_3d,
     keypoint_colors,
-    limb_colors,
     points_2d_layer,
     points_3d_layer,
-    skeleton_limbs,
     to_napari_3d,
 )
 
@@ -102,78 +99,6 @@ def test_points_3d_drops_partly_nan_joints(fly_3d):
     data, kwargs = points_3d_layer(fly_3d, individual="fly1")
     assert data.shape == (12 * 6 - 1, 4)  # frame 7's RF_tibia has a NaN z
     assert not np.isnan(data).any()
-
-
-# ------------------------------------------------------------------- limbs
-
-
-def test_limbs_of_separate_chains_are_components():
-    limbs = skeleton_limbs(
-        FLY_KEYPOINTS,
-        [
-            ("LF_coxa", "LF_femur"),
-            ("RF_femur", "RF_tibia"),
-            ("LF_femur", "LF_tibia"),
-            ("RF_coxa", "RF_femur"),
-        ],
-    )
-    assert limbs == [
-        [("LF_coxa", "LF_femur"), ("LF_femur", "LF_tibia")],
-        [("RF_coxa", "RF_femur"), ("RF_femur", "RF_tibia")],
-    ]
-
-
-def test_limbs_split_at_branch_points():
-    keypoints = ["head", "thorax", "abdomen", "leg1", "foot1", "leg2"]
-    skeleton = [
-        ("head", "thorax"),
-        ("thorax", "abdomen"),
-        ("thorax", "leg1"),
-        ("leg1", "foot1"),
-        ("leg2", "thorax"),
-    ]
-    limbs = skeleton_limbs(keypoints, skeleton)
-    assert sorted(map(sorted, limbs)) == sorted(
-        map(
-            sorted,
-            [
-                [("head", "thorax")],
-                [("thorax", "abdomen")],
-                [("thorax", "leg1"), ("leg1", "foot1")],
-                [("leg2", "thorax")],
-            ],
-        )
-    )
-    # every edge in exactly one limb
-    assert sorted(e for limb in limbs for e in limb) == sorted(skeleton)
-
-
-def test_limbs_ring_repeats_and_self_loops():
-    limbs = skeleton_limbs(["a", "b", "c"], [("a", "b"), ("b", "c"), ("c", "a"), ("b", "a")])
-    assert len(limbs) == 1
-    assert len(limbs[0]) == 3
-    assert skeleton_limbs(["a"], [("a", "a")]) == []
-    assert skeleton_limbs(["a", "b"], []) == []
-
-
-def test_limbs_unknown_keypoint():
-    with pytest.raises(KeypointError, match="wing"):
-        skeleton_limbs(["a", "b"], [("a", "wing")])
-
-
-def test_limb_colors_one_colour_per_limb():
-    colors = limb_colors(
-        FLY_KEYPOINTS,
-        [
-            ("LF_coxa", "LF_femur"),
-            ("LF_femur", "LF_tibia"),
-            ("RF_coxa", "RF_femur"),
-            ("RF_femur", "RF_tibia"),
-        ],
-    )
-    np.testing.assert_array_equal(colors[("LF_coxa", "LF_femur")], colors[("LF_tibia", "LF_femur")])
-    assert not np.array_equal(colors[("LF_coxa", "LF_femur")], colors[("RF_coxa", "RF_femur")])
-    assert colors[("RF_femur", "RF_tibia")].shape == (4,)
 
 
 # ------------------------------------------------------------------- bones

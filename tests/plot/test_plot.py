@@ -13,6 +13,7 @@ from liftpose_dlc.errors import (
     KeypointError,
     MissingFileError,
     OutputExistsError,
+    PosesValidationError,
 )
 from liftpose_dlc.plot import (
     animate_skeleton_3d,
@@ -24,6 +25,7 @@ from liftpose_dlc.plot import (
     read_log_train,
     violin_plot,
 )
+from liftpose_dlc.skeleton import Skeleton
 
 BONES = [[0, 1], [1, 2], [2, 3], [3, 4]]
 COLORS = [[186, 30, 49], [15, 115, 153]]
@@ -356,8 +358,41 @@ def test_animate_skeleton_3d_mp4(tmp_path):
 
 
 def test_animate_skeleton_3d_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match=r"\.gif or \.mp4"):
+    with pytest.raises(ConfigError, match=r"\.gif or \.mp4"):
         animate_skeleton_3d(moving_poses(), BONES, tmp_path / "a.txt")
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ConfigError, match="out of range"):
         animate_skeleton_3d(moving_poses(3), BONES, tmp_path / "a.gif", frames=[0, 7])
+    with pytest.raises(ConfigError, match="no frames"):
+        animate_skeleton_3d(moving_poses(3), BONES, tmp_path / "a.gif", frames=[])
+    with pytest.raises(ConfigError, match="fps"):
+        animate_skeleton_3d(moving_poses(3), BONES, tmp_path / "a.gif", fps=0)
     assert not list(tmp_path.iterdir())
+
+
+def test_plot_argument_errors_are_package_errors():
+    with pytest.raises(PosesValidationError, match="give a pose"):
+        plot_pose_3d(ax3d())
+    fig = Figure()
+    with pytest.raises(PosesValidationError, match="give poses"):
+        plot_video_3d(fig, fig.add_subplot(projection="3d"), 1, {"bones": BONES})
+    with pytest.raises(ConfigError, match="n must be"):
+        plot_video_3d(
+            fig, fig.add_subplot(projection="3d"), 9, {"bones": BONES}, pred=moving_poses(3)
+        )
+    with pytest.raises(ConfigError, match="body_length"):
+        violin_plot(Figure().add_subplot(), moving_poses(3), moving_poses(3), body_length=0)
+
+
+def test_new_plots_take_a_skeleton(tmp_path):
+    names = ["coxa", "femur", "tibia", "tarsus", "claw"]
+    skeleton = Skeleton(names, list(zip(names[:-1], names[1:], strict=True)))
+    fig = plot_pose_3d_beside_2d(pose5()[:, :2], pose5(), skeleton=skeleton)
+    assert [line.get_color() for line in fig.axes[1].get_lines()] == [skeleton.limb_colors[0]] * 4
+    out = animate_skeleton_3d(
+        moving_poses(3), None, tmp_path / "a.gif", skeleton=skeleton, figsize=(2, 2), dpi=40
+    )
+    assert out.stat().st_size > 0
+    with pytest.raises(ConfigError, match="not both"):
+        plot_pose_3d_beside_2d(pose5()[:, :2], pose5(), bones=BONES, skeleton=skeleton)
+    with pytest.raises(KeypointError, match="5 keypoints for 4 joints"):
+        plot_pose_3d_beside_2d(pose5()[:4, :2], pose5()[:4], skeleton=skeleton)

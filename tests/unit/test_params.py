@@ -163,7 +163,7 @@ def test_vis_from_dict_errors():
         vis_from_dlc_config({"bodyparts": ["a"], "skeleton": [["a", "z"]]})
     with pytest.raises(ConfigError, match="not a pair"):
         vis_from_dlc_config({"bodyparts": ["a", "b"], "skeleton": [["a", "b", "a"]]})
-    with pytest.raises(ConfigError, match="no bodyparts"):
+    with pytest.raises(ConfigError, match="no 'bodyparts'"):
         vis_from_dlc_config({"skeleton": []})
     with pytest.raises(ConfigError, match="not bodyparts"):
         vis_from_dlc_config({"bodyparts": ["a"]}, keypoints=["q"])

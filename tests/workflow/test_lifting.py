@@ -34,7 +34,7 @@ def test_lift_matches_lifter_predict(tiny_lifter):
     np.testing.assert_allclose(result.poses.data[:, 0], expected, rtol=1e-6, atol=1e-9)
     assert result.poses.keypoints == ["a", "b", "c", "d"]
     assert result.poses.fps == 25.0
-    assert result.poses.skeleton == [("a", "b")]
+    assert list(result.poses.skeleton.edges) == [("a", "b")]
     assert result.poses.source.software == "liftpose-dlc"
     np.testing.assert_array_equal(result.poses.confidence, poses.confidence)
     assert not result.inferred.any()

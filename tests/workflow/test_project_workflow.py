@@ -55,7 +55,7 @@ def test_train_dlc_project_saves_lifter_and_record_inside_the_project(project):
     loaded = Lifter.load(model)
     assert loaded.keypoints == MOUSE == lifter.keypoints
     assert loaded.roots == [0]
-    assert loaded.options.norm_2d  # virtual cameras: scale-free 2D
+    assert loaded.encoder.options.norm_2d  # virtual cameras: scale-free 2D
     record = yaml.safe_load((project.parent / "liftpose" / "lifter.yaml").read_text())
     assert record["keypoints"] == MOUSE
     assert record["roots"] == ["snout"]
@@ -99,7 +99,7 @@ def test_lift_dlc_project_lifts_analysed_videos_and_reports_the_rest(project):
     assert names == [f"{v}DLC_resnet50_testmouseJan1shuffle1_1000_3d.h5" for v in ("a", "b")]
     a = load_dlc(videos / names[0])
     assert a.data.shape == (90, 1, 4, 3)
-    assert a.skeleton == [tuple(e) for e in SKELETON]
+    assert list(a.skeleton.edges) == [tuple(e) for e in SKELETON]
     frame = pd.read_hdf(videos / names[0])
     assert list(frame.columns.names) == ["scorer", "bodyparts", "coords"]
     # NaN exactly where the 2D likelihood is below the config's pcutoff (0.6), or the root's
@@ -195,3 +195,26 @@ def test_multi_animal_project_lifts_every_individual_with_unique_bodyparts(tmp_p
     assert np.isnan(lifted.data[3, 1]).all()
     assert np.isfinite(np.delete(lifted.data[:, 1], 3, axis=0)).all()
     assert pd.read_hdf(written[0]).columns.names == ["scorer", "individuals", "bodyparts", "coords"]
+
+
+def test_lift_dlc_project_says_which_3d_file_came_from_which_analysis_file(project):
+    model = trained_mouse_model()
+    videos = project.parent / "videos"
+    with pytest.warns(LiftSkippedWarning):
+        result = lift_dlc_project(project, model, save_as_csv=True, verbose=False)
+    analysis = {v: videos / f"{v}DLC_resnet50_testmouseJan1shuffle1_1000.h5" for v in "ab"}
+    assert result.outputs == {a: a.with_name(a.stem + "_3d.h5") for a in analysis.values()}
+    assert [v.csv for v in result.lifted] == [
+        a.with_name(a.stem + "_3d.csv") for a in analysis.values()
+    ]
+    assert list(result) == [f for v in result.lifted for f in (v.output, v.csv)]
+    [never] = result.skipped
+    assert never.video.name == "never_analysed.mp4"
+    assert never.analysis is None
+    assert "no analysis output" in never.skipped
+    with pytest.warns(LiftSkippedWarning):
+        again = lift_dlc_project(project, model, verbose=False)
+    assert again == []
+    kept = [v for v in again.skipped if v.analysis is not None]
+    assert [v.analysis for v in kept] == list(analysis.values())
+    assert all("exists and is kept" in v.skipped for v in kept)

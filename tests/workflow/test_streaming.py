@@ -23,8 +23,8 @@ from wf_helpers import (
 from liftpose_dlc import Poses, lift_file, load_dlc
 from liftpose_dlc.errors import FileFormatError, OutputExistsError
 from liftpose_dlc.io.dlc import load_dlc_inferred, save_dlc
+from liftpose_dlc.io.dlc_stream import DLCChunkReader, DLCChunkWriter
 from liftpose_dlc.workflow import lift_poses
-from liftpose_dlc.workflow.streaming import DLCChunkReader, DLCChunkWriter
 
 one_torch_thread = pytest.fixture(autouse=True)(one_thread_fixture)
 
@@ -78,7 +78,7 @@ def test_chunked_writer_equals_save_dlc(tmp_path, individuals):
     back = load_dlc(tmp_path / "chunked.h5")
     assert back.individuals == individuals
     assert back.fps == 30.0
-    assert back.skeleton == [("a", "b")]
+    assert list(back.skeleton.edges) == [("a", "b")]
     np.testing.assert_array_equal(load_dlc_inferred(tmp_path / "chunked.h5"), inferred)
 
 
@@ -155,18 +155,18 @@ def test_lift_file_keeps_existing_output_and_is_atomic(tmp_path, mouse_model, mo
         lift_file(src, mouse_model, verbose=False)
     assert out.read_bytes() == before
 
-    from liftpose_dlc.workflow import lifting
+    from liftpose_dlc import engine
 
     calls = {"n": 0}
-    original = lifting.ChunkLifter.lift_chunk
+    original = engine.LiftEngine._lift
 
-    def failing(self, data, conf):
+    def failing(self, window):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk on fire")
-        return original(self, data, conf)
+        return original(self, window)
 
-    monkeypatch.setattr(lifting.ChunkLifter, "lift_chunk", failing)
+    monkeypatch.setattr(engine.LiftEngine, "_lift", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         lift_file(src, mouse_model, overwrite=True, chunk_size=20, verbose=False, save_as_csv=True)
     assert out.read_bytes() == before  # the old output is untouched

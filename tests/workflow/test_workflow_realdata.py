@@ -109,7 +109,7 @@ def test_multi_animal_project_every_individual_and_unique_bodyparts(shared_data,
     assert lifted.keypoints == ["bodypart1", "bodypart2", "bodypart3", "corner1", "corner2"]
     assert lifted.data.shape == (31, 3, 5, 3)
     assert lifted.fps == pytest.approx(29.98, abs=0.01)  # from DeepLabCut's _meta.pickle
-    assert lifted.skeleton == [
+    assert list(lifted.skeleton.edges) == [
         ("bodypart1", "bodypart2"),
         ("bodypart2", "bodypart3"),
         ("bodypart1", "bodypart3"),
@@ -201,7 +201,7 @@ def test_sleap_file_all_frames_and_tracks(shared_data, tmp_path):
     with h5py.File(out, "r") as f:
         assert f["tracks"].shape == (1100, 27, 24, 3)
         assert [n.decode() for n in f["node_names"][()]] == two.keypoints
-        assert f["edge_names"].shape == (len(two.skeleton), 2)
+        assert f["edge_names"].shape == (len(two.skeleton.edges), 2)
         assert "inferred" not in f
     lifted = load_sleap_3d(out)
     assert lifted.individuals == two.individuals

@@ -1,12 +1,17 @@
-"""Roots, target sets, normalisation statistics and the network's input/target tensors.
+"""The input encoder: roots, target sets, statistics and the network's input/target tensors.
 
 The lifter predicts every joint of a *target set* relative to the set's *root* joint
-(LiftPose3D's root anchoring). This module holds the pieces shared by training and
-prediction, all vectorised over a batch:
+(LiftPose3D's root anchoring). :class:`InputEncoder` is how 2D poses become the network's
+input and the network's output becomes 3D; it is saved with the model. It holds:
 
 * :class:`Layout` -- which joint is predicted relative to which root;
+* :class:`EncoderOptions` -- the feature options (``norm_2d``, ``root_input``,
+  ``chain_features``);
 * :class:`Stats` -- per-coordinate mean and standard deviation of the anchored 2D input
-  and 3D target, computed from the training data only;
+  and 3D target, computed from the training data only (:meth:`InputEncoder.fit`).
+
+The functions below are its vectorised kernels (over a batch):
+
 * :func:`make_input` -- 2D poses ``(B, J, 2)`` to the network input: anchored, optionally
   scale-normalised per pose (``norm_2d``), standardised, missing points set to 0 and a
   visibility channel per target joint appended (so a NaN is *masked*, not replaced by
@@ -20,14 +25,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from liftpose_dlc.errors import ConfigError, KeypointError
 
+if TYPE_CHECKING:
+    from liftpose_dlc.lifter.augmentation import PoseBatch
+
 __all__ = [
+    "EncoderOptions",
+    "InputEncoder",
     "Layout",
     "Stats",
     "make_layout",
@@ -40,6 +51,59 @@ __all__ = [
 ]
 
 _EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """How 2D poses are encoded for the network (the input features).
+
+    The defaults are the original LiftPose3D's (each option off); the lifter's defaults
+    are in :data:`~liftpose_dlc.lifter.lifter.DEFAULT_MODEL_OPTIONS`.
+
+    Attributes
+    ----------
+    norm_2d
+        Divide each 2D pose (root-relative) by its RMS length before standardising,
+        making the lifter invariant to the animal's image size (the seed's ``norm_2d``).
+    root_input
+        Also give the network the 2D positions of the other roots relative to the first
+        root (the seed gives only each target set relative to its own root, so the network
+        never sees how the body is oriented in the image). No effect with one root.
+    chain_features
+        Also give the network, for each target set taken as a chain (root, then the targets
+        in the given order), the squared 2D length and the 2D length of each segment: with
+        segments of fixed 3D length, the 2D length tells how much a segment points along
+        the camera's axis (foreshortening), a quadratic function of the coordinates that
+        the linear path cannot represent.
+    """
+
+    norm_2d: bool = False
+    root_input: bool = False
+    chain_features: bool = False
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, bool | np.bool_):
+                raise ConfigError(f"{f.name} must be True or False, got {value!r}")
+            object.__setattr__(self, f.name, bool(value))
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The option names."""
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EncoderOptions:
+        """Build from keyword arguments; an unknown key is a :class:`ConfigError`."""
+        unknown = sorted(set(kwargs) - set(cls.names()))
+        if unknown:
+            raise ConfigError(f"unknown encoder options {unknown}; known: {cls.names()}")
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as a JSON-friendly dictionary."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -221,9 +285,9 @@ class Stats:
         Shape ``(T * 3,)``, the same for the anchored 3D targets.
     mean_root, std_root
         Shape ``((R - 1) * 2,)``: the same for the 2D positions of the other roots relative
-        to the first root (the ``root_input`` model option); empty when not used.
+        to the first root (the ``root_input`` encoder option); empty when not used.
     mean_chain, std_chain
-        Shape ``(T * 2,)``: the same for the chain features (the ``chain_features`` model
+        Shape ``(T * 2,)``: the same for the chain features (the ``chain_features`` encoder
         option: squared 2D length, then length, of the segment ending at each target);
         empty when not used.
     """
@@ -311,17 +375,6 @@ class Stats:
             out.append(arr.copy())
         std_ok = [np.where(np.isfinite(s) & (s > _EPS), s, 1.0) for s in (out[1], out[3])]
         return cls(np.nan_to_num(out[0]), std_ok[0], np.nan_to_num(out[2]), std_ok[1])
-
-
-def anchored_2d(
-    poses_2d: torch.Tensor, valid: torch.Tensor, layout: Layout, norm_2d: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Anchored (and optionally scale-normalised) 2D ``(B, T, 2)`` with visibility ``(B, T)``.
-
-    Missing points (NaN, ``valid`` False, or a missing root) are set to 0 in the output.
-    """
-    rel, vis, _ = _anchored_2d_scale(poses_2d, valid, layout, norm_2d)
-    return torch.where(vis[..., None], rel, 0.0), vis
 
 
 def _anchored_2d_scale(
@@ -483,7 +536,7 @@ def make_input(
     valid_2d
         ``(B, J)`` bool, False to hide a point from the network.
     layout, stats, norm_2d
-        See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` model option.
+        See :class:`Layout`, :meth:`Stats.tensors` and the ``norm_2d`` encoder option.
     """
     roots = "mean_root" in stats
     pts, anc = _input_indices(layout, roots, poses_2d.device)
@@ -571,3 +624,198 @@ def make_target(
 def unnormalise_output(out: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
     """Network output ``(B, T * 3)`` back to anchored 3D ``(B, T, 3)`` in input units."""
     return (out * stats["std_3d"] + stats["mean_3d"]).reshape(out.shape[0], -1, 3)
+
+
+class InputEncoder:
+    """Turns 2D poses into the network's input and its output into root-relative 3D.
+
+    It holds the keypoint names, the :class:`Layout` (roots and target sets), the
+    :class:`EncoderOptions` and, once fitted, the normalisation :class:`Stats` and the
+    roots' mean offsets (for ``root_positions="mean"``); it is saved with the model
+    (:meth:`to_tensors`, :meth:`from_tensors`).
+
+    Parameters
+    ----------
+    keypoints
+        Keypoint names in the order of the poses' joint axis (or their number, then
+        named ``"0"``, ``"1"``, ...).
+    roots, target_sets
+        See :func:`make_layout`.
+    options
+        The feature options (default: all off, the original LiftPose3D's input).
+
+    Examples
+    --------
+    >>> enc = InputEncoder(["r", "a", "b"], ["r"], [["a", "b"]], EncoderOptions(norm_2d=True))
+    >>> enc.input_size, enc.output_size
+    (6, 6)
+    """
+
+    def __init__(
+        self,
+        keypoints: Sequence[str] | int,
+        roots: Sequence[int | str] | int | str,
+        target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
+        options: EncoderOptions | None = None,
+    ) -> None:
+        if isinstance(keypoints, int | np.integer):
+            keypoints = [str(i) for i in range(int(keypoints))]
+        self.keypoints = [str(k) for k in keypoints]
+        if len(set(self.keypoints)) != len(self.keypoints):
+            raise ConfigError(f"keypoint names must be unique: {self.keypoints}")
+        self.layout = make_layout(self.keypoints, roots, target_sets)
+        self.options = options or EncoderOptions()
+        self._stats: Stats | None = None
+        self._cache: dict[torch.device, dict[str, torch.Tensor]] = {}
+        self.root_offsets: np.ndarray | None = None
+
+    @property
+    def stats(self) -> Stats | None:
+        """The normalisation statistics (None until fitted)."""
+        return self._stats
+
+    @stats.setter
+    def stats(self, value: Stats | None) -> None:
+        self._stats = value
+        self._cache = {}
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the statistics are known."""
+        return self._stats is not None
+
+    @property
+    def input_size(self) -> int:
+        """Length of the network input (see :func:`input_size`)."""
+        return input_size(self.layout, self.options.root_input, self.options.chain_features)
+
+    @property
+    def output_size(self) -> int:
+        """Length of the network output: 3 coordinates per target joint."""
+        return self.layout.n_targets * 3
+
+    def set_columns(self) -> tuple[list[list[int]], list[list[int]]]:
+        """Each target set's input and output columns (see :func:`set_columns`)."""
+        return set_columns(self.layout, self.options.root_input, self.options.chain_features)
+
+    def check_same_keypoints(self, other: InputEncoder, what: str) -> None:
+        """Raise :class:`KeypointError` unless ``other`` has these keypoints, roots and sets."""
+        if other.keypoints != self.keypoints or other.layout != self.layout:
+            raise KeypointError(
+                f"{what} has keypoints {other.keypoints}, roots {list(other.layout.roots)} and "
+                f"target sets {[list(t) for t in other.layout.target_sets]}; this lifter has "
+                f"keypoints {self.keypoints}, roots {list(self.layout.roots)} and target sets "
+                f"{[list(t) for t in self.layout.target_sets]}"
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: PoseBatch, stats: Stats | Sequence[np.ndarray] | None = None) -> None:
+        """Statistics and mean root offsets from ``data`` (training frames).
+
+        ``stats`` (a :class:`Stats` or the seed's ``(mean_2d, std_2d, mean_3d, std_3d)``)
+        replaces the computed 2D/3D statistics; the roots' and chain statistics are not
+        part of the seed's tuple and are computed.
+        """
+        opt = self.options
+        computed = compute_stats(
+            data.pose_2d,
+            data.valid_2d,
+            data.pose_3d,
+            data.weight_3d,
+            self.layout,
+            opt.norm_2d,
+            opt.root_input,
+            opt.chain_features,
+        )
+        if stats is None:
+            self.stats = computed
+        else:
+            given = stats if isinstance(stats, Stats) else Stats.from_seed(stats, self.layout)
+            self.stats = Stats(
+                given.mean_2d,
+                given.std_2d,
+                given.mean_3d,
+                given.std_3d,
+                computed.mean_root,
+                computed.std_root,
+                computed.mean_chain,
+                computed.std_chain,
+            )
+        p3 = data.pose_3d.double().cpu().numpy()
+        roots = np.asarray(self.layout.roots)
+        rel = p3[:, roots] - p3[:, roots[:1]]
+        with np.errstate(invalid="ignore"):
+            offsets = np.nanmean(np.where(np.isfinite(rel), rel, np.nan), axis=0)
+        self.root_offsets = np.nan_to_num(offsets)
+
+    # --------------------------------------------------------------- encode
+    def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """The statistics as tensors on ``device`` (:meth:`Stats.tensors`, cached)."""
+        if self._stats is None:
+            raise ConfigError("the input encoder has no statistics: fit it first")
+        dev = torch.device(device)
+        if dev not in self._cache:
+            self._cache[dev] = self._stats.tensors(dev)
+        return self._cache[dev]
+
+    def encode(self, pose_2d: torch.Tensor, valid_2d: torch.Tensor) -> torch.Tensor:
+        """Network input ``(B, input_size)`` of 2D poses ``(B, J, 2)`` (see :func:`make_input`)."""
+        st = self.tensors(pose_2d.device)
+        return make_input(pose_2d, valid_2d, self.layout, st, self.options.norm_2d)
+
+    def target(
+        self, pose_3d: torch.Tensor, weight_3d: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised target and loss weights of 3D poses (see :func:`make_target`)."""
+        return make_target(pose_3d, weight_3d, self.layout, self.tensors(pose_3d.device))
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        """Network output ``(B, T * 3)`` to root-relative 3D ``(B, T, 3)`` in input units."""
+        return unnormalise_output(out, self.tensors(out.device))
+
+    # ----------------------------------------------------------------- save
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        """The statistics (``stats.<name>``) and ``root_offsets`` as float64 tensors."""
+        if self._stats is None or self.root_offsets is None:
+            raise ConfigError("the input encoder has no statistics: fit it first")
+        t = {
+            f"stats.{k}": torch.as_tensor(np.asarray(v, dtype=np.float64))
+            for k, v in self._stats.as_dict().items()
+        }
+        t["root_offsets"] = torch.as_tensor(np.asarray(self.root_offsets, dtype=np.float64))
+        return t
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Set the statistics and root offsets from :meth:`to_tensors`' tensors.
+
+        Raises
+        ------
+        KeyError
+            If a tensor is missing.
+        """
+        names = ["mean_2d", "std_2d", "mean_3d", "std_3d"]
+        names += [
+            k
+            for k in ("mean_root", "std_root", "mean_chain", "std_chain")
+            if f"stats.{k}" in tensors
+        ]
+        self.stats = Stats(**{k: tensors[f"stats.{k}"].numpy() for k in names})
+        self.root_offsets = tensors["root_offsets"].numpy()
+
+    @classmethod
+    def from_tensors(
+        cls,
+        keypoints: Sequence[str],
+        roots: Sequence[int | str],
+        target_sets: Sequence[Sequence[int | str]],
+        options: EncoderOptions,
+        tensors: dict[str, torch.Tensor],
+    ) -> InputEncoder:
+        """An encoder with the statistics saved by :meth:`to_tensors`."""
+        enc = cls(keypoints, roots, target_sets, options)
+        enc.load_tensors(tensors)
+        return enc
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.is_fitted else "not fitted"
+        return f"InputEncoder({len(self.keypoints)} keypoints, {self.options}, {state})"

@@ -12,10 +12,18 @@ A DeepLabCut ``.h5`` of a long recording need not fit in memory:
   row-sized arrays of the file (the index ``axis1`` and the values ``block0_values``) their
   full length with PyTables and fills them chunk by chunk. The file reads back identical to
   one written by ``save_dlc`` from the whole table. The CSV is appended to chunk by chunk.
+* :func:`open_dlc_writer` wraps the writer in atomic writes: the ``.h5`` (and ``.csv``) are
+  written to temporary files, re-read and compared with a running checksum of every row
+  written, and only then renamed into place.
+
+These are the DeepLabCut format's ``chunk_reader`` and ``chunk_writer`` in the registry
+(:mod:`liftpose_dlc.io.registry`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +32,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from liftpose_dlc._files import check_file
-from liftpose_dlc.errors import FileFormatError
-from liftpose_dlc.io._hdf5 import check_hdf5_tree
-from liftpose_dlc.io._sniff import is_hdf5
+from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc.errors import FileFormatError, WriteError
+from liftpose_dlc.io._hdf5 import check_hdf5_tree, is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
     poses_from_dlc_table,
@@ -37,9 +44,20 @@ from liftpose_dlc.io.dlc import (
 )
 from liftpose_dlc.poses import Poses, Source
 
-__all__ = ["DLCChunkReader", "DLCChunkWriter"]
+__all__ = ["DLCChunkReader", "DLCChunkWriter", "open_dlc_writer"]
 
 _ROW_ARRAYS = ("axis1", "block0_values")  # the arrays of a fixed-format frame sized by rows
+_VERIFY_ROWS = 65536  # rows re-read at a time when checking a written file
+
+
+def _hdf5_os_error(exc: BaseException) -> OSError:
+    """An OSError for a failure of PyTables/HDF5 (errno 28 when the disk is full)."""
+    if isinstance(exc, OSError):
+        return exc
+    text = str(exc)
+    if "errno = 28" in text or "No space left" in text:
+        return OSError(28, "No space left on device")
+    return OSError(f"HDF5 error: {type(exc).__name__}: {text}")
 
 
 class DLCChunkReader:
@@ -138,24 +156,28 @@ class DLCChunkReader:
             present[poses.individuals[0]] = set(levels[1])
         self.present = present
 
+    def read(self, start: int, stop: int) -> Poses:
+        """Rows ``start`` to ``stop`` (exclusive) as 2D :class:`~liftpose_dlc.Poses`."""
+        a, b = int(start), min(self.n_frames, int(stop))
+        if self._store is not None:
+            try:
+                frame = self._store.select(self.key, start=a, stop=b)
+            except Exception as exc:  # noqa: BLE001
+                raise FileFormatError(
+                    f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
+                ) from exc
+        else:
+            assert self._frame is not None
+            frame = self._frame.iloc[a:b]
+        if not frame.columns.equals(self.columns):
+            raise FileFormatError(f"{self.path}: the columns change within the table")
+        return poses_from_dlc_table(frame, source=self.source)
+
     def chunks(self, chunk_size: int) -> Iterator[Poses]:
         """Yield the table as 2D :class:`~liftpose_dlc.Poses` of at most ``chunk_size`` frames."""
         step = max(1, int(chunk_size))
         for a in range(0, self.n_frames, step):
-            b = min(self.n_frames, a + step)
-            if self._store is not None:
-                try:
-                    frame = self._store.select(self.key, start=a, stop=b)
-                except Exception as exc:  # noqa: BLE001
-                    raise FileFormatError(
-                        f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
-                    ) from exc
-            else:
-                assert self._frame is not None
-                frame = self._frame.iloc[a:b]
-            if not frame.columns.equals(self.columns):
-                raise FileFormatError(f"{self.path}: the columns change within the table")
-            yield poses_from_dlc_table(frame, source=self.source)
+            yield self.read(a, a + step)
 
     def close(self) -> None:
         """Close the file."""
@@ -218,6 +240,8 @@ class DLCChunkWriter:
         self.rows_written = 0
         self._h5: Any = None
         self._columns: pd.MultiIndex | None = None
+        self._values_hash = hashlib.sha256()  # of every row written, to check the file
+        self._csv_hash = hashlib.sha256()
 
     def _start(self, first: Poses, inferred: np.ndarray | None) -> None:
         import tables
@@ -235,21 +259,28 @@ class DLCChunkWriter:
                 frame=self.frame,
             )
             os.replace(template, self.path)
+        except WriteError as exc:  # name the final output, not these temporary files
+            code = exc.errno or 0
+            raise (OSError(code, os.strerror(code)) if code else OSError(str(exc))) from exc
         finally:
             if template.exists():
                 template.unlink()
-        self._h5 = tables.open_file(str(self.path), mode="a")
-        group = self._h5.get_node(f"/{HDF_KEY}")
-        n_cols = group.block0_values.shape[1]
-        shapes = {"axis1": (self.n_frames,), "block0_values": (self.n_frames, n_cols)}
-        for name in _ROW_ARRAYS:
-            old = getattr(group, name)
-            attrs = {k: old._v_attrs[k] for k in old._v_attrs._f_list("user")}
-            atom = old.atom
-            old._f_remove()
-            new = self._h5.create_carray(group, name, atom, shapes[name])
-            for k, v in attrs.items():
-                setattr(new._v_attrs, k, v)
+        try:
+            self._h5 = tables.open_file(str(self.path), mode="a")
+            group = self._h5.get_node(f"/{HDF_KEY}")
+            n_cols = group.block0_values.shape[1]
+            shapes = {"axis1": (self.n_frames,), "block0_values": (self.n_frames, n_cols)}
+            for name in _ROW_ARRAYS:
+                old = getattr(group, name)
+                attrs = {k: old._v_attrs[k] for k in old._v_attrs._f_list("user")}
+                atom = old.atom
+                old._f_remove()
+                new = self._h5.create_carray(group, name, atom, shapes[name])
+                for k, v in attrs.items():
+                    setattr(new._v_attrs, k, v)
+        except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
+            _close_quietly(self)
+            raise _hdf5_os_error(exc) from exc
         self._group = group
 
     def write(self, poses: Poses, inferred: np.ndarray | None = None) -> None:
@@ -270,20 +301,162 @@ class DLCChunkWriter:
             self._columns = frame.columns
         elif not frame.columns.equals(self._columns):
             raise ValueError("the columns of a chunk differ from the first chunk's")
-        self._group.block0_values[a:b] = frame.to_numpy(dtype=np.float64)
-        self._group.axis1[a:b] = np.arange(a, b, dtype=np.int64)
+        values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+        try:
+            self._group.block0_values[a:b] = values
+            self._group.axis1[a:b] = np.arange(a, b, dtype=np.int64)
+        except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
+            raise _hdf5_os_error(exc) from exc
+        self._values_hash.update(values.tobytes())
         if self.csv_file is not None:
             frame.index = pd.Index(np.arange(a, b, dtype=np.int64))
-            frame.to_csv(self.csv_file, header=a == 0)
+            text = frame.to_csv(header=a == 0)
+            self.csv_file.write(text)
+            self._csv_hash.update(text.encode("utf-8"))
         self.rows_written = b
 
     def close(self) -> None:
-        """Close the HDF5 file (call :meth:`check_complete` first to check the row count)."""
-        if self._h5 is not None:
-            self._h5.close()
-            self._h5 = None
+        """Close the HDF5 file (call :meth:`check_complete` first to check the row count).
+
+        Raises
+        ------
+        OSError
+            If HDF5 cannot write the file's last blocks (e.g. the disk is full).
+        """
+        h5, self._h5 = self._h5, None
+        if h5 is not None:
+            try:
+                h5.close()
+            except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
+                raise _hdf5_os_error(exc) from exc
+
+    def verify_h5(self, path: str | os.PathLike) -> None:
+        """Re-read the written ``.h5`` at ``path`` and compare it with the rows written.
+
+        Raises
+        ------
+        ValueError
+            If the row count, the index or the checksum of the values differ.
+        """
+        import tables
+
+        digest = hashlib.sha256()
+        with tables.open_file(str(path), mode="r") as h5:
+            group = h5.get_node(f"/{HDF_KEY}")
+            n_rows = int(group.block0_values.shape[0])
+            if n_rows != self.rows_written or int(group.axis1.shape[0]) != self.rows_written:
+                raise ValueError(f"{n_rows} rows read back, {self.rows_written} written")
+            for a in range(0, n_rows, _VERIFY_ROWS):
+                b = min(n_rows, a + _VERIFY_ROWS)
+                index = group.axis1[a:b]
+                if not np.array_equal(index, np.arange(a, b)):
+                    raise ValueError(f"the frame index of rows {a}-{b} read back is wrong")
+                digest.update(np.ascontiguousarray(group.block0_values[a:b]).tobytes())
+        if digest.digest() != self._values_hash.digest():
+            raise ValueError("the checksum of the values read back differs")
+
+    def verify_csv(self, path: str | os.PathLike) -> None:
+        """Re-read the written ``.csv`` at ``path`` and compare its checksum with the text written.
+
+        Raises
+        ------
+        ValueError
+            If the file differs from what was written.
+        """
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.digest() != self._csv_hash.digest():
+            raise ValueError("the CSV read back differs from the text written")
 
     def check_complete(self) -> None:
         """Raise if fewer rows than announced were written."""
         if self.rows_written != self.n_frames:
             raise ValueError(f"{self.rows_written} rows written of {self.n_frames} announced")
+
+
+@contextlib.contextmanager
+def open_dlc_writer(
+    path: str | os.PathLike,
+    n_frames: int,
+    *,
+    scorer: str,
+    multianimal: bool,
+    with_inferred: bool,
+    save_as_csv: bool = False,
+    overwrite: bool = False,
+    units: str | None = None,
+    frame: str | None = None,
+) -> Iterator[DLCChunkWriter]:
+    """A :class:`DLCChunkWriter` for ``path`` whose files appear only when complete and checked.
+
+    The ``.h5`` (and, with ``save_as_csv``, the ``.csv`` beside it) are written to temporary
+    files; when the block ends, the writer checks that ``n_frames`` rows were written,
+    closes the file, re-reads both files and compares them with a checksum of what was
+    written, and renames them into place (see :func:`~liftpose_dlc._files.atomic_path`).
+    If the block raises, or a write or check fails, nothing appears under the final names
+    and previous files there are untouched.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` to write.
+    n_frames
+        Number of rows the block will write.
+    scorer, multianimal, with_inferred
+        See :class:`DLCChunkWriter`.
+    save_as_csv
+        Also write ``<path stem>.csv``.
+    overwrite
+        Replace existing files; otherwise :class:`~liftpose_dlc.errors.OutputExistsError`.
+    units, frame
+        Units and coordinate frame of the 3D, see :class:`DLCChunkWriter`.
+
+    Raises
+    ------
+    OutputExistsError
+        If an output exists and ``overwrite`` is False.
+    WriteError
+        If a file cannot be written (disk full, ...), or fewer rows than ``n_frames`` were.
+    """
+    dest = Path(path)
+    csv_dest = dest.with_suffix(".csv") if save_as_csv else None
+    check_overwrite(dest, overwrite)
+    if csv_dest is not None:
+        check_overwrite(csv_dest, overwrite)
+    writers: list[DLCChunkWriter] = []
+    with contextlib.ExitStack() as stack:
+        tmp_h5 = stack.enter_context(
+            atomic_path(dest, overwrite, verify=lambda p: writers[0].verify_h5(p))
+        )
+        csv_file = None
+        if csv_dest is not None:
+            tmp_csv = stack.enter_context(
+                atomic_path(csv_dest, overwrite, verify=lambda p: writers[0].verify_csv(p))
+            )
+            csv_file = stack.enter_context(open(tmp_csv, "w", newline="", encoding="utf-8"))
+        writer = DLCChunkWriter(
+            tmp_h5,
+            n_frames,
+            scorer=scorer,
+            multianimal=multianimal,
+            with_inferred=with_inferred,
+            csv_file=csv_file,
+            units=units,
+            frame=frame,
+        )
+        writers.append(writer)
+        stack.callback(_close_quietly, writer)
+        yield writer
+        try:
+            writer.check_complete()
+        except ValueError as exc:
+            raise WriteError(f"{dest}: {exc}; nothing was changed there") from None
+        writer.close()
+
+
+def _close_quietly(writer: DLCChunkWriter) -> None:
+    """Close after a failure: the first error is the one to report."""
+    with contextlib.suppress(Exception):
+        writer.close()
