@@ -784,7 +784,9 @@ def _sniff(probe: Probe) -> bool:
 
     if probe.first_row and is_anipose_csv_header(probe.first_row):
         return False  # its x/y/z columns look like a flattened table: Anipose's sniffer decides
-    return flat_dlc_header(probe.path) is not None  # read, or explained, by _read_csv
+    flat = flat_dlc_header(probe.path)  # read, or explained, by _read_csv
+    # joined names are <bodypart>_<coord>: a plain x, y table is no DeepLabCut table
+    return flat is not None and (flat[0] == "tuples" or any("_" in n for n in flat[1]))
 
 
 def _like_options(path: Path) -> dict[str, Any]:

@@ -145,8 +145,8 @@ def lift_file(
         like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
-        units=lifter.units,
-        frame=lifter.frame,
+        units=getattr(lifter, "units", None),
+        frame=getattr(lifter, "frame", None),
     )
 
 
@@ -221,8 +221,8 @@ def lift_dlc_file(
             with_inferred=infer_occluded,
             save_as_csv=save_as_csv,
             overwrite=overwrite,
-            units=model.units,
-            frame=model.frame,
+            units=getattr(model, "units", None),  # models other than a Lifter: unknown
+            frame=getattr(model, "frame", None),
         ) as writer:
             for chunk in engine.chunks(cancel):
                 writer.write(chunk.poses, chunk.inferred)
