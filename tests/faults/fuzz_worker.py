@@ -2,7 +2,9 @@
 
 A case is ``{"reader": NAME, "path": FILE, "kwargs": {...}}``; the answer is ``{"ok": true}``
 or ``{"ok": false, "type": "...", "liftpose": bool, "message": "..."}``. A hang or a crash of
-this interpreter is seen by the parent (no answer in time, or end of output).
+this interpreter is seen by the parent (no answer in time, or end of output). The parent
+restarts the worker after every damaged HDF5 file that raised an error (see
+``fuzzing.run_cases``), so the worker starts light: torch is imported only for ``Lifter.load``.
 """
 
 from __future__ import annotations
@@ -14,26 +16,31 @@ import time
 import warnings
 
 
+def _lifter_load(path: str, **kwargs: object) -> object:
+    import torch  # only here: a worker that reads no model starts without torch
+
+    torch.set_num_threads(1)
+    from liftpose_dlc.lifter.lifter import Lifter
+
+    return Lifter.load(path, **kwargs)
+
+
 def _readers() -> dict:
     import liftpose_dlc as lp
     from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc_project import read_dlc_config
     from liftpose_dlc.io.poses3d import load_poses_3d
-    from liftpose_dlc.lifter.lifter import Lifter
 
     return {
         "load_poses": lp.load_poses,
         "load_poses_3d": load_poses_3d,
         "load_calibration": load_calibration,
-        "Lifter.load": Lifter.load,
+        "Lifter.load": _lifter_load,
         "read_dlc_config": read_dlc_config,
     }
 
 
 def main() -> None:
-    import torch
-
-    torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     from liftpose_dlc.errors import LiftPoseError
 
