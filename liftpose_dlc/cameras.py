@@ -30,7 +30,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from liftpose_dlc.errors import CalibrationError
+from liftpose_dlc.errors import CalibrationError, ConfigError
 
 __all__ = [
     "Camera",
@@ -764,9 +764,13 @@ def sample_cameras(
     """
     ranges = np.asarray(angle_ranges, dtype=np.float64)
     if ranges.shape != (3, 2) or not np.all(np.isfinite(ranges)):
-        raise ValueError(f"angle_ranges must be three finite [low, high] pairs, got {ranges}")
+        raise ConfigError(
+            f"angle_ranges must be three finite [low, high] pairs, got {ranges.tolist()}"
+        )
     if np.any(ranges[:, 1] < ranges[:, 0]):
-        raise ValueError(f"each angle range must be [low, high] with low <= high: {ranges}")
+        raise ConfigError(
+            f"each angle range must be [low, high] with low <= high, got {ranges.tolist()}"
+        )
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     rng = np.random.default_rng(seed)

@@ -8,6 +8,7 @@ input into one line on stderr and a non-zero exit code (``--debug`` shows the tr
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -71,19 +72,51 @@ def _angle_ranges(values: Sequence[float] | None) -> list[list[float]] | None:
         return None
     if len(values) != 6:
         raise UsageError("--angle-ranges takes 6 numbers: ZLOW ZHIGH YLOW YHIGH XLOW XHIGH")
-    return [list(values[0:2]), list(values[2:4]), list(values[4:6])]
+    ranges = [list(values[0:2]), list(values[2:4]), list(values[4:6])]
+    for axis, (low, high) in zip("ZYX", ranges, strict=True):
+        if not low <= high:
+            raise UsageError(
+                f"--angle-ranges: each range is LOW HIGH with LOW <= HIGH; {axis} is {low} {high}"
+            )
+    return ranges
 
 
-def _frames(text: str | None) -> range | None:
-    if text is None:
-        return None
+def _frames(text: str) -> range:
+    """``--frames START:STOP`` (or one frame ``N``), checked when the arguments are parsed."""
     try:
         if ":" in text:
             a, b = text.split(":", 1)
-            return range(int(a or 0), int(b))
-        return range(int(text), int(text) + 1)
+            frames = range(int(a or 0), int(b))
+        else:
+            frames = range(int(text), int(text) + 1)
     except ValueError:
-        raise UsageError(f"--frames takes START:STOP (e.g. 0:200), got {text!r}") from None
+        frames = range(0)
+    if len(frames) == 0 or frames.start < 0:
+        raise argparse.ArgumentTypeError(
+            f"takes START:STOP with 0 <= START < STOP (e.g. 0:200), got {text!r}"
+        )
+    return frames
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None, *, open_high=False):
+    """An argparse type: a number of ``kind`` in [low, high] (or [low, high))."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expects {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        too_high = high is not None and (value >= high if open_high else value > high)
+        if (low is not None and value < low) or too_high or value != value:
+            bounds = f"[{low}, {high}{')' if open_high else ']'}" if high is not None else None
+            rule = f"in {bounds}" if bounds else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _training_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -333,7 +366,7 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
         "root_positions": args.root_positions,
         "overwrite": args.overwrite,
         "save_as_csv": args.csv,
-        "chunk_size": args.chunk_size,
+        **({} if args.chunk_size is None else {"chunk_size": args.chunk_size}),
         "device": args.device,
         "verbose": not args.quiet,
         "keypoint_map": _lift_keypoint_map(args.keypoint_map),
@@ -364,31 +397,40 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
 
 
 def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
+    """Lift each file; one that fails is reported and the others are still lifted."""
     from liftpose_dlc.engine import as_lifter
-    from liftpose_dlc.errors import LiftPoseError, OutputExistsError
+    from liftpose_dlc.errors import OutputExistsError
     from liftpose_dlc.workflow import lift_file
 
     model = as_lifter(args.model)
-    failed = 0
+    failed: list[Path] = []
+    lifted = 0
     for path in files:
         try:
             out = lift_file(path, model, **_lift_options(args))
+            _say(args, f"{path.name}: wrote {out}")
+            lifted += 1
+            if args.plot:
+                from liftpose_dlc.io import load_poses
+                from liftpose_dlc.io.poses3d import load_poses_3d
+
+                _plot(args, load_poses(path), load_poses_3d(out), out)
         except OutputExistsError as exc:
             _warn(f"{exc} (kept)")
-            continue
-        except LiftPoseError as exc:
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one file's failure does not stop the others
             if args.debug:
                 raise
-            message = str(exc)
+            message = _describe(exc)
             _error(message if str(path) in message else f"{path}: {message}")
-            failed += 1
-            continue
-        _say(args, f"{path.name}: wrote {out}")
-        if args.plot:
-            from liftpose_dlc.io import load_poses
-            from liftpose_dlc.io.poses3d import load_poses_3d
-
-            _plot(args, load_poses(path), load_poses_3d(out), out)
+            failed.append(path)
+    if failed and len(files) > 1:
+        _error(
+            f"{len(failed)} of {len(files)} file(s) not lifted: "
+            + ", ".join(p.name for p in failed)
+            + f"; {lifted} lifted"
+        )
     return 1 if failed else 0
 
 
@@ -401,7 +443,7 @@ def _plot(args: argparse.Namespace, poses_2d: Any, poses_3d: Any, lifted: Path) 
         poses_3d,
         folder,
         stem=lifted.stem,
-        frames=_frames(args.frames),
+        frames=args.frames,
         animation="" if args.animation == "none" else args.animation,
         overwrite=args.overwrite,
     )
@@ -517,7 +559,7 @@ def _report_evaluation(
         figures["animation"] = report.animate_lifted(
             lifted,
             out / f"lifted_skeleton.{args.animation}",
-            frames=_frames(args.frames),
+            frames=args.frames,
             overwrite=args.overwrite,
         )
     _write_evaluation(out, evaluation, figures, args.overwrite)
@@ -547,11 +589,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _code_defaults() -> dict[str, Any]:
+    """The values the code uses for options not given (imported only to print the help)."""
+    from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE
+    from liftpose_dlc.lifter.encoder import EncoderOptions
+    from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS
+    from liftpose_dlc.lifter.model import ModelOptions
+    from liftpose_dlc.lifter.session import TrainOptions
+
+    return {
+        **TrainOptions().as_dict(),
+        **EncoderOptions().as_dict(),
+        **ModelOptions().as_dict(),
+        **DEFAULT_MODEL_OPTIONS,
+        "chunk_size": DEFAULT_CHUNK_SIZE,
+    }
+
+
+_CODE_DEFAULT = re.compile(r"\{code:(\w+)\}")
+
+
 class _Formatter(argparse.HelpFormatter):
-    """Shows a default only when there is one worth showing."""
+    """Shows a default only when there is one worth showing.
+
+    ``{code:NAME}`` in a help text is the value the code uses (:func:`_code_defaults`), so
+    the help cannot drift from the code.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
+        if "{code:" in text:
+            defaults = _code_defaults()
+            text = _CODE_DEFAULT.sub(lambda m: str(defaults[m.group(1)]), text)
         default = action.default
         if (
             "%(default)" not in text
@@ -588,12 +657,32 @@ def _common(debug_default: Any) -> argparse.ArgumentParser:
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network and training")
-    g.add_argument("--epochs", type=int, help="training epochs")
-    g.add_argument("--batch-size", type=int, help="poses per optimisation step")
-    g.add_argument("--lr", type=float, help="learning rate")
-    g.add_argument("--linear-size", type=int, help="width of the network (default 1024)")
-    g.add_argument("--num-stage", type=int, help="residual blocks of the network")
-    g.add_argument("--dropout", type=float, help="dropout rate")
+    g.add_argument(
+        "--epochs",
+        type=_number(int, 0),
+        help="training epochs (default: at least 30, and enough for {code:min_steps} steps)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=_number(int, 2),
+        help="poses per optimisation step (default: {code:batch_size})",
+    )
+    g.add_argument("--lr", type=_number(float, 0), help="learning rate (default: {code:lr})")
+    g.add_argument(
+        "--linear-size",
+        type=_number(int, 1),
+        help="width of the network (default: {code:linear_size})",
+    )
+    g.add_argument(
+        "--num-stage",
+        type=_number(int, 0),
+        help="residual blocks of the network (default: {code:num_stage})",
+    )
+    g.add_argument(
+        "--dropout",
+        type=_number(float, 0, 1, open_high=True),
+        help="dropout rate (default: {code:dropout})",
+    )
     g.add_argument(
         "--norm-2d",
         action=argparse.BooleanOptionalAction,
@@ -662,9 +751,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("ZLO", "ZHI", "YLO", "YHI", "XLO", "XHI"),
         help="Euler-angle ranges (degrees) of virtual cameras / random_project",
     )
-    cam.add_argument("--n-cameras", type=int, default=8, help="number of virtual cameras")
-    cam.add_argument("--camera-distance", type=float, help="virtual cameras' distance")
-    cam.add_argument("--noise-px", type=float, default=0.0, help="2D noise added to projections")
+    cam.add_argument(
+        "--n-cameras", type=_number(int, 1), default=8, help="number of virtual cameras"
+    )
+    cam.add_argument("--camera-distance", type=_number(float, 0), help="virtual cameras' distance")
+    cam.add_argument(
+        "--noise-px", type=_number(float, 0), default=0.0, help="2D noise added to projections"
+    )
     cam.add_argument("--no-augment", action="store_true", help="(--data) no augmentation")
     tr.add_argument("--units", help="units of the 3D library (e.g. mm), recorded")
     tr.add_argument("--overwrite", action="store_true", help="replace an existing lifter")
@@ -708,7 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     li.add_argument(
         "--pcutoff",
-        type=float,
+        type=_number(float, 0, 1),
         help="likelihood/score below which a 2D point is missing (default: the project's "
         "pcutoff for a config.yaml; none for files)",
     )
@@ -716,7 +809,11 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--root-positions", choices=["mean", "zero"], default="mean")
     li.add_argument("--overwrite", action="store_true", help="replace existing 3D files")
     li.add_argument("--csv", action="store_true", help="also write CSV (DeepLabCut inputs)")
-    li.add_argument("--chunk-size", type=int, default=8192, help="frames lifted at a time")
+    li.add_argument(
+        "--chunk-size",
+        type=_number(int, 1),
+        help="frames lifted at a time (default: {code:chunk_size})",
+    )
     li.add_argument("--device", help="cpu, cuda, ...")
     dlc = li.add_argument_group("DeepLabCut projects")
     dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")
@@ -727,7 +824,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = li.add_argument_group("figures")
     pl.add_argument("--plot", action="store_true", help="a 3D pose beside its 2D, an animation")
     pl.add_argument("--plot-dir", help="folder for the figures (default: beside each 3D file)")
-    pl.add_argument("--frames", metavar="START:STOP", help="frame range to animate")
+    pl.add_argument("--frames", type=_frames, metavar="START:STOP", help="frame range to animate")
     pl.add_argument("--animation", choices=["gif", "mp4", "none"], default="gif")
     li.set_defaults(func=_cmd_lift)
 
@@ -753,7 +850,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--poses-2d", help="the 2D file that was lifted (for the 3D-beside-2D figure)")
     ev.add_argument("--units", help="units of the 3D (for labels)")
     ev.add_argument("--out", help="folder for the figures and evaluation.yaml")
-    ev.add_argument("--frames", metavar="START:STOP", help="frame range to animate")
+    ev.add_argument("--frames", type=_frames, metavar="START:STOP", help="frame range to animate")
     ev.add_argument("--animation", choices=["gif", "mp4", "none"], default="gif")
     ev.add_argument("--retest", action="store_true", help="(training folder) run the test again")
     ev.add_argument("--overwrite", action="store_true", help="replace existing figures")
@@ -808,12 +905,88 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+#: Python parameters that messages name ("pass overwrite=True") and the options of this
+#: command line that do the same: every message is shown in the command line's terms.
+CLI_OPTIONS: dict[str, str] = {
+    "overwrite": "--overwrite",
+    "filtered": "--filtered",
+    "videos": "--videos VIDEO...",
+    "model": "--model LIFTER.safetensors",
+    "keypoint_map": "--keypoint-map NAME=LIBRARY_NAME",
+    "node_names": "--library-keypoints NAME...",
+    "keypoints": "--library-keypoints NAME...",
+    "pcutoff": "--pcutoff P",
+    "angle_ranges": "--angle-ranges ZLO ZHI YLO YHI XLO XHI",
+    "cameras": "--cameras NAME...",
+}
+_VALUE = r"""(?:\[[^\]]*\]|\{[^}]*\}|<[^>]*>|'[^']*'|"[^"]*"|\.\.\.|[^\s,;)]+)"""
+_PYTHON_ONLY = " (an option of the Python API, not of the command line)"
+_PASS = re.compile(rf"\b([Pp])ass (\w+)={_VALUE}(?=[\s,;)]|$)(?!{re.escape(_PYTHON_ONLY)})")
+_BARE = re.compile(rf"(\s+or\s+)?\b(\w+)={_VALUE}")
+_TMP_NAME = re.compile(r"\.(?P<name>.+)\.[^./]+\.tmp")
+
+
+def cli_terms(message: str) -> str:
+    """``message`` with Python parameters (``pass overwrite=True``) as command-line options.
+
+    Parameters without an option here are kept and marked as the Python API's.
+
+    Examples
+    --------
+    >>> cli_terms("x_3d.h5 exists; pass overwrite=True to replace it")
+    'x_3d.h5 exists; use --overwrite to replace it'
+    """
+
+    def pass_(m: re.Match) -> str:
+        option = CLI_OPTIONS.get(m.group(2))
+        if option is None:
+            return m.group(0) + _PYTHON_ONLY
+        return f"{'U' if m.group(1) == 'P' else 'u'}se {option}"
+
+    out = _PASS.sub(pass_, message)
+
+    def bare(m: re.Match) -> str:
+        option = CLI_OPTIONS.get(m.group(2))
+        if option is None:
+            return m.group(0)
+        if option in out:  # "use --x ... or x=<...>": the option is named already
+            return ""
+        return f"{m.group(1) or ''}{option}"
+
+    return _BARE.sub(bare, out)
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError in the user's terms: the output, not its hidden temporary file."""
+    name = exc.filename
+    if not name:
+        return _one_line(exc)
+    path = Path(str(name))
+    m = _TMP_NAME.fullmatch(path.name)
+    reason = exc.strerror or type(exc).__name__
+    if m:
+        final = path.with_name(m.group("name"))
+        return f"cannot write {final}: {reason.lower()} (in the folder {final.parent})"
+    return f"{path}: {reason.lower()}"
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an error: ours as they are, an OSError by its file, others by type."""
+    from liftpose_dlc.errors import LiftPoseError
+
+    if isinstance(exc, LiftPoseError):
+        return cli_terms(_one_line(exc))
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    return f"{type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)"
+
+
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {cli_terms(message)}", file=sys.stderr)
 
 
 def _warn(message: str) -> None:
-    print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
+    print(f"{PROG}: warning: {cli_terms(' '.join(message.split()))}", file=sys.stderr)
 
 
 def _show_warning(
@@ -824,8 +997,6 @@ def _show_warning(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``liftpose-dlc`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    from liftpose_dlc.errors import LiftPoseError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -844,15 +1015,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except (LiftPoseError, OSError) as exc:
-        if args.debug:
-            raise
-        _error(_one_line(exc))
-        return 1
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback without --debug
         if args.debug:
             raise
-        _error(f"{type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)")
+        _error(_describe(exc))
         return 1
     finally:
         warnings.showwarning = old_show

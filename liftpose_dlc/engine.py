@@ -240,9 +240,15 @@ def make_plan(
     lifter_keypoints = list(lifter_keypoints)
     lacking = [k for k in lifter_keypoints if k not in keypoints]
     if lacking:
+        if len(lacking) < len(lifter_keypoints):
+            what = (
+                f"the lifter's keypoints {lacking} are not in the poses; the lifter was "
+                f"trained for {lifter_keypoints}"
+            )
+        else:  # each list once: none of the lifter's keypoints is there
+            what = f"none of the lifter's {len(lacking)} keypoints {lacking} is in the poses"
         raise KeypointError(
-            f"{where}: the lifter's keypoints {lacking} are not in the poses; the lifter was "
-            f"trained for {lifter_keypoints}, the poses have {keypoints}"
+            f"{where}: {what}; the poses have {keypoints}. Is this the lifter for these poses?"
         )
     if present is None:
         present = {ind: set(keypoints) for ind in individuals}

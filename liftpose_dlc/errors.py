@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "OutputExistsError",
     "PosesValidationError",
+    "FileAccessError",
     "WriteError",
 ]
 
@@ -61,6 +62,10 @@ class OutputExistsError(LiftPoseError, FileExistsError):
 
 class PosesValidationError(LiftPoseError, ValueError):
     """A :class:`~liftpose_dlc.Poses` was built from arrays or names that do not agree."""
+
+
+class FileAccessError(LiftPoseError, PermissionError):
+    """A file or folder exists but this user may not read (or write) it."""
 
 
 class WriteError(LiftPoseError, OSError):

@@ -432,26 +432,37 @@ class LiftPoseWidget(QWidget):
             self._set_status("Cancelling…")
 
     def _on_progress(self, step: tuple[int, int]) -> None:
-        if self._cancel_requested:  # a step the worker made before it saw the request
-            return
+        if self._cancel_requested or self._lift_worker is None:
+            return  # a step made before the worker saw the request, or after its result
         done, total = step
+        # the status first: updating the bar runs Qt events, which may deliver the result
+        self._set_status(f"Lifting: {done}/{total} frames")
         bar = self._progress
         if bar is not None:
             if bar.total != total:
                 bar.total = total
                 bar.set_description("LiftPose3D: lifting")
             bar.update(done - bar.n)
-        self._set_status(f"Lifting: {done}/{total} frames")
 
     def _on_lifted(self, result: Any) -> None:
         self._cancel_requested = False  # it finished before it saw the request
-        if isinstance(result, Failed):
-            self._error(result.message)
-            return
-        if isinstance(result, Exception):  # superqt returns RuntimeErrors
-            self._error(f"{type(result).__name__}: {result}")
+        if isinstance(result, (Failed, Exception)):  # superqt returns RuntimeErrors
+            # the previous result is not this run's: it goes, and Save with it
+            self.clear_outcome()
+            if isinstance(result, Failed):
+                self._error(result.message)
+            else:
+                self._error(f"{type(result).__name__}: {result}")
             return
         self.show_outcome(result)
+
+    def clear_outcome(self) -> None:
+        """Remove the shown result (its layers, its video) and disable Save."""
+        self._remove_layers()
+        if self.outcome is not None and self.outcome.video is not None:
+            self.outcome.video.close()  # its layer is gone
+        self.outcome = None
+        self.save_button.setEnabled(False)
 
     def show_outcome(self, outcome: LiftOutcome) -> None:
         """Replace the previous run's layers with this one's (3D display)."""
@@ -459,11 +470,7 @@ class LiftPoseWidget(QWidget):
 
         from napari_liftpose.scene import add_layers
 
-        self._remove_layers()
-        if self.outcome is not None and self.outcome.video is not None:
-            self.outcome.video.close()  # its layer is gone
-        self.outcome = None
-        self.save_button.setEnabled(False)
+        self.clear_outcome()
         try:
             self.layers = add_layers(self.viewer, outcome.layer_data(), ndisplay=3)
         except Exception as exc:  # a bug: napari shows it with its traceback
@@ -478,8 +485,13 @@ class LiftPoseWidget(QWidget):
         self.save_button.setEnabled(True)
         for message in outcome.warnings:
             show_warning(message)
-        poses = outcome.poses_3d
-        self._set_status(
+        self._set_status(self._done_status())
+
+    def _done_status(self) -> str:
+        if self.outcome is None:
+            return "Nothing was lifted."
+        poses = self.outcome.poses_3d
+        return (
             f"Lifted {poses.n_frames} frames of {', '.join(poses.individuals)} "
             f"({poses.n_keypoints} joints)."
         )
@@ -504,6 +516,8 @@ class LiftPoseWidget(QWidget):
         self.cancel_button.setEnabled(False)
         if self._cancel_requested:  # the worker was stopped: it returned nothing
             self._set_status("Cancelled: nothing was added.")
+        elif self.status.text().startswith("Lifting:"):  # a late step: say how it ended
+            self._set_status(self._done_status())
 
     # ----------------------------------------------------------------- saving
     def save(

@@ -287,9 +287,11 @@ def test_pcutoff_out_of_range_is_refused_before_anything_is_written(tmp_path, ca
 
     src = write_analysis(tmp_path, "v.mp4", mouse_2d(n=20))
     args = ["lift", str(src), "--model", str(trained_mouse_model()), "--pcutoff", "1.5", "-q"]
-    assert main(args) == 1
+    with pytest.raises(SystemExit) as info:  # the CLI checks its arguments first
+        main(args)
+    assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "pcutoff must be between 0 and 1" in err
+    assert "argument --pcutoff: must be in [0, 1]" in err
     assert "1.5" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
     with pytest.raises(ConfigError, match="between 0 and 1"):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.errors import FileFormatError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +53,7 @@ def detect_format(path: str | os.PathLike, dims: int = 2) -> str:
     return sniff(path, dims=dims).name
 
 
+@reader_boundary("pose file")
 def load_poses(
     path: str | os.PathLike,
     *,

@@ -6,6 +6,14 @@ it) and decodes names with :func:`strings` / :func:`attr_str`. Writers build the
 memory (:func:`memory_file` for h5py, :func:`memory_store` for pandas) and put the bytes
 on disk with plain file I/O (:func:`write_image`): a full disk then gives one clean
 ``OSError`` instead of HDF5's error cascade (and, for h5py, a crash at close).
+
+PyTables crashes the interpreter (segmentation fault) on some damaged files that h5py reports
+as errors, e.g. an object name that is not UTF-8 after a flipped byte, and unpickles the
+attributes pandas stores as pickles, where one flipped byte can ask for a memo of gigabytes
+(minutes of allocation). :func:`check_hdf5_tree` walks every group, dataset and attribute with
+h5py first and parses (never runs) each pickled attribute, so such a file raises a
+:class:`~liftpose_dlc.errors.FileFormatError` naming it instead of killing or hanging the
+process; call it before PyTables (pandas) opens a file.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import contextlib
 import itertools
 import json
 import os
+import pickletools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,7 @@ __all__ = [
     "memory_file",
     "memory_store",
     "write_image",
+    "check_hdf5_tree",
 ]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -156,3 +166,63 @@ def write_image(image: bytes, path: str | os.PathLike) -> None:
         fh.write(image)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def check_hdf5_tree(path: str | os.PathLike, what: str = "HDF5 file") -> None:
+    """Raise :class:`FileFormatError` unless every object and attribute of ``path`` reads.
+
+    Cheap: only names, attributes and the metadata of datasets are read, never their rows.
+    """
+    import h5py
+
+    p = Path(path)
+    problems: list[str] = []
+
+    def visit(name: str | bytes, obj: h5py.HLObject) -> None:
+        if isinstance(name, bytes):
+            problems.append(f"object name {name!r} is not UTF-8")
+            return
+        for key in obj.attrs:
+            if isinstance(key, bytes):
+                problems.append(f"attribute name {key!r} of {name!r} is not UTF-8")
+                return
+            problem = _pickle_problem(obj.attrs[key])
+            if problem:
+                problems.append(f"attribute {key!r} of {name!r} {problem}")
+                return
+        if isinstance(obj, h5py.Dataset):
+            obj.shape, obj.dtype  # noqa: B018
+
+    try:
+        with h5py.File(p, "r") as f:
+            for key in f.attrs:
+                f.attrs[key]  # noqa: B018
+            for name in f:
+                if isinstance(name, bytes):
+                    problems.append(f"object name {name!r} is not UTF-8")
+            if not problems:
+                f.visititems(visit)
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, RuntimeError, TypeError, ...
+        detail = " ".join(str(exc).split())[:200]
+        raise FileFormatError(
+            f"{p}: a damaged {what} (HDF5 structure unreadable: {type(exc).__name__}: {detail})"
+        ) from exc
+    if problems:
+        raise FileFormatError(f"{p}: a damaged {what}: {problems[0]}")
+
+
+_PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def _pickle_problem(value: object) -> str | None:
+    """Why a pickled attribute (bytes ending in ``.``, as PyTables stores them) is damaged."""
+    raw = bytes(value) if isinstance(value, bytes) else None
+    if raw is None or not raw.endswith(b"."):
+        return None
+    try:
+        for op, arg, _ in pickletools.genops(raw):
+            if op.name in _PUT_OPS and isinstance(arg, int) and arg > len(raw):
+                return f"is a damaged pickle (memo index {arg} in {len(raw)} bytes)"
+    except Exception as exc:  # noqa: BLE001 - ValueError, UnicodeDecodeError, ...
+        return f"is a damaged pickle ({type(exc).__name__}: {exc})"
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -80,9 +81,8 @@ def load_array_poses(
                 name = key
             else:
                 preferred = [k for k in _PREFERRED_KEYS if k in files]
-                candidates = [
-                    k for k in files if loaded[k].ndim in (3, 4) and loaded[k].shape[-1] == 3
-                ]
+                shapes = {k: _shape(loaded, k) for k in files}
+                candidates = [k for k, s in shapes.items() if len(s) in (3, 4) and s[-1] == 3]
                 if preferred:
                     name = preferred[0]
                 elif len(candidates) == 1:
@@ -94,7 +94,7 @@ def load_array_poses(
                     )
             arr = loaded[name]
             for nk in _NAME_KEYS:
-                if nk in files:
+                if nk in files and _shape(loaded, nk):
                     stored_names = [str(s) for s in loaded[nk].reshape(-1)]
                     break
         what = f"{p}[{name!r}]"
@@ -118,6 +118,14 @@ def load_array_poses(
         missing=f"a plain array has no keypoint names; pass keypoints=[...] ({n_kp} names)",
     )
     return Poses(arr, names, individuals=individuals, fps=fps, source=Source(p, "NumPy"))
+
+
+def _shape(npz: Any, key: str) -> tuple[int, ...]:
+    """The shape of ``npz[key]``; ``()`` for an array that needs pickle (object arrays)."""
+    try:
+        return tuple(npz[key].shape)
+    except ValueError:  # "Object arrays cannot be loaded when allow_pickle=False"
+        return ()
 
 
 # ------------------------------------------------------------------------- registry

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.cameras import Camera, rodrigues_to_matrix
 from liftpose_dlc.errors import CalibrationError, MissingDependencyError
@@ -46,6 +47,7 @@ _FORMATS = (
 )
 
 
+@reader_boundary("calibration file", CalibrationError)
 def load_calibration(
     path: str | os.PathLike,
     *,

@@ -24,6 +24,7 @@ DeepLabCut's own columns.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Mapping
@@ -33,10 +34,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
-from liftpose_dlc.io._hdf5 import attr_str, is_hdf5, memory_store, write_image
-from liftpose_dlc.io._sniff import describe_content, first_csv_cells
+from liftpose_dlc.io._hdf5 import attr_str, check_hdf5_tree, is_hdf5, memory_store, write_image
+from liftpose_dlc.io._sniff import DLCCSVHead, describe_content, dlc_csv_head, flat_dlc_header
 from liftpose_dlc.io.dlc_project import (
     as_config,
     config_pcutoff,
@@ -79,6 +81,7 @@ ConfigLike = str | os.PathLike | Mapping[str, Any]
 
 
 # ---------------------------------------------------------------------------- reading
+@reader_boundary("DeepLabCut file")
 def load_dlc(
     path: str | os.PathLike,
     pcutoff: float | None = None,
@@ -235,9 +238,10 @@ def find_dlc_3d_key(path: str | os.PathLike) -> str | None:
         if suffix in (".h5", ".hdf5"):
             return _find_3d_key_h5(p)
         if suffix == ".csv":
-            rows = first_csv_cells(p, n_rows=5) or []
-            coords = next((r for r in rows if r and r[0].strip() == "coords"), [])
-            return "" if {c.strip() for c in coords[1:]} >= _XYZ else None
+            head = dlc_csv_head(p)
+            rows = [] if head is None else [r[head.skip :] for r in head.rows]
+            coords = next((r for r in rows if r and r[0] == "coords"), [])
+            return "" if set(coords[1:]) >= _XYZ else None
     except Exception:  # noqa: BLE001 - whatever is unreadable is simply not ours
         return None
     return None
@@ -282,9 +286,12 @@ def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTab
     p = check_file(path, "DeepLabCut file")
     if is_hdf5(p):
         return _read_hdf(p, key)
-    rows = first_csv_cells(p)
-    if rows and rows[0] and rows[0][0].strip() == "scorer":
-        return DLCTable(_read_csv(p, rows), None)
+    head = dlc_csv_head(p)
+    if head is not None:
+        return DLCTable(_read_csv(p, head), None)
+    flat = _read_flat_csv(p)
+    if flat is not None:
+        return DLCTable(flat, None)
     raise FileFormatError(
         f"{p}: not a DeepLabCut file: expected an HDF5 pose table or a CSV whose header rows "
         f"start with scorer/[individuals/]bodyparts/coords; the file is {describe_content(p)}"
@@ -292,6 +299,7 @@ def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTab
 
 
 def _read_hdf(path: Path, key: str | None) -> DLCTable:
+    check_hdf5_tree(path, "DeepLabCut HDF5 file")  # before PyTables, which may crash on it
     try:
         store = pd.HDFStore(path, mode="r")
     except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
@@ -343,11 +351,18 @@ def _sleap_hint(path: Path) -> str:
     return ""
 
 
-def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
-    first = [r[0].strip() if r else "" for r in rows]
+def _read_csv(path: Path, head: DLCCSVHead) -> pd.DataFrame:
+    """Read a DeepLabCut CSV, also as other tools re-save it (see :func:`dlc_csv_head`).
+
+    Handled: a byte-order mark, ``;``/tab separators (with decimal commas), a leading
+    column of row numbers, a row naming the index after the header rows, and the scorer
+    repeated as ``scorer.1``, ``scorer.2``, ... (pandas' names for repeated columns).
+    """
+    rows = [r[head.skip :] for r in head.rows]
+    first = [r[0] if r else "" for r in rows]
     n_header = 4 if len(first) > 3 and first[1] == "individuals" else 3
     expected = _LEVELS[n_header]
-    if first[:n_header] != expected:
+    if first[1:n_header] != expected[1:]:  # the first cell ("scorer") may be renamed
         raise FileFormatError(
             f"{path}: the CSV header rows must start with {expected} (DeepLabCut layout), "
             f"got {first[:n_header]}"
@@ -355,20 +370,103 @@ def _read_csv(path: Path, rows: list[list[str]]) -> pd.DataFrame:
     # index columns: "scorer" followed by empty cells (labelled data have 3: folder/video/image)
     n_index = 1
     for cell in rows[0][1:]:
-        if cell.strip():
+        if cell:
             break
         n_index += 1
+    n_index += head.skip
+    rename = head.skip > 0 or first[0] != "scorer"
+    data_rows = [r for r in rows[n_header:] if any(r)]
+    decimal = "."
+    if head.sep != "," and any("," in c for r in data_rows[:2] for c in r[n_index:]):
+        decimal = ","
     try:
-        # the index is set after reading: with index_col, pandas takes a first row without
-        # values ("0,,,,") for the index's name and drops that frame
-        frame = pd.read_csv(path, header=list(range(n_header)), low_memory=False)
-        index = list(frame.columns[:n_index])
-        frame = frame.set_index(index[0] if n_index == 1 else index)
+        frame = pd.read_csv(
+            path,
+            sep=head.sep,
+            decimal=decimal,
+            header=list(range(n_header)),
+            index_col=list(range(n_index)) if n_index > 1 else 0,
+            encoding="utf-8-sig",
+            low_memory=False,
+        )
     except Exception as exc:  # noqa: BLE001 - pandas parser errors
         raise FileFormatError(f"{path}: cannot parse the DeepLabCut CSV: {exc}") from exc
-    frame.index.names = [None] * n_index
-    frame.columns = pd.MultiIndex.from_tuples(list(frame.columns), names=expected)
+    if head.skip and isinstance(frame.index, pd.MultiIndex):
+        frame.index = frame.index.droplevel(list(range(head.skip)))  # a re-save's row numbers
+    frame = _restore_first_empty_frame(frame)
+    if rename and isinstance(frame.columns, pd.MultiIndex):
+        frame.columns = frame.columns.set_names(expected)
+    return _unmangle_scorer(frame, path)
+
+
+def _restore_first_empty_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Put back a first frame without values that pandas took for the index's name.
+
+    With ``index_col``, a first data row ``0,,,,`` (a frame where nothing was detected) looks
+    to pandas like a row naming the index: it becomes the index's name and the frame is lost.
+    """
+    name = frame.index.name if frame.index.nlevels == 1 else None
+    if name is None or not str(name).strip().isdigit():
+        frame.index.name = None if frame.index.nlevels == 1 else frame.index.name
+        return frame
+    row = int(str(name).strip())
+    lost = pd.DataFrame(np.nan, index=[row], columns=frame.columns)
+    if len(frame) and not pd.api.types.is_integer_dtype(frame.index):
+        lost.index = lost.index.astype(frame.index.dtype)
+    frame = pd.concat([lost, frame])
+    frame.index.name = None
     return frame
+
+
+def _unmangle_scorer(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """One scorer again when pandas renamed the repeated scorer ``s, s.1, s.2, ...``."""
+    cols = frame.columns
+    if not isinstance(cols, pd.MultiIndex):
+        return frame
+    scorers = [str(s) for s in cols.get_level_values(0)]
+    if len(set(scorers)) == 1:
+        return frame
+    base = scorers[0]
+    if scorers != [base] + [f"{base}.{i}" for i in range(1, len(scorers))]:
+        return frame  # not pandas' renaming: _table_arrays reports the scorers found
+    frame = frame.copy()
+    frame.columns = pd.MultiIndex.from_arrays(
+        [[base] * len(scorers)] + [cols.get_level_values(i) for i in range(1, cols.nlevels)],
+        names=cols.names,
+    )
+    return frame
+
+
+def _read_flat_csv(path: Path) -> pd.DataFrame | None:
+    """A DeepLabCut table saved with one header row of column tuples, or None.
+
+    ``DataFrame.to_csv`` after ``df.columns = [str(c) for c in df.columns]`` writes cells like
+    ``"('scorer', 'snout', 'x')"``: unambiguous, so they are read. One header row of names
+    joined with ``_`` (``snout_x``) cannot be split reliably: a clear error says so.
+    """
+    flat = flat_dlc_header(path)
+    if flat is None:
+        return None
+    kind, names = flat
+    if kind == "tuples":
+        tuples = [ast.literal_eval(c) for c in names]
+        try:
+            frame = pd.read_csv(path, header=0, index_col=0, encoding="utf-8-sig")
+        except Exception as exc:  # noqa: BLE001 - pandas parser errors
+            raise FileFormatError(f"{path}: cannot parse the CSV: {exc}") from exc
+        frame.columns = pd.MultiIndex.from_tuples(
+            [tuple(str(v) for v in t) for t in tuples], names=_LEVELS[len(tuples[0])]
+        )
+        return frame
+    if kind == "joined":
+        raise FileFormatError(
+            f"{path}: a CSV with one header row whose names look like flattened DeepLabCut "
+            f"columns ({', '.join(names[:3])}, ...): the scorer, bodypart and coordinate "
+            "parts of such names cannot be told apart reliably. Save the table with its "
+            "header rows (scorer, [individuals,] bodyparts, coords), e.g. DataFrame.to_csv "
+            "without flattening the columns"
+        )
+    return None
 
 
 def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
@@ -590,6 +688,8 @@ def save_dlc(
     save_as_csv: bool = False,
     inferred: np.ndarray | None = None,
     multianimal: bool | None = None,
+    units: str | None = None,
+    frame: str | None = None,
 ) -> Path:
     """Write poses in DeepLabCut's layout (HDF5 readable by pandas 2.x and 3.x, and CSV).
 
@@ -617,6 +717,10 @@ def save_dlc(
         Force the layout: ``(scorer, individuals, bodyparts, coords)`` if True,
         ``(scorer, bodyparts, coords)`` if False. Default: multi-animal when there is more than
         one individual.
+    units, frame
+        Units and coordinate frame of the coordinates (e.g. ``"mm"`` and a lifter's
+        ``"camera, root-relative"``), stored as the HDF5 attributes ``liftpose_dlc_units``
+        and ``liftpose_dlc_frame`` (``"unknown"`` when None; 2D tables: not written).
 
     Returns
     -------
@@ -646,7 +750,7 @@ def save_dlc(
     suffix = dest.suffix.lower()
     if suffix not in (".h5", ".hdf5", ".csv"):
         raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
-    frame = poses_to_dlc_table(poses, scorer=scorer, multianimal=multianimal)
+    table = poses_to_dlc_table(poses, scorer=scorer, multianimal=multianimal)
     if inferred is not None:
         inferred = inferred_mask(poses, inferred)
         if suffix == ".csv":
@@ -655,29 +759,39 @@ def save_dlc(
                 "adds the CSV beside it)"
             )
     if suffix == ".csv":
-        with atomic_path(dest, overwrite, verify=same_csv_table(frame)) as tmp:
-            frame.to_csv(tmp)
+        with atomic_path(dest, overwrite, verify=same_csv_table(table)) as tmp:
+            table.to_csv(tmp)
         return dest
     csv_dest = dest.with_suffix(".csv") if save_as_csv else None
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    with atomic_path(dest, overwrite, verify=same_hdf_table(frame)) as tmp:
-        _write_hdf(frame, tmp, poses, multianimal=frame.columns.nlevels == 4)
+    with atomic_path(dest, overwrite, verify=same_hdf_table(table)) as tmp:
+        _write_hdf(
+            table, tmp, poses, multianimal=table.columns.nlevels == 4, units=units, frame=frame
+        )
         if inferred is not None:
             write_inferred(tmp, poses, inferred)
         if csv_dest is not None:
-            with atomic_path(csv_dest, overwrite, verify=same_csv_table(frame)) as tmp_csv:
-                frame.to_csv(tmp_csv)
+            with atomic_path(csv_dest, overwrite, verify=same_csv_table(table)) as tmp_csv:
+                table.to_csv(tmp_csv)
     return dest
 
 
-def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: bool) -> None:
+def _write_hdf(
+    table: pd.DataFrame,
+    tmp: Path,
+    poses: Poses,
+    *,
+    multianimal: bool,
+    units: str | None = None,
+    frame: str | None = None,
+) -> None:
     """Build the file in memory, then write its bytes (a full disk gives one clean error)."""
     from liftpose_dlc._version import __version__
 
     with memory_store() as (store, image):
-        store.put(HDF_KEY, frame, format="fixed", track_times=False)
+        store.put(HDF_KEY, table, format="fixed", track_times=False)
         attrs = store.get_storer(HDF_KEY).attrs
         # plain strings and floats only (no pickled attributes)
         setattr(attrs, f"{_ATTR}version", str(__version__))
@@ -689,7 +803,11 @@ def _write_hdf(frame: pd.DataFrame, tmp: Path, poses: Poses, *, multianimal: boo
         for name, value in output_attrs(poses).items():
             if name not in ("fps", "liftpose_dlc_version"):
                 setattr(attrs, f"{_ATTR}{name}", value)
-
+        if poses.n_dims == 3:  # explicit units / frame (e.g. the lifter's) win
+            if units is not None:
+                setattr(attrs, f"{_ATTR}units", str(units))
+            if frame is not None:
+                setattr(attrs, f"{_ATTR}frame", str(frame))
     write_image(image[0], tmp)
 
 
@@ -757,7 +875,15 @@ def same_csv_table(frame: pd.DataFrame) -> Any:
 def _sniff(probe: Probe) -> bool:
     if probe.is_hdf5:
         return bool(probe.h5["pandas"])
-    return bool(probe.first_row) and probe.first_row[0] == "scorer"
+    if dlc_csv_head(probe.path) is not None:  # the CSV variants _read_csv reads
+        return True
+    from liftpose_dlc.io.anipose import is_anipose_csv_header
+
+    if probe.first_row and is_anipose_csv_header(probe.first_row):
+        return False  # its x/y/z columns look like a flattened table: Anipose's sniffer decides
+    flat = flat_dlc_header(probe.path)  # read, or explained, by _read_csv
+    # joined names are <bodypart>_<coord>: a plain x, y table is no DeepLabCut table
+    return flat is not None and (flat[0] == "tuples" or any("_" in n for n in flat[1]))
 
 
 def _like_options(path: Path) -> dict[str, Any]:

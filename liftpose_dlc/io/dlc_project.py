@@ -24,6 +24,7 @@ from typing import Any, Literal
 import attrs
 import yaml
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import ConfigError, MissingFileError
 from liftpose_dlc.poses import check_pcutoff
@@ -63,6 +64,7 @@ _SNAPSHOT = r"(?:\d+|(?:detector_[A-Za-z0-9.\-]+_)?snapshot_[A-Za-z0-9.\-]+)"
 
 
 # ----------------------------------------------------------------------------- config
+@reader_boundary("DeepLabCut config", ConfigError)
 def read_dlc_config(config_path: str | os.PathLike) -> dict[str, Any]:
     """Read a DeepLabCut project's ``config.yaml`` (with PyYAML; DeepLabCut is not needed).
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, WriteError
-from liftpose_dlc.io._hdf5 import is_hdf5
+from liftpose_dlc.io._hdf5 import check_hdf5_tree, is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
     INFERRED_KEY,
@@ -106,6 +106,7 @@ class DLCChunkReader:
             raise
 
     def _open_hdf(self, key: str | None) -> None:
+        check_hdf5_tree(self.path, "DeepLabCut HDF5 file")  # PyTables may crash on damage
         try:
             store = pd.HDFStore(self.path, mode="r")
         except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
@@ -211,6 +212,9 @@ class DLCChunkWriter:
         :func:`~liftpose_dlc.io.dlc.save_dlc`).
     csv_file
         An open text file to append the CSV to, or None.
+    units, frame
+        Units and coordinate frame of the 3D, stored as for
+        :func:`~liftpose_dlc.io.dlc.save_dlc`.
 
     Notes
     -----
@@ -227,8 +231,11 @@ class DLCChunkWriter:
         multianimal: bool,
         with_inferred: bool,
         csv_file: IO[str] | None = None,
+        units: str | None = None,
+        frame: str | None = None,
     ) -> None:
         self.path = Path(h5_path)
+        self.units, self.frame = units, frame
         self.n_frames = int(n_frames)
         self.scorer = scorer
         self.multianimal = multianimal
@@ -252,6 +259,8 @@ class DLCChunkWriter:
                 scorer=self.scorer,
                 inferred=None if inferred is None else inferred[:1],
                 multianimal=self.multianimal,
+                units=self.units,
+                frame=self.frame,
             )
             os.replace(template, self.path)
         except WriteError as exc:  # name the final output, not these temporary files
@@ -390,6 +399,8 @@ def open_dlc_writer(
     with_inferred: bool,
     save_as_csv: bool = False,
     overwrite: bool = False,
+    units: str | None = None,
+    frame: str | None = None,
 ) -> Iterator[DLCChunkWriter]:
     """A :class:`DLCChunkWriter` for ``path`` whose files appear only when complete and checked.
 
@@ -412,6 +423,8 @@ def open_dlc_writer(
         Also write ``<path stem>.csv``.
     overwrite
         Replace existing files; otherwise :class:`~liftpose_dlc.errors.OutputExistsError`.
+    units, frame
+        Units and coordinate frame of the 3D, see :class:`DLCChunkWriter`.
 
     Raises
     ------
@@ -443,6 +456,8 @@ def open_dlc_writer(
             multianimal=multianimal,
             with_inferred=with_inferred,
             csv_file=csv_file,
+            units=units,
+            frame=frame,
         )
         writers.append(writer)
         stack.callback(_close_quietly, writer)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.poses import Poses
 
 __all__ = ["load_poses_3d", "detect_3d_format", "FORMATS_3D"]
@@ -33,6 +34,7 @@ def detect_3d_format(path: str | os.PathLike) -> str:
     return detect_format(path, dims=3)
 
 
+@reader_boundary("3D pose file")
 def load_poses_3d(path: str | os.PathLike, *, fmt: Format3D | None = None, **kwargs: Any) -> Poses:
     """:func:`~liftpose_dlc.io.load_poses` with ``dims=3``; ``fmt`` is its ``format``.
 

@@ -56,6 +56,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import (
     ConfigError,
@@ -101,6 +102,7 @@ _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".we
 
 
 # =========================================================================== 2D reader
+@reader_boundary("SLEAP file")
 def load_sleap(
     path: str | os.PathLike,
     *,
@@ -522,6 +524,7 @@ def save_sleap_3d(
     inferred: np.ndarray | None = None,
     overwrite: bool = False,
     units: str | None = None,
+    frame: str | None = None,
 ) -> Path:
     """Write 3D poses as an HDF5 file in SLEAP's analysis layout, with 3 coordinates.
 
@@ -553,6 +556,9 @@ def save_sleap_3d(
     units
         Unit of the coordinates (e.g. ``"mm"``), stored as an attribute; default the
         poses' ``units`` (``"unknown"`` when None).
+    frame
+        Their coordinate frame (e.g. ``"camera"``), stored as the attribute ``frame``;
+        default the poses' ``frame``.
 
     Returns
     -------
@@ -590,6 +596,8 @@ def save_sleap_3d(
     attrs = output_attrs(poses)
     if units is not None:
         attrs["units"] = units
+    if frame is not None:
+        attrs["frame"] = frame
     check_overwrite(path, overwrite)
     # built in memory, then written with plain I/O: a full disk gives one clean error
     with memory_file() as (f, image):
@@ -675,6 +683,7 @@ def load_sleap_3d_inferred(path: str | os.PathLike) -> np.ndarray | None:
         raise FileFormatError(f"{p}: cannot read the 3D poses file ({e})") from e
 
 
+@reader_boundary("3D poses file")
 def load_sleap_3d(
     path: str | os.PathLike,
     node_names: Sequence[str] | str | os.PathLike | None = None,

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.errors import ConfigError, ModelFileError, PosesValidationError
 from liftpose_dlc.lifter.augmentation import Augmentation
 from liftpose_dlc.lifter.encoder import EncoderOptions, InputEncoder, Layout, Stats
@@ -223,6 +224,10 @@ class Lifter:
         self.augmentation: list[str] = []
         self.history: list[EpochResult] = []
         self.best_epoch: int | None = None
+        #: Units and coordinate frame of the 3D it was trained on (and so of its output),
+        #: saved in the model file; None when unknown.
+        self.units: str | None = None
+        self.frame: str | None = None
 
     @classmethod
     def like(cls, other: Lifter) -> Lifter:
@@ -535,6 +540,8 @@ class Lifter:
             "train_options": self.train_options,
             "augmentation": self.augmentation,
             "best_epoch": self.best_epoch,
+            "units": self.units,
+            "frame": self.frame,
         }
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -558,6 +565,7 @@ class Lifter:
         return Path(path)
 
     @classmethod
+    @reader_boundary("lifter model file", ModelFileError, path_arg=1)
     def load(cls, path: str | os.PathLike) -> Lifter:
         """Load a lifter saved by :meth:`save` (or a training checkpoint).
 
@@ -584,5 +592,11 @@ class Lifter:
         lifter.train_options = meta.get("train_options", {})
         lifter.augmentation = meta.get("augmentation", [])
         lifter.best_epoch = meta.get("best_epoch")
+        lifter.units = _optional_str(meta.get("units"))
+        lifter.frame = _optional_str(meta.get("frame"))
         lifter.net.eval()
         return lifter
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -27,6 +27,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
+from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import check_file, replace_atomic
 from liftpose_dlc._version import __version__
 from liftpose_dlc.errors import ModelFileError
@@ -55,6 +56,7 @@ def write_model_file(
     return replace_atomic(path, save(contiguous, metadata=header), overwrite=overwrite)
 
 
+@reader_boundary("lifter model file", ModelFileError)
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a model file; return its tensors and its JSON metadata.
 

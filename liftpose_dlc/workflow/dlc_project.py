@@ -33,6 +33,7 @@ from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, as_library, tra
 __all__ = [
     "train_dlc_project",
     "lift_dlc_project",
+    "BodypartsWarning",
     "ProjectLift",
     "VideoLift",
     "project_lifter_path",
@@ -438,14 +439,15 @@ def lift_dlc_project(
             if not overwrite and (dest.exists() or (save_as_csv and csv_dest.exists())):
                 existing = dest if dest.exists() else csv_dest
                 _skip(
-                    f"video {video.name}: {existing} exists and is kept (pass overwrite=True, "
-                    "--overwrite, to replace it)"
+                    f"video {video.name}: {existing} exists and is kept (pass overwrite=True "
+                    "to replace it)"
                 )
                 report[video] = VideoLift(
                     Path(video), Path(analysis), skipped=f"{existing} exists and is kept"
                 )
                 videos_bar.update(1)
                 continue
+            _check_bodyparts(cfg, analysis)
             with progress_bar(verbose, total=None, desc=video.name, leave=False) as frames_bar:
                 lift_dlc_file(
                     analysis,
@@ -482,6 +484,32 @@ def _card_skeleton(lifter: Any, match: Any) -> list[tuple[str, str]]:
         if ua in lifter.keypoints and ub in lifter.keypoints:
             out.append((ua, ub))
     return out
+
+
+class BodypartsWarning(UserWarning):
+    """An analysis output's bodyparts are not the config's (renamed after the analysis?)."""
+
+
+def _check_bodyparts(cfg: Mapping[str, Any], analysis: Path) -> None:
+    """Warn when ``analysis`` has other bodyparts than ``config.yaml`` (the file's are used)."""
+    from liftpose_dlc.io.dlc_project import config_bodyparts
+    from liftpose_dlc.io.dlc_stream import DLCChunkReader
+
+    with DLCChunkReader(analysis) as reader:
+        in_file = list(reader.keypoints)
+    in_config = config_bodyparts(cfg)
+    if set(in_file) == set(in_config):
+        return
+    only_file = [b for b in in_file if b not in in_config]
+    only_config = [b for b in in_config if b not in in_file]
+    warnings.warn(
+        f"{analysis}: its bodyparts are not those of {cfg['config_path']}: only in the "
+        f"analysis file {only_file}, only in config.yaml {only_config}. Were bodyparts "
+        "renamed in config.yaml after the videos were analysed? The analysis file's names "
+        "are used",
+        BodypartsWarning,
+        stacklevel=3,
+    )
 
 
 def _skip(message: str) -> None:

@@ -112,6 +112,7 @@ def lift_file(
 
     src = check_file(path, "pose file")
     fmt = detect_format(src)
+    _refuse_3d(src, fmt)
     dest = Path(output).expanduser() if output is not None else output_path(src)
     if dest.resolve() == src.resolve():
         raise FileFormatError(f"{src}: the output would replace the input; choose another output")
@@ -167,6 +168,8 @@ def lift_file(
         like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
+        units=getattr(lifter, "units", None),
+        frame=getattr(lifter, "frame", None),
     )
 
 
@@ -245,9 +248,33 @@ def lift_dlc_file(
             with_inferred=infer_occluded,
             save_as_csv=save_as_csv,
             overwrite=overwrite,
+            units=getattr(model, "units", None),  # models other than a Lifter: unknown
+            frame=getattr(model, "frame", None),
         ) as writer:
             for chunk in engine.chunks(cancel):
                 writer.write(chunk.poses, chunk.inferred)
                 if progress is not None:
                     progress.update(chunk.n_frames)
     return dest
+
+
+def _refuse_3d(src: Path, fmt: str) -> None:
+    """Raise a clear error for a 3D file (a lifted ``_3d.h5``, a triangulation) given as 2D."""
+    three_d = False
+    if fmt == "dlc":
+        from liftpose_dlc.io.dlc import find_dlc_3d_key
+
+        three_d = find_dlc_3d_key(src) is not None
+    elif fmt == "sleap_analysis":
+        import h5py
+
+        with h5py.File(src, "r") as f:
+            shape = f["tracks"].shape
+            three_d = f.attrs.get("format") == "points3d" or (
+                len(shape) == 4 and shape[-1] == 3 and 2 not in shape[1:3]
+            )
+    if three_d:
+        raise FileFormatError(
+            f"{src}: this is already 3D (x, y, z poses, e.g. a lifted _3d.h5); lifting takes "
+            "2D tracking (DeepLabCut or SLEAP output)"
+        )

@@ -14,9 +14,12 @@ normalises each 2D pose's scale (``norm_2d=True``): pixels and library units nee
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ import attrs
 import numpy as np
 import yaml
 
+from liftpose_dlc._boundary import check_writable
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import ConfigError, PosesValidationError
 from liftpose_dlc.poses import Poses
@@ -33,6 +37,10 @@ __all__ = ["train_from_library", "record_path_for", "training_dir_for", "DEFAULT
 #: Euler-angle ranges (degrees, axes ``zyx``) of the virtual cameras used without a
 #: calibration: every direction around the animal.
 DEFAULT_ANGLE_RANGES = [[-180.0, 180.0], [-90.0, 90.0], [-180.0, 180.0]]
+#: The coordinate frame of a lifter's output (recorded in the model file and in 3D outputs).
+#: "camera, root-relative": the frame of the camera the 2D is seen from, each target set
+#: relative to its root.
+OUTPUT_FRAME = "camera, root-relative"
 
 
 def record_path_for(model_path: str | os.PathLike) -> Path:
@@ -248,6 +256,8 @@ def train_from_library(
         card_path = model_path.with_name(model_path.stem + SIDE_CARD_SUFFIX)
         check_overwrite(card_path, overwrite)
     encoder_opts, model_opts, fit_opts = split_options(training, "training options")
+    for path, what in ((model_path, "model file"), (record_path, "record"), (train_dir, "log")):
+        check_writable(path, what)  # before training, not after hours of it
     library = as_library(poses_3d)
     names = list(library[0].keypoints) if keypoints is None else [str(k) for k in keypoints]
     cams, cam_record = _cameras_for_training(
@@ -301,70 +311,73 @@ def train_from_library(
         monitor = _validation_monitor(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
-    lifter.fit(pairs_2d, pairs_3d, out_dir=train_dir, verbose=verbose, **fit_opts)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    lifter.save(model_path, overwrite=overwrite)
-    if tune is not None:
-        from liftpose_dlc.pretrained.card import write_card
-        from liftpose_dlc.pretrained.finetune import fine_tuned_card
+    with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
+        lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
+        lifter.units = units
+        lifter.frame = OUTPUT_FRAME
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        lifter.save(model_path, overwrite=overwrite)
+        if tune is not None:
+            from liftpose_dlc.pretrained.card import write_card
+            from liftpose_dlc.pretrained.finetune import fine_tuned_card
 
-        card = fine_tuned_card(
-            tune,
-            name=model_path.stem,
-            sources=[p.source.describe() for p in library],
-            trained_with={
-                "init": _init_name(tune.base, init),
-                "train_options": lifter.train_options,
+            card = fine_tuned_card(
+                tune,
+                name=model_path.stem,
+                sources=[p.source.describe() for p in library],
+                trained_with={
+                    "init": _init_name(tune.base, init),
+                    "train_options": lifter.train_options,
+                },
+                version=__version__,
+                units=units,
+            )
+            write_card(card, card_path, overwrite=overwrite)
+            lifter.card = attrs.evolve(card, path=card_path)
+        n_poses = sum(p.n_frames * p.n_individuals for p in library)
+        entries: dict[str, Any] = {
+            "liftpose_dlc_version": __version__,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "model_file": model_path.name,
+            **dict(record or {}),
+            **(
+                {}
+                if tune is None
+                else {
+                    "init": _init_name(tune.base, init),
+                    "init_keypoint_map": dict(tune.match.mapping),
+                    "card": card_path.name,
+                }
+            ),
+            "keypoints": list(lifter.keypoints),
+            "keypoint_map": dict(keypoint_map or {}),
+            "roots": [lifter.keypoints[i] for i in lifter.roots],
+            "target_sets": [[lifter.keypoints[j] for j in ts] for ts in lifter.target_sets],
+            "library": {
+                "sources": [p.source.describe() for p in library],
+                "poses": int(n_poses),
+                "units": units,
             },
-            version=__version__,
-            units=units,
-        )
-        write_card(card, card_path, overwrite=overwrite)
-        lifter.card = attrs.evolve(card, path=card_path)
-    n_poses = sum(p.n_frames * p.n_individuals for p in library)
-    entries: dict[str, Any] = {
-        "liftpose_dlc_version": __version__,
-        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "model_file": model_path.name,
-        **dict(record or {}),
-        **(
-            {}
-            if tune is None
-            else {
-                "init": _init_name(tune.base, init),
-                "init_keypoint_map": dict(tune.match.mapping),
-                "card": card_path.name,
-            }
-        ),
-        "keypoints": list(lifter.keypoints),
-        "keypoint_map": dict(keypoint_map or {}),
-        "roots": [lifter.keypoints[i] for i in lifter.roots],
-        "target_sets": [[lifter.keypoints[j] for j in ts] for ts in lifter.target_sets],
-        "library": {
-            "sources": [p.source.describe() for p in library],
-            "poses": int(n_poses),
-            "units": units,
-        },
-        "cameras": cam_record,
-        "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
-        "noise_px": float(noise_px),
-        "distorted_2d": bool(distorted),
-        "seed": int(seed),
-        "model_options": lifter.lifter_options,
-        "train_options": lifter.train_options,
-        "augmentation": lifter.augmentation,
-        "best_epoch": lifter.best_epoch,
-        "output": "3D of each target set relative to its root, in the library's units, in "
-        "the frame of the camera the 2D is seen from",
-        "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
-        "(loss_test/err_test: the validation frames)",
-    }
-    with atomic_path(record_path, overwrite) as tmp:
-        tmp.write_text(
-            "# How this lifter was trained (written by liftpose-dlc)\n"
-            + yaml.safe_dump(_plain(entries), sort_keys=False),
-            encoding="utf-8",
-        )
+            "cameras": cam_record,
+            "training_pairs": int(sum(len(v) for v in pairs_2d.values())),
+            "noise_px": float(noise_px),
+            "distorted_2d": bool(distorted),
+            "seed": int(seed),
+            "model_options": lifter.lifter_options,
+            "train_options": lifter.train_options,
+            "augmentation": lifter.augmentation,
+            "best_epoch": lifter.best_epoch,
+            "output": "3D of each target set relative to its root, in the library's units, in "
+            "the frame of the camera the 2D is seen from",
+            "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
+            "(loss_test/err_test: the validation frames)",
+        }
+        with atomic_path(record_path, overwrite) as tmp:
+            tmp.write_text(
+                "# How this lifter was trained (written by liftpose-dlc)\n"
+                + yaml.safe_dump(_plain(entries), sort_keys=False),
+                encoding="utf-8",
+            )
     return lifter
 
 
@@ -373,6 +386,32 @@ def _init_name(base: Any, init: Any) -> str:
     if card is not None:
         return str(card.name)
     return str(init) if isinstance(init, (str, os.PathLike)) else "a Lifter"
+
+
+@contextlib.contextmanager
+def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
+    """The folder a run writes its log and checkpoints to, committed only if it succeeds.
+
+    The run writes to a hidden folder beside ``train_dir``; when the body (training, saving
+    the model and its record) succeeds, that folder replaces ``train_dir``. A failed or
+    interrupted run (Ctrl-C) removes it, so ``train_dir`` keeps the log and checkpoints
+    of the lifter that was kept. ``resume`` continues the run in ``train_dir`` itself.
+    """
+    if resume:
+        yield train_dir
+        return
+    train_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{train_dir.name}.", dir=train_dir.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = train_dir.with_name(f"{staging.name}.old")
+    if train_dir.exists():
+        os.replace(train_dir, old)
+    os.replace(staging, train_dir)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _relative(path: Path, base: Path) -> str:
