@@ -169,6 +169,7 @@ def test_sleap_lift_on_a_full_disk_is_one_clean_error(small_disk, shared_data, t
     model = seeded_model_file(tmp_path / "fly.safetensors", FLY, 30.0, 1.0, seed=2)
     src = shared_file(shared_data, SLEAP)
     with small_disk(200) as disk:
+        _fill(disk, 8)  # the compressed 3D of this file is small: leave less than it needs
         dest = disk / "pair_3d.h5"
         code = (
             "import sys\n"

@@ -135,7 +135,12 @@ def test_wrong_model_file_shows_an_error_and_the_viewer_lives_on(
     bad.write_bytes(b"\x00" * 64)
     widget.lifter.setText(str(bad))
     start = len(notification_manager.records)
-    run_and_wait(qtbot, widget)
+    # the lifter is checked before a worker starts (the error may come before or from it)
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: len(error_messages(notification_manager.records, start)) == 1, timeout=WAIT_MS
+    )
     errors = error_messages(notification_manager.records, start)
     assert len(errors) == 1
     with pytest.raises(ModelFileError) as expected:
