@@ -195,14 +195,14 @@ def test_units_of_the_library_reach_the_3d_of_a_sleap_file(shared_data, tmp_path
 
     lifter = Lifter.load(model)
     assert lifter.units == "mm"
-    assert lifter.frame == "camera, root-relative"
+    assert lifter.frame == "camera"
     local = tmp_path / view.name
     local.write_bytes(view.read_bytes())
     assert main(["lift", str(local), "--model", str(model), "-q"]) == 0
     with h5py.File(tmp_path / "minimal_back_proofread.analysis_3d.h5", "r") as f:
         assert f.attrs["units"] == "mm"
-        assert f.attrs["frame"] == "camera, root-relative"
-        assert f["tracks"].shape[-1] == 3
+        assert f.attrs["frame"] == "camera"
+        assert f["tracks"].shape[1] == 3  # SLEAP analysis layout (tracks, 3, nodes, frames)
 
 
 def test_units_reach_the_3d_of_a_dlc_file(tmp_path):
@@ -226,7 +226,7 @@ def test_units_reach_the_3d_of_a_dlc_file(tmp_path):
     with h5py.File(out, "r") as f:
         attrs = f["df_with_missing"].attrs
         assert _text(attrs["liftpose_dlc_units"]) == "mm"
-        assert _text(attrs["liftpose_dlc_frame"]) == "camera, root-relative"
+        assert _text(attrs["liftpose_dlc_frame"]) == "camera"
     # a lifter that does not know its units says so
     out2 = lift_file(src, trained_mouse_model(), output=tmp_path / "u_3d.h5", verbose=False)
     with h5py.File(out2, "r") as f:

@@ -719,7 +719,7 @@ def save_dlc(
         one individual.
     units, frame
         Units and coordinate frame of the coordinates (e.g. ``"mm"`` and a lifter's
-        ``"camera, root-relative"``), stored as the HDF5 attributes ``liftpose_dlc_units``
+        ``"camera"``), stored as the HDF5 attributes ``liftpose_dlc_units``
         and ``liftpose_dlc_frame`` (``"unknown"`` when None; 2D tables: not written).
 
     Returns

@@ -38,9 +38,9 @@ __all__ = ["train_from_library", "record_path_for", "training_dir_for", "DEFAULT
 #: calibration: every direction around the animal.
 DEFAULT_ANGLE_RANGES = [[-180.0, 180.0], [-90.0, 90.0], [-180.0, 180.0]]
 #: The coordinate frame of a lifter's output (recorded in the model file and in 3D outputs).
-#: "camera, root-relative": the frame of the camera the 2D is seen from, each target set
-#: relative to its root.
-OUTPUT_FRAME = "camera, root-relative"
+#: "camera": the frame of the camera the 2D is seen from (one of ``liftpose_dlc.poses.FRAMES``),
+#: each target set relative to its root.
+OUTPUT_FRAME = "camera"
 
 
 def record_path_for(model_path: str | os.PathLike) -> Path:
