@@ -32,20 +32,30 @@ def first_csv_cells(path: str | os.PathLike, n_rows: int = 6) -> list[list[str]]
     Lines may be long (a multi-animal DeepLabCut CSV header has one cell per column); each is
     read up to 16 MiB.
     """
+    lines = first_text_lines(path, n_rows)
+    return None if lines is None else [line.split(",") for line in lines]
+
+
+def first_text_lines(path: str | os.PathLike, n_rows: int = 6) -> list[str] | None:
+    """The first ``n_rows`` lines of a text file (UTF-8, a byte-order mark dropped), or None.
+
+    None when the file does not look like text (a NUL byte in its head, or not UTF-8). Lines
+    may be long (a multi-animal DeepLabCut CSV header has one cell per column); each is read
+    up to 16 MiB.
+    """
     if b"\x00" in read_head(path, 4096):
         return None
-    rows = []
+    lines: list[str] = []
     with open(path, "rb") as fh:
         for i in range(n_rows):
-            line = fh.readline(16 * 1024 * 1024)
-            if not line:
+            raw = fh.readline(16 * 1024 * 1024)
+            if not raw:
                 break
             try:
-                text = line.decode("utf-8-sig" if i == 0 else "utf-8")
+                lines.append(raw.decode("utf-8-sig" if i == 0 else "utf-8").rstrip("\r\n"))
             except UnicodeDecodeError:
                 return None
-            rows.append(text.rstrip("\r\n").split(","))
-    return rows
+    return lines
 
 
 def describe_content(path: str | os.PathLike) -> str:
@@ -97,18 +107,7 @@ def dlc_csv_head(path: str | os.PathLike, n_rows: int = 6) -> DLCCSVHead | None:
     column of row numbers (``,scorer,...``, as ``DataFrame.to_csv`` writes a table read
     with one header row).
     """
-    if b"\x00" in read_head(path, 4096):
-        return None
-    lines: list[str] = []
-    with open(path, "rb") as fh:
-        for i in range(n_rows):
-            raw = fh.readline(16 * 1024 * 1024)
-            if not raw:
-                break
-            try:
-                lines.append(raw.decode("utf-8-sig" if i == 0 else "utf-8").rstrip("\r\n"))
-            except UnicodeDecodeError:
-                return None
+    lines = first_text_lines(path, n_rows)
     if not lines:
         return None
     for sep in _SEPARATORS:

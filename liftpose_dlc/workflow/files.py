@@ -268,9 +268,11 @@ def _refuse_3d(src: Path, fmt: str) -> None:
     elif fmt == "sleap_analysis":
         import h5py
 
+        from liftpose_dlc.io.sleap import POINTS3D_FORMAT
+
         with h5py.File(src, "r") as f:
             shape = f["tracks"].shape
-            three_d = f.attrs.get("format") == "points3d" or (
+            three_d = f.attrs.get("format") == POINTS3D_FORMAT or (
                 len(shape) == 4 and shape[-1] == 3 and 2 not in shape[1:3]
             )
     if three_d:
