@@ -60,7 +60,6 @@ __all__ = [
     "DLCTable",
     "HDF_KEY",
     "INFERRED_KEY",
-    "inferred_mask",
     "write_inferred",
 ]
 
@@ -667,18 +666,6 @@ def _column_pairs_single(poses: Poses) -> list[tuple[int, int]]:
     return [(0, k) for k in range(poses.n_keypoints)]
 
 
-def inferred_mask(poses: Poses, inferred: np.ndarray) -> np.ndarray:
-    """``inferred`` as a bool (n_frames, n_individuals, n_keypoints) mask of ``poses``.
-
-    Raises
-    ------
-    PosesValidationError
-        If its shape is not that of the poses (``(n_frames, n_keypoints)`` is accepted for
-        one individual).
-    """
-    return poses.point_mask(inferred, "inferred")
-
-
 def save_dlc(
     poses: Poses,
     path: str | os.PathLike,
@@ -752,7 +739,7 @@ def save_dlc(
         raise FileFormatError(f"{dest}: save_dlc writes .h5 or .csv files, got {suffix!r}")
     table = poses_to_dlc_table(poses, scorer=scorer, multianimal=multianimal)
     if inferred is not None:
-        inferred = inferred_mask(poses, inferred)
+        inferred = poses.point_mask(inferred, "inferred")
         if suffix == ".csv":
             raise FileFormatError(
                 f"{dest}: a CSV cannot hold the inferred mask; write a .h5 (save_as_csv=True "

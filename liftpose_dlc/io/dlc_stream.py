@@ -38,7 +38,6 @@ from liftpose_dlc.io._hdf5 import check_hdf5_tree, is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
     INFERRED_KEY,
-    inferred_mask,
     poses_from_dlc_table,
     poses_to_dlc_table,
     read_dlc_table,
@@ -320,7 +319,7 @@ class DLCChunkWriter:
             raise _hdf5_os_error(exc) from exc
         self._values_hash.update(values.tobytes())
         if self._inferred is not None and inf is not None:
-            self._inferred[a:b] = inferred_mask(poses, inf).astype(np.uint8)
+            self._inferred[a:b] = poses.point_mask(inf, "inferred").astype(np.uint8)
         if self.csv_file is not None:
             frame.index = pd.Index(np.arange(a, b, dtype=np.int64))
             text = frame.to_csv(header=a == 0)
