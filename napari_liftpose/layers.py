@@ -16,6 +16,9 @@ Axis conventions
   seen exactly as the camera saw it (x right, y down, farther points farther away, not
   mirrored), the same view as the video; rotate it to see the depth. :func:`to_napari_3d` and
   :func:`from_napari_3d` convert.
+- 3D poses in the **world** frame (``Poses.frame == "world"``: z up, the floor at z = 0)
+  are rows ``(t, z, -y, x)``: the default 3D camera looks down on the floor from above, x to
+  the right and y up the screen (right-handed, not mirrored).
 
 Missing data
 ------------
@@ -43,8 +46,11 @@ from liftpose_dlc.poses import Poses
 
 __all__ = [
     "LayerData",
+    "WORLD",
     "to_napari_3d",
     "from_napari_3d",
+    "confidence_sizes",
+    "shows_confidence",
     "keypoint_colors",
     "individual_colors",
     "points_2d_layer",
@@ -60,29 +66,64 @@ INDIVIDUAL_CMAP = "Set2"
 
 
 # --------------------------------------------------------------------------- axes
-def to_napari_3d(xyz: np.ndarray) -> np.ndarray:
-    """Camera-frame ``(..., 3)`` points ``(x, y, z)`` to napari's displayed ``(-z, y, x)``.
+WORLD = "world"
+"""``Poses.frame`` of poses placed in the world frame (z up, floor at z = 0)."""
+
+
+def to_napari_3d(xyz: np.ndarray, frame: str | None = None) -> np.ndarray:
+    """``(..., 3)`` points ``(x, y, z)`` to napari's displayed axes.
+
+    Camera frame (``frame`` None or ``"camera"``): ``(-z, y, x)``; world frame
+    (``"world"``, z up): ``(z, -y, x)`` (see the module notes).
 
     Examples
     --------
     >>> to_napari_3d(np.array([1.0, 2.0, 3.0]))
     array([-3.,  2.,  1.])
+    >>> to_napari_3d(np.array([1.0, 2.0, 3.0]), "world")
+    array([ 3., -2.,  1.])
     """
     xyz = np.asarray(xyz, dtype=float)
+    if frame == WORLD:
+        return np.stack([xyz[..., 2], -xyz[..., 1], xyz[..., 0]], axis=-1)
     return np.stack([-xyz[..., 2], xyz[..., 1], xyz[..., 0]], axis=-1)
 
 
-def from_napari_3d(zyx: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`to_napari_3d`: napari ``(-z, y, x)`` back to ``(x, y, z)``."""
+def from_napari_3d(zyx: np.ndarray, frame: str | None = None) -> np.ndarray:
+    """The inverse of :func:`to_napari_3d`: napari's axes back to ``(x, y, z)``."""
     zyx = np.asarray(zyx, dtype=float)
+    if frame == WORLD:
+        return np.stack([zyx[..., 2], -zyx[..., 1], zyx[..., 0]], axis=-1)
     return np.stack([zyx[..., 2], zyx[..., 1], -zyx[..., 0]], axis=-1)
 
 
-def _to_napari(points: np.ndarray) -> np.ndarray:
-    """``(..., 2)`` (x, y) to (y, x), or ``(..., 3)`` (x, y, z) to (-z, y, x)."""
+def _to_napari(points: np.ndarray, frame: str | None = None) -> np.ndarray:
+    """``(..., 2)`` (x, y) to (y, x), or ``(..., 3)`` as :func:`to_napari_3d`."""
     if points.shape[-1] == 2:
         return points[..., ::-1].astype(float)
-    return to_napari_3d(points)
+    return to_napari_3d(points, frame)
+
+
+def confidence_sizes(confidence: np.ndarray, size: float, smallest: float = 0.35) -> np.ndarray:
+    """Point sizes that show confidence: ``size`` at confidence 1, ``smallest × size`` at 0.
+
+    Confidences are clipped to [0, 1]; a NaN confidence (none known) gets the full size.
+
+    Examples
+    --------
+    >>> confidence_sizes(np.array([1.0, 0.0, np.nan]), 10.0)
+    array([10. ,  3.5, 10. ])
+    """
+    c = np.clip(np.asarray(confidence, dtype=float), 0.0, 1.0)
+    c = np.where(np.isnan(c), 1.0, c)
+    return size * (smallest + (1.0 - smallest) * c)
+
+
+def shows_confidence(confidence: np.ndarray) -> bool:
+    """Whether the confidences of some points tell them apart (not all equal or unknown)."""
+    c = np.asarray(confidence, dtype=float)
+    c = c[np.isfinite(c)]
+    return c.size > 0 and float(np.ptp(c)) > 1e-6
 
 
 # ------------------------------------------------------------------------ colours
@@ -137,7 +178,7 @@ def _point_rows(poses: Poses) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray,
     """Finite points as napari rows ``(t, ...)`` and their (frame, individual, keypoint)."""
     finite = np.isfinite(poses.data).all(axis=-1)
     t, i, k = np.nonzero(finite)
-    coords = _to_napari(poses.data[t, i, k])
+    coords = _to_napari(poses.data[t, i, k], poses.frame)
     return np.column_stack([t.astype(float), coords]), (t, i, k)
 
 
@@ -148,6 +189,7 @@ def _points_layer(
     cmap: str,
     size: float,
     border_by_individual: bool,
+    size_by_confidence: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     data, (t, i, k) = _point_rows(poses)
     keypoints = np.asarray(poses.keypoints, dtype=object)
@@ -166,6 +208,8 @@ def _points_layer(
         # napari cannot take an empty colour array for an empty layer (all points missing)
         "face_color": kp_colors[k] if len(k) else "white",
         "size": size,
+        # keypoint names on demand: the layer controls' "display text" (or the View panel)
+        "text": {"string": "{keypoint}", "size": 9, "color": "white", "visible": False},
         "ndim": data.shape[1],
         "metadata": {
             "liftpose": {
@@ -175,6 +219,10 @@ def _points_layer(
             }
         },
     }
+    confidence = poses.confidence[t, i, k]
+    if size_by_confidence and len(k) and shows_confidence(confidence):
+        kwargs["size"] = confidence_sizes(confidence, size)
+        kwargs["metadata"]["liftpose"]["size_by_confidence"] = True
     if border_by_individual and poses.n_individuals > 1 and len(i):
         ind_colors = np.array(list(individual_colors(poses.individuals).values()))
         kwargs["border_color"] = ind_colors[i]
@@ -250,6 +298,7 @@ def points_3d_layer(
     name: str = "joints 3D",
     cmap: str = KEYPOINT_CMAP,
     size: float | None = None,
+    size_by_confidence: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """3D joints as napari Points data: rows ``(t, -z, y, x)``, missing joints dropped.
 
@@ -268,11 +317,15 @@ def points_3d_layer(
         Matplotlib colormap for the per-keypoint face colours.
     size
         Point size in the poses' units; default 1/30 of the poses' extent.
+    size_by_confidence
+        When the points' confidences differ, a point's size shows its confidence
+        (:func:`confidence_sizes`: ``size`` at 1, a third of it at 0).
 
     Returns
     -------
     data : numpy.ndarray
-        ``(n_points, 4)`` rows ``(frame, -z, y, x)``.
+        ``(n_points, 4)`` rows ``(frame, -z, y, x)`` (``(frame, z, -y, x)`` in the world
+        frame).
     kwargs : dict
         As :func:`points_2d_layer`.
 
@@ -286,7 +339,14 @@ def points_3d_layer(
     poses_3d = restrict_individuals(poses_3d, individual)
     if size is None:
         size = robust_extent(poses_3d.data) / 30.0
-    return _points_layer(poses_3d, name=name, cmap=cmap, size=size, border_by_individual=False)
+    return _points_layer(
+        poses_3d,
+        name=name,
+        cmap=cmap,
+        size=size,
+        border_by_individual=False,
+        size_by_confidence=size_by_confidence,
+    )
 
 
 def bones_layer(
@@ -351,8 +411,8 @@ def bones_layer(
         t, i = np.nonzero(ok)
         if len(t) == 0:
             continue
-        p0 = _to_napari(start[t, i])
-        p1 = _to_napari(end[t, i])
+        p0 = _to_napari(start[t, i], poses.frame)
+        p1 = _to_napari(end[t, i], poses.frame)
         v = np.zeros((len(t), 2, 1 + n_dims))
         v[:, 0, 0] = t
         v[:, 0, 1:] = p0
