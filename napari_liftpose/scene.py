@@ -38,11 +38,13 @@ from typing import Any
 import attrs
 import numpy as np
 
+from liftpose_dlc.drawing import drawing_skeleton, is_guessed
 from liftpose_dlc.poses import Poses
 from napari_liftpose.layers import (
     LayerData,
     bones_layer,
     check_dims,
+    individual_colors,
     points_2d_layer,
     points_3d_layer,
     restrict_individuals,
@@ -62,6 +64,9 @@ __all__ = [
     "scene_layers",
     "add_layers",
     "frame_scene",
+    "fit_camera",
+    "scene_bounds",
+    "pose_size",
     "layer_by_name",
 ]
 
@@ -69,15 +74,15 @@ AXIS_LABELS = ("frame", "depth", "y", "x")
 """The axes of every layer of a scene (:func:`scene_layers`)."""
 
 
-def _center(data: np.ndarray) -> np.ndarray:
-    """Centre of ``(..., 3)`` camera-frame points, in napari order ``(depth, y, x)``.
+def _center(points: np.ndarray) -> np.ndarray:
+    """Centre of ``(..., 3)`` points in napari order ``(depth, y, x)``.
 
     ``y`` and ``x``: the median (robust to outliers). Depth: the middle of its full range,
     so the skeleton's depth extent is symmetric about the video plane once placed; napari
     centres its 3D camera on the scene's bounding box and, going back to 2D, puts the depth
     slider where the camera's centre was, which is then the video plane.
     """
-    flat = to_napari_3d(data.reshape(-1, 3))
+    flat = points.reshape(-1, 3)
     flat = flat[np.isfinite(flat).all(axis=1)]
     if len(flat) == 0:
         return np.zeros(3)
@@ -112,12 +117,41 @@ class SceneLayout:
         ``(height, width)`` of the video, or None without video.
     placements
         One :class:`Placement` per 3D individual, in order.
+    bounds
+        ``((depth, y, x) lowest, (depth, y, x) highest)`` in world coordinates: what the
+        camera frames (:func:`fit_camera`): the video and the 3D panel beside it, or the
+        3D poses' robust extent (1st-99th percentiles, so that a few wild points do not
+        shrink the animals to specks); None without 3D poses and video.
+    panel
+        ``(y0, x0, height, width)`` of the 3D panel in world coordinates (beside the
+        video: the video's size), or None.
+    frame
+        The 3D poses' coordinate frame (``Poses.frame``), or None.
     """
 
     n_frames: int
     frames_match: bool
     image_shape: tuple[int, int] | None
     placements: dict[str, Placement]
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    panel: tuple[float, float, float, float] | None = None
+    frame: str | None = None
+
+
+def _robust_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """1st and 99th percentiles per axis of ``(..., 3)`` napari points, or None if none."""
+    flat = points.reshape(-1, 3)
+    flat = flat[np.isfinite(flat).all(axis=1)]
+    if len(flat) == 0:
+        return None
+    low, high = np.percentile(flat, [1, 99], axis=0)
+    return low, high
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """Rows and columns of a near-square grid of ``n`` cells (more columns than rows)."""
+    cols = int(np.ceil(np.sqrt(max(n, 1))))
+    return int(np.ceil(max(n, 1) / cols)), cols
 
 
 def scene_layout(
@@ -131,13 +165,23 @@ def scene_layout(
 ) -> SceneLayout:
     """Decide the layout of a scene: slider length and where each 3D individual goes.
 
-    With a video, individual ``j``'s 3D skeleton is scaled (one isotropic scale for all
-    individuals, so they keep their relative sizes) to fill ``fill`` of a square slot of
-    the video's height, and centred in slot ``j`` (median of its points in y and x): slots
-    stand in a row to the right of the video, ``gap`` × height apart; in depth its range is
-    centred on the video plane (depth 0). Without a video the
-    data keep their units (scale 1); several individuals are still put side by side, one
-    slot (1.2 × the largest extent) apart; a single one stays where it is.
+    With a video, the 3D poses go into a **panel** of the video's size to its right (``gap``
+    × height apart), so that the default view shows the video and the 3D side by side, each
+    filling its half of the canvas:
+
+    - camera frame (lifted poses, each individual around its own root): the panel is
+      divided into a near-square grid of cells, one per individual, in order, row by row;
+      one isotropic scale for all (they keep their relative sizes) makes the largest
+      robust extent (1st-99th percentiles) in y or x fill ``fill`` of a cell; each
+      individual is centred in its cell (median of its points in y and x) and its depth
+      range on the video plane (depth 0);
+    - world frame (``Poses.frame == "world"``): one placement for all individuals, which
+      keep their real positions: the robust extent of all points (the part of the arena
+      they cover) fills ``fill`` of the panel.
+
+    Without a video the data keep their units (scale 1): a single individual, or a world
+    frame, stays where it is; several camera-frame individuals stand in a grid of cells
+    1.2 × the largest extent apart.
 
     Parameters
     ----------
@@ -150,7 +194,7 @@ def scene_layout(
     n_pose_frames
         Number of frames of the 2D poses, if any (for the slider length and the check).
     fill, gap
-        Slot filling and spacing, fractions of the video's height.
+        Panel filling and spacing, fractions of the panel and of the video's height.
 
     Returns
     -------
@@ -159,45 +203,141 @@ def scene_layout(
     Examples
     --------
     >>> layout = scene_layout(100, (480, 640))
-    >>> layout.n_frames, layout.placements
-    (100, {})
+    >>> layout.n_frames, layout.placements, layout.bounds
+    (100, {}, ((-320.0, 0.0, 0.0), (320.0, 480.0, 640.0)))
     """
+    from napari_liftpose.layers import WORLD
+
     counts = [n for n in (n_video_frames, n_pose_frames) if n is not None]
     if poses_3d is not None:
         counts.append(poses_3d.n_frames)
     n_frames = max(counts) if counts else 0
     frames_match = len(set(counts)) <= 1
     placements: dict[str, Placement] = {}
+    boxes: list[tuple[np.ndarray, np.ndarray]] = []
+    panel = None
+    frame = None if poses_3d is None else poses_3d.frame
+    if image_shape is not None:
+        height, width = float(image_shape[0]), float(image_shape[1])
+        half = max(height, width) / 2.0
+        boxes.append((np.array([-half, 0.0, 0.0]), np.array([half, height, width])))
     if poses_3d is not None:
         check_dims(poses_3d, 3, "scene_layout")
-        extent = max(robust_extent(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals))
-        centers = [_center(poses_3d.data[:, j]) for j in range(poses_3d.n_individuals)]
-        if image_shape is not None:
-            height, width = image_shape
-            scale = fill * height / extent
-            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
-                target = np.array(
-                    [0.0, height / 2.0, width + gap * height + (j + 0.5) * height * (1 + gap)]
-                )
-                tz, ty, tx = map(float, target - scale * center)
-                placements[ind] = Placement(
-                    scale=(1.0, scale, scale, scale),
-                    translate=(0.0, tz, ty, tx),
-                )
+        individuals = list(poses_3d.individuals)
+        points = [to_napari_3d(poses_3d.data[:, j], frame) for j in range(len(individuals))]
+        if frame == WORLD:
+            placements, box = _place_world(points, individuals, image_shape, fill, gap)
         else:
-            for j, (ind, center) in enumerate(zip(poses_3d.individuals, centers, strict=True)):
-                if poses_3d.n_individuals == 1:
-                    translate = np.zeros(3)
-                else:
-                    translate = np.array([0.0, 0.0, j * 1.2 * extent]) - center
-                tz, ty, tx = map(float, translate)
-                placements[ind] = Placement(scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, tz, ty, tx))
+            placements, box = _place_cells(points, individuals, image_shape, fill, gap)
+        if image_shape is not None:
+            height, width = float(image_shape[0]), float(image_shape[1])
+            x0 = width + gap * height
+            panel = (0.0, x0, height, width)
+            half = max(height, width) / 2.0
+            boxes.append((np.array([-half, 0.0, x0]), np.array([half, height, x0 + width])))
+        elif box is not None:
+            boxes.append(box)
+    bounds = None
+    if boxes:
+        low = np.min([b[0] for b in boxes], axis=0)
+        high = np.max([b[1] for b in boxes], axis=0)
+        bounds = (tuple(map(float, low)), tuple(map(float, high)))
     return SceneLayout(
         n_frames=n_frames,
         frames_match=frames_match,
         image_shape=None if image_shape is None else (int(image_shape[0]), int(image_shape[1])),
         placements=placements,
+        bounds=bounds,  # type: ignore[arg-type]
+        panel=panel,
+        frame=frame,
     )
+
+
+def _extent_yx(points: Sequence[np.ndarray]) -> np.ndarray:
+    """The largest robust extent in (depth, y, x) over the individuals' points."""
+    extents = []
+    for p in points:
+        box = _robust_box(p)
+        if box is not None:
+            extents.append(box[1] - box[0])
+    if not extents:
+        return np.ones(3)
+    extent = np.max(extents, axis=0)
+    return np.where(extent > 0, extent, max(float(extent.max()), 1.0))
+
+
+def _place_cells(
+    points: Sequence[np.ndarray],
+    individuals: Sequence[str],
+    image_shape: tuple[int, int] | None,
+    fill: float,
+    gap: float,
+) -> tuple[dict[str, Placement], tuple[np.ndarray, np.ndarray] | None]:
+    """Camera-frame individuals in a grid of cells (see :func:`scene_layout`)."""
+    n = len(individuals)
+    rows, cols = _grid(n)
+    extent = _extent_yx(points)
+    centers = [_center(p) for p in points]
+    placements: dict[str, Placement] = {}
+    placed: list[tuple[np.ndarray, np.ndarray]] = []
+    if image_shape is not None:
+        height, width = float(image_shape[0]), float(image_shape[1])
+        cell_h, cell_w = height / rows, width / cols
+        scale = fill * min(cell_h / extent[1], cell_w / extent[2])
+        x0 = width + gap * height
+        for j, (ind, center) in enumerate(zip(individuals, centers, strict=True)):
+            r, c = divmod(j, cols)
+            target = np.array([0.0, (r + 0.5) * cell_h, x0 + (c + 0.5) * cell_w])
+            translate = target - scale * center
+            placements[ind] = Placement(
+                scale=(1.0, scale, scale, scale), translate=(0.0, *map(float, translate))
+            )
+        return placements, None
+    step = 1.2 * float(extent.max())
+    for j, (ind, center) in enumerate(zip(individuals, centers, strict=True)):
+        if n == 1:
+            translate = np.zeros(3)
+        else:
+            r, c = divmod(j, cols)
+            translate = np.array([0.0, r * step, c * step]) - center
+        placements[ind] = Placement(
+            scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, *map(float, translate))
+        )
+        box = _robust_box(points[j] + translate)
+        if box is not None:
+            placed.append(box)
+    return placements, _union(placed)
+
+
+def _place_world(
+    points: Sequence[np.ndarray],
+    individuals: Sequence[str],
+    image_shape: tuple[int, int] | None,
+    fill: float,
+    gap: float,
+) -> tuple[dict[str, Placement], tuple[np.ndarray, np.ndarray] | None]:
+    """World-frame individuals: one placement for all (see :func:`scene_layout`)."""
+    allpoints = np.concatenate([p.reshape(-1, 3) for p in points]) if points else np.zeros((0, 3))
+    box = _robust_box(allpoints)
+    if box is None:
+        box = (np.zeros(3), np.ones(3))
+    if image_shape is None:
+        same = Placement(scale=(1.0,) * 4, translate=(0.0,) * 4)  # type: ignore[arg-type]
+        return dict.fromkeys(individuals, same), box
+    height, width = float(image_shape[0]), float(image_shape[1])
+    extent = np.where(box[1] - box[0] > 0, box[1] - box[0], 1.0)
+    scale = fill * min(height / extent[1], width / extent[2])
+    center = (box[0] + box[1]) / 2.0
+    target = np.array([0.0, height / 2.0, width + gap * height + width / 2.0])
+    translate = target - scale * center
+    same = Placement(scale=(1.0, scale, scale, scale), translate=(0.0, *map(float, translate)))
+    return dict.fromkeys(individuals, same), None
+
+
+def _union(boxes: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
+    if not boxes:
+        return None
+    return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
 
 
 class _DepthAxisArray:
@@ -286,6 +426,7 @@ def scene_layers(
     individual: str | Sequence[str] | None = None,
     point_size_2d: float | None = None,
     layout: SceneLayout | None = None,
+    decorations: bool = True,
 ) -> list[LayerData]:
     """All layers of a scene, laid out to share one viewer and one time slider.
 
@@ -310,6 +451,10 @@ def scene_layers(
         Size of the 2D keypoints in pixels; default 1/60 of the video's height (8 without).
     layout
         A layout from :func:`scene_layout`; computed when None.
+    decorations
+        Add the limb legend, the individuals' names and, in the world frame, the floor
+        and the trajectories (:func:`~napari_liftpose.decorations.scene_decorations`) after
+        the skeletons.
 
     Returns
     -------
@@ -343,25 +488,58 @@ def scene_layers(
     if poses_2d is not None:
         if point_size_2d is None:
             point_size_2d = 8.0 if image_shape is None else max(image_shape[0] / 60.0, 3.0)
-        if poses_2d.skeleton.edges:
-            data, kwargs = bones_layer(poses_2d, edge_width=point_size_2d / 4)
+        drawn_2d = drawing_skeleton(poses_2d)  # a config without a skeleton: guessed bones
+        if drawn_2d.skeleton.edges:
+            data, kwargs = bones_layer(drawn_2d, edge_width=point_size_2d / 4)
             out.append((add_depth_axis(data), _with_axes(kwargs, overlay=True), "vectors"))
         data, kwargs = points_2d_layer(poses_2d, size=point_size_2d)
         out.append((add_depth_axis(data), _with_axes(kwargs, overlay=True), "points"))
     if poses_3d is not None:
+        drawn = drawing_skeleton(poses_3d)
         several = poses_3d.n_individuals > 1
+        extent = pose_size(poses_3d)
+        colors = individual_colors(poses_3d.individuals)
+        scene = {"scene_bounds": layout.bounds, "frame": poses_3d.frame}
         for ind in poses_3d.individuals:
             suffix = f" {ind}" if several else ""
             placement = layout.placements.get(ind, Placement((1.0,) * 4, (0.0,) * 4))
-            one = poses_3d.select(individuals=[ind])
-            extent = robust_extent(poses_3d.data)
+            one = drawn.select(individuals=[ind])
             transform = {"scale": placement.scale, "translate": placement.translate}
             if one.skeleton.edges:
                 data, kwargs = bones_layer(one, name=f"bones 3D{suffix}", edge_width=extent / 40)
+                kwargs["metadata"]["liftpose"].update(scene, guessed=is_guessed(drawn))
                 out.append((data, _with_axes({**kwargs, **transform}), "vectors"))
             data, kwargs = points_3d_layer(one, name=f"joints 3D{suffix}", size=extent / 25)
+            kwargs["metadata"]["liftpose"].update(scene)
+            if several:  # individuals told apart: a border in the individual's colour
+                kwargs["border_color"] = colors[ind]
+                kwargs["border_width"] = 0.2
             out.append((data, _with_axes({**kwargs, **transform}), "points"))
+        if decorations:
+            from napari_liftpose.decorations import scene_decorations
+
+            for data, kwargs, kind in scene_decorations(drawn, layout):
+                if kwargs.get("ndim") == len(AXIS_LABELS):
+                    kwargs = _with_axes(kwargs)
+                out.append((data, kwargs, kind))
     return out
+
+
+def pose_size(poses_3d: Poses) -> float:
+    """The size of one animal: the median over frames and individuals of a pose's extent.
+
+    Unlike :func:`~napari_liftpose.layers.robust_extent` of all the data, it does not grow
+    with the distance an animal travels (world-frame poses); joints and bones are drawn in
+    proportion to it.
+    """
+    data = poses_3d.data
+    with np.errstate(all="ignore"):
+        ranges = np.nanmax(data, axis=2) - np.nanmin(data, axis=2)  # (T, I, 3)
+        sizes = np.nanmax(ranges, axis=-1)
+    sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
+    if poses_3d.frame != "world" or len(sizes) == 0:
+        return robust_extent(data)  # root-relative poses: the data's extent is the pose's
+    return float(np.median(sizes))
 
 
 def _with_axes(kwargs: dict[str, Any], overlay: bool = False) -> dict[str, Any]:
@@ -423,6 +601,43 @@ def frame_scene(viewer: Any, *, ndisplay: int | None = 3) -> None:
         viewer.dims.ndisplay = ndisplay
     # napari frames the first layer added to an empty viewer only: show the whole scene
     viewer.reset_view()
+    bounds = scene_bounds(viewer.layers)
+    if bounds is not None:  # the robust extent, not a few wild points' (fit_camera)
+        fit_camera(viewer, bounds)
+
+
+def scene_bounds(layers: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The union of the ``scene_bounds`` scene layers carry in their metadata, or None."""
+    boxes = []
+    for layer in layers:
+        meta = getattr(layer, "metadata", {}).get("liftpose", {})
+        bounds = meta.get("scene_bounds") if isinstance(meta, dict) else None
+        if bounds is not None:
+            boxes.append((np.asarray(bounds[0], float), np.asarray(bounds[1], float)))
+    if not boxes:
+        return None
+    return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+
+
+def fit_camera(viewer: Any, bounds: Any, *, margin: float = 0.05) -> None:
+    """Centre the camera on ``bounds`` (world ``(depth, y, x)`` low and high) and zoom to fit.
+
+    The zoom makes the box's (y, x) extent fill the canvas less ``margin`` on its fuller
+    axis, as napari's ``reset_view`` does for all the data, whatever the units (mm, pixels)
+    and whatever a few points far away. In 3D the camera looks along depth (angles reset).
+    Only the trailing ``(depth, y, x)`` axes are used.
+    """
+    low, high = (np.asarray(b, dtype=float)[-3:] for b in bounds)
+    size = np.where(high - low > 0, high - low, 1.0)
+    center = (low + high) / 2.0
+    camera = viewer.scene.camera
+    if viewer.dims.ndisplay == 3:
+        camera.angles = (0.0, 0.0, 0.0)
+        camera.center = tuple(map(float, center))
+    else:
+        camera.center = tuple(map(float, center[1:]))
+    viewbox = np.asarray(viewer.canvas.viewbox_size(viewer.layers), dtype=float)
+    camera.zoom = float((1.0 - margin) * np.min(viewbox / size[1:]))
 
 
 def _replace_at(values: Sequence[float], index: int, value: float) -> tuple[float, ...]:

@@ -163,4 +163,13 @@ def test_layers_of_poses_with_every_point_missing():
     poses_2d = Poses(np.full((5, 2, 2, 2), np.nan), keypoints=["a", "b"])
     viewer = napari_components.ViewerModel()
     layers = add_layers(viewer, scene_layers(poses_2d, poses))  # napari accepts them
-    assert [len(layer.data) for layer in layers] == [0, 5, 10, 0, 0]
+    assert [layer.name for layer in layers][:5] == [
+        "keypoints 2D",
+        "bones 3D seen",
+        "joints 3D seen",
+        "bones 3D never",
+        "joints 3D never",
+    ]
+    assert [len(layer.data) for layer in layers][:5] == [0, 5, 10, 0, 0]
+    # "seen" is named in each of its 5 frames; one limb in the legend
+    assert [len(layer.data) for layer in layers][5:] == [5, 1]

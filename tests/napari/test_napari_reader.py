@@ -54,8 +54,15 @@ def test_reads_3d_h5(tmp_path, fmt):
     reader = napari_get_reader(str(path))
     assert callable(reader)
     layer_data = reader(str(path))
-    assert [(kw["name"], kind) for _, kw, kind in layer_data] == [("joints 3D", "points")]
-    data, kwargs, _ = layer_data[0]
+    # no skeleton in the file: bones guessed (nearest neighbours), and a legend saying so
+    assert [(kw["name"], kind) for _, kw, kind in layer_data] == [
+        ("bones 3D", "vectors"),
+        ("joints 3D", "points"),
+        ("limb legend", "points"),
+    ]
+    assert layer_data[0][1]["metadata"]["liftpose"]["guessed"]
+    assert "bones guessed" in layer_data[2][1]["features"]["limb"][0]
+    data, kwargs, _ = layer_data[1]
     assert data.shape == (8 * 3 - 1, 4)  # frame 2's head is missing
     assert list(kwargs["features"]["keypoint"][:3]) == ["head", "thorax", "tail"]
     np.testing.assert_allclose(data[1, 1:], to_napari_3d(xyz_of(table, 0, "thorax")))
@@ -72,8 +79,15 @@ def test_reads_multi_animal_3d_h5_and_csv(tmp_path):
     for path in (h5, csv):
         layer_data = napari_get_reader(path)(path)
         names = [kw["name"] for _, kw, _ in layer_data]
-        assert names == ["joints 3D m1", "joints 3D m2"]
-        data, kwargs, _ = layer_data[1]
+        assert names == [
+            "bones 3D m1",
+            "joints 3D m1",
+            "bones 3D m2",
+            "joints 3D m2",
+            "individuals",
+            "limb legend",
+        ]
+        data, kwargs, _ = layer_data[3]
         assert set(kwargs["features"]["individual"]) == {"m2"}
         np.testing.assert_allclose(data[0, 1:], to_napari_3d(xyz_of(table, 0, "head", "m2")))
         np.testing.assert_allclose(

@@ -56,15 +56,17 @@ def test_single_animal_scene_follows_the_time_slider():
         "keypoints 2D",
         "bones 3D",
         "joints 3D",
+        "limb legend",
     ]
-    assert all(layer.ndim == 4 for layer in layers)
+    # the legend is shown in every frame: (depth, y, x) only
+    assert [layer.ndim for layer in layers] == [4, 4, 4, 4, 4, 3]
     assert viewer.dims.nsteps[0] == T
     assert viewer.dims.axis_labels == AXIS_LABELS
     assert viewer.dims.ndisplay == 3
     assert viewer.dims.point[1] == 0.0  # depth slider on the video plane
     assert viewer.dims.current_step[0] == 0  # starts at the first frame
 
-    video, bones_2d, keypoints_2d, bones_3d, joints_3d = layers
+    video, bones_2d, keypoints_2d, bones_3d, joints_3d = layers[:5]
     for k in (0, 2, 5, T - 1):
         viewer.dims.set_current_step(0, k)
         # the video shows frame k, as a plane of depth 1
@@ -136,6 +138,8 @@ def test_multi_animal_scene_one_3d_layer_pair_per_individual():
         "joints 3D fly0",
         "bones 3D fly1",
         "joints 3D fly1",
+        "individuals",
+        "limb legend",
     ]
     keypoints_2d = viewer.layers["keypoints 2D"]
     assert set(keypoints_2d.features["individual"]) == {"fly0", "fly1"}
@@ -154,7 +158,14 @@ def test_one_individual_selected():
     poses_2d, poses_3d = make_poses(n_individuals=2)
     layer_data = scene_layers(poses_2d, poses_3d, make_video(), individual="fly1")
     by_name = layer_by_name(layer_data)
-    assert set(by_name) == {"video", "bones 2D", "keypoints 2D", "bones 3D", "joints 3D"}
+    assert set(by_name) == {
+        "video",
+        "bones 2D",
+        "keypoints 2D",
+        "bones 3D",
+        "joints 3D",
+        "limb legend",
+    }
     assert set(by_name["keypoints 2D"][1]["features"]["individual"]) == {"fly1"}
 
 

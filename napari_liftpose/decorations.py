@@ -1,0 +1,280 @@
+"""What explains a 3D scene: limb legend, individual names, floor and trajectories (no Qt).
+
+Each function returns napari layer data tuples ``(data, kwargs, layer_type)`` for a scene
+laid out by :func:`napari_liftpose.scene.scene_layout`; :func:`scene_decorations` gives all
+that apply (``scene_layers`` adds them after the skeletons):
+
+- ``limb legend``: one labelled dot per limb of the skeleton, in the limb's colour (the
+  colours of the bones and of the matplotlib figures: :func:`liftpose_dlc.drawing.legend`),
+  in the top-left corner of the 3D panel; it says so when the bones were guessed (a config
+  without a skeleton). It is a 3-D layer ``(depth, y, x)``: shown in every frame.
+- ``individuals``: when several individuals are shown, each one's name above its skeleton
+  in every frame, in its colour (the border colour of its joints).
+- world frame only (``Poses.frame == "world"``): ``floor``, grid lines on the plane z = 0,
+  and ``trajectories``, a napari Tracks layer of each individual's centroid with a tail
+  of the last seconds (``tail_length`` frames; the layer controls change it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from liftpose_dlc.drawing import is_guessed, legend
+from liftpose_dlc.poses import Poses
+from napari_liftpose.layers import WORLD, LayerData, individual_colors, to_napari_3d
+
+__all__ = [
+    "legend_layer",
+    "individual_labels_layer",
+    "floor_layer",
+    "trajectories_layer",
+    "scene_decorations",
+    "nice_step",
+]
+
+AXES_3D = ("depth", "y", "x")
+LEGEND_NAME = "limb legend"
+LABELS_NAME = "individuals"
+FLOOR_NAME = "floor"
+TRACKS_NAME = "trajectories"
+
+
+def _anchor_box(layout: Any) -> tuple[np.ndarray, np.ndarray]:
+    """World box (depth, y, x) the legend goes in: the 3D panel, else the scene's bounds."""
+    low, high = (np.array(b, dtype=float) for b in layout.bounds)
+    if layout.panel is not None:
+        y0, x0, height, width = layout.panel
+        low = np.array([low[0], y0, x0])
+        high = np.array([high[0], y0 + height, x0 + width])
+    return low, high
+
+
+def legend_layer(poses_3d: Poses, layout: Any) -> LayerData | None:
+    """The limb legend as a Points layer with text, top-left of the 3D panel.
+
+    Parameters
+    ----------
+    poses_3d
+        The drawn 3D poses (with the skeleton their bones are drawn with).
+    layout
+        The scene's :class:`~napari_liftpose.scene.SceneLayout` (its ``bounds``).
+
+    Returns
+    -------
+    (data, kwargs, "points") or None
+        None when no limb has a bone (nothing to explain) or the layout has no bounds.
+        ``features["limb"]`` holds the labels, ``face_color`` the limb colours.
+    """
+    entries = legend(poses_3d.skeleton)
+    if not entries or layout.bounds is None:
+        return None
+    labels = [label for label, _ in entries]
+    if is_guessed(poses_3d):
+        labels[0] = f"{labels[0]}   (bones guessed: no skeleton in the config)"
+    low, high = _anchor_box(layout)
+    size = high - low
+    step = size[1] * 0.045
+    rows = np.arange(len(entries), dtype=float)
+    data = np.column_stack(
+        [
+            np.full(len(entries), high[0]),  # towards the viewer: in front of the skeleton
+            low[1] + step * (rows + 1),
+            np.full(len(entries), low[2] + 0.03 * size[2]),
+        ]
+    )
+    colors = np.array([[*rgb, 1.0] for _, rgb in entries])
+    kwargs: dict[str, Any] = {
+        "name": LEGEND_NAME,
+        "features": {"limb": labels},
+        "face_color": colors,
+        "border_color": colors,
+        "size": step * 0.6,
+        "text": {
+            "string": "{limb}",
+            "size": 9,
+            "color": colors,
+            "anchor": "upper_left",
+            "translation": np.array([0.0, -0.45 * step, 0.6 * step]),
+        },
+        "ndim": 3,
+        "axis_labels": AXES_3D,
+        "blending": "translucent_no_depth",
+        "metadata": {"liftpose": {"legend": [(label, tuple(rgb)) for label, rgb in entries]}},
+    }
+    return data, kwargs, "points"
+
+
+def _pose_tops(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the point above a pose: (frames with points, (depth, y, x) rows)."""
+    finite = np.isfinite(points).all(axis=-1)  # (T, K)
+    frames = np.nonzero(finite.any(axis=1))[0]
+    with np.errstate(all="ignore"):
+        center = np.nanmedian(points[frames], axis=1)
+        top = np.nanmin(points[frames, :, 1], axis=1)
+        spread = np.nanmax(points[frames, :, 1], axis=1) - top
+    rows = center.copy()
+    rows[:, 1] = top - 0.25 * np.nan_to_num(spread)
+    return frames, rows
+
+
+def individual_labels_layer(
+    poses_3d: Poses, placements: dict[str, Any], *, name: str = LABELS_NAME
+) -> LayerData | None:
+    """Each individual's name above its 3D skeleton, in every frame it has points.
+
+    One Points layer ``(t, depth, y, x)`` in world coordinates (each individual's placement
+    applied), invisible markers with text coloured per individual. None for one individual.
+    """
+    if poses_3d.n_individuals < 2:
+        return None
+    colors = individual_colors(poses_3d.individuals)
+    rows, texts, color_rows = [], [], []
+    for j, ind in enumerate(poses_3d.individuals):
+        points = to_napari_3d(poses_3d.data[:, j], poses_3d.frame)
+        frames, tops = _pose_tops(points)
+        if len(frames) == 0:
+            continue
+        placement = placements[ind]
+        world = tops * np.asarray(placement.scale[1:]) + np.asarray(placement.translate[1:])
+        rows.append(np.column_stack([frames.astype(float), world]))
+        texts.extend([ind] * len(frames))
+        color_rows.append(np.tile(colors[ind], (len(frames), 1)))
+    if not rows:
+        return None
+    data = np.concatenate(rows)
+    text_colors = np.concatenate(color_rows)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "features": {"individual": texts},
+        "size": 0.0,
+        "face_color": "transparent",
+        "border_color": "transparent",
+        "text": {"string": "{individual}", "size": 11, "color": text_colors},
+        "ndim": 4,
+        "blending": "translucent_no_depth",
+        "metadata": {"liftpose": {"individuals": list(poses_3d.individuals)}},
+    }
+    return data, kwargs, "points"
+
+
+def nice_step(extent: float, lines: int = 8) -> float:
+    """A round grid spacing (1, 2 or 5 × 10^k) giving about ``lines`` lines over ``extent``.
+
+    Examples
+    --------
+    >>> nice_step(480.0), nice_step(0.9)
+    (50.0, 0.1)
+    """
+    raw = max(float(extent), 1e-12) / lines
+    power = 10.0 ** np.floor(np.log10(raw))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if raw <= m * power * 1.0001:
+            return float(m * power)
+    return float(10 * power)
+
+
+def floor_layer(poses_3d: Poses, placement: Any, *, name: str = FLOOR_NAME) -> LayerData | None:
+    """Grid lines on the world floor (z = 0) under the area the animals cover.
+
+    A 3-D Vectors layer ``(depth, y, x)`` (shown in every frame) with the world-frame
+    placement's scale and translate; the spacing is round (:func:`nice_step`) in the poses'
+    units (``metadata["liftpose"]["step"]``). None unless the poses are in the world frame.
+    """
+    if poses_3d.frame != WORLD:
+        return None
+    xy = poses_3d.data[..., :2].reshape(-1, 2)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy) == 0:
+        return None
+    low, high = np.percentile(xy, [1, 99], axis=0)
+    margin = 0.1 * max(float((high - low).max()), 1e-9)
+    low, high = low - margin, high + margin
+    step = nice_step(float((high - low).max()))
+    xs = np.arange(np.floor(low[0] / step), np.ceil(high[0] / step) + 1) * step
+    ys = np.arange(np.floor(low[1] / step), np.ceil(high[1] / step) + 1) * step
+    segments = []
+    for x in xs:  # world (x, y, z): lines of constant x, then of constant y
+        segments.append(((x, ys[0], 0.0), (x, ys[-1], 0.0)))
+    for y in ys:
+        segments.append(((xs[0], y, 0.0), (xs[-1], y, 0.0)))
+    ends = to_napari_3d(np.array(segments), WORLD)  # (n, 2, 3)
+    data = np.stack([ends[:, 0], ends[:, 1] - ends[:, 0]], axis=1)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "edge_color": "#8c8c8c",
+        "edge_width": step / 25.0,
+        "vector_style": "line",
+        "length": 1.0,
+        "opacity": 0.6,
+        "ndim": 3,
+        "axis_labels": AXES_3D,
+        "scale": tuple(placement.scale[1:]),
+        "translate": tuple(placement.translate[1:]),
+        "metadata": {"liftpose": {"step": step, "units": poses_3d.units}},
+    }
+    return data, kwargs, "vectors"
+
+
+def trajectories_layer(
+    poses_3d: Poses, placement: Any, *, name: str = TRACKS_NAME, seconds: float = 2.0
+) -> LayerData | None:
+    """Each individual's centroid over time as a napari Tracks layer (world frame only).
+
+    Rows ``(track id, t, z, -y, x)`` (napari's world-frame axes), one track per individual
+    (``features["individual"]``), a tail of ``seconds`` of frames (``fps`` known; else 60
+    frames). None unless the poses are in the world frame.
+    """
+    if poses_3d.frame != WORLD:
+        return None
+    rows = []
+    names = []
+    for j, ind in enumerate(poses_3d.individuals):
+        with np.errstate(all="ignore"):
+            centroid = np.nanmean(poses_3d.data[:, j], axis=1)  # (T, 3)
+        frames = np.nonzero(np.isfinite(centroid).all(axis=1))[0]
+        if len(frames) < 2:
+            continue
+        coords = to_napari_3d(centroid[frames], WORLD)
+        rows.append(np.column_stack([np.full(len(frames), j), frames, coords]))
+        names.extend([ind] * len(frames))
+    if not rows:
+        return None
+    tail = int(round(seconds * poses_3d.fps)) if poses_3d.fps else 60
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "features": {"individual": names},
+        "tail_length": max(tail, 2),
+        "tail_width": 3,
+        "head_length": 0,
+        "colormap": "hsv",
+        "ndim": 4,
+        "scale": tuple(placement.scale),
+        "translate": tuple(placement.translate),
+        "blending": "translucent",
+        "metadata": {"liftpose": {"individuals": list(poses_3d.individuals)}},
+    }
+    return np.concatenate(rows).astype(float), kwargs, "tracks"
+
+
+def scene_decorations(poses_3d: Poses, layout: Any) -> list[LayerData]:
+    """The decorations that apply to a scene's 3D poses, in the order to add them.
+
+    Floor and trajectories first (world frame), then the individuals' names and the limb
+    legend (see the module notes).
+    """
+    out: list[LayerData] = []
+    first = next(iter(layout.placements.values()), None)
+    if first is not None:
+        for make in (floor_layer, trajectories_layer):
+            layer = make(poses_3d, first)
+            if layer is not None:
+                out.append(layer)
+    for layer in (
+        individual_labels_layer(poses_3d, layout.placements),
+        legend_layer(poses_3d, layout),
+    ):
+        if layer is not None:
+            out.append(layer)
+    return out
