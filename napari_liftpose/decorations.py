@@ -32,6 +32,7 @@ __all__ = [
     "trajectories_layer",
     "scene_decorations",
     "nice_step",
+    "show_keypoint_names",
 ]
 
 AXES_3D = ("depth", "y", "x")
@@ -39,6 +40,8 @@ LEGEND_NAME = "limb legend"
 LABELS_NAME = "individuals"
 FLOOR_NAME = "floor"
 TRACKS_NAME = "trajectories"
+#: The legend's last line when the bones were guessed (a config without a skeleton).
+GUESSED_NOTE = "(bones guessed: no skeleton)"
 
 
 def _anchor_box(layout: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -70,34 +73,31 @@ def legend_layer(poses_3d: Poses, layout: Any) -> LayerData | None:
     entries = legend(poses_3d.skeleton)
     if not entries or layout.bounds is None:
         return None
-    labels = [label for label, _ in entries]
     if is_guessed(poses_3d):
-        labels[0] = f"{labels[0]}   (bones guessed: no skeleton in the config)"
+        entries = [*entries, (GUESSED_NOTE, (0.6, 0.6, 0.6))]
+    labels = [label for label, _ in entries]
     low, high = _anchor_box(layout)
     size = high - low
     step = size[1] * 0.045
     rows = np.arange(len(entries), dtype=float)
+    longest = max(len(label) for label in labels)
     data = np.column_stack(
         [
             np.full(len(entries), high[0]),  # towards the viewer: in front of the skeleton
             low[1] + step * (rows + 1),
-            np.full(len(entries), low[2] + 0.03 * size[2]),
+            # labels are centred on their point: leave room for the longest on the left
+            np.full(len(entries), low[2] + min(0.25, 0.012 * longest) * size[2]),
         ]
     )
     colors = np.array([[*rgb, 1.0] for _, rgb in entries])
     kwargs: dict[str, Any] = {
         "name": LEGEND_NAME,
         "features": {"limb": labels},
+        # the labels are the legend, each in its limb's colour; the points carry no mark
         "face_color": colors,
         "border_color": colors,
-        "size": step * 0.6,
-        "text": {
-            "string": "{limb}",
-            "size": 9,
-            "color": colors,
-            "anchor": "upper_left",
-            "translation": np.array([0.0, -0.45 * step, 0.6 * step]),
-        },
+        "size": 0.0,
+        "text": {"string": "{limb}", "size": 10, "color": colors},
         "ndim": 3,
         "axis_labels": AXES_3D,
         "blending": "translucent_no_depth",
@@ -204,7 +204,7 @@ def floor_layer(poses_3d: Poses, placement: Any, *, name: str = FLOOR_NAME) -> L
     kwargs: dict[str, Any] = {
         "name": name,
         "edge_color": "#8c8c8c",
-        "edge_width": step / 25.0,
+        "edge_width": step / 80.0,
         "vector_style": "line",
         "length": 1.0,
         "opacity": 0.6,
@@ -218,7 +218,7 @@ def floor_layer(poses_3d: Poses, placement: Any, *, name: str = FLOOR_NAME) -> L
 
 
 def trajectories_layer(
-    poses_3d: Poses, placement: Any, *, name: str = TRACKS_NAME, seconds: float = 2.0
+    poses_3d: Poses, placement: Any, *, name: str = TRACKS_NAME, seconds: float = 5.0
 ) -> LayerData | None:
     """Each individual's centroid over time as a napari Tracks layer (world frame only).
 
@@ -249,7 +249,6 @@ def trajectories_layer(
         "tail_width": 3,
         "head_length": 0,
         "colormap": "hsv",
-        "ndim": 4,
         "scale": tuple(placement.scale),
         "translate": tuple(placement.translate),
         "blending": "translucent",
@@ -278,3 +277,20 @@ def scene_decorations(poses_3d: Poses, layout: Any) -> list[LayerData]:
         if layer is not None:
             out.append(layer)
     return out
+
+
+def show_keypoint_names(layers: Any, visible: bool = True) -> int:
+    """Show (or hide) the keypoint names of every joints/keypoints layer of a scene.
+
+    The names are each Points layer's text (``"{keypoint}"``, hidden by default:
+    :func:`~napari_liftpose.layers.points_2d_layer`); napari's layer controls ("display
+    text") toggle one layer, this all of them. Returns the number of layers changed.
+    """
+    changed = 0
+    for layer in layers:
+        meta = getattr(layer, "metadata", {}).get("liftpose", {})
+        features = getattr(layer, "features", None)
+        if "keypoints" in meta and features is not None and "keypoint" in features:
+            layer.text.visible = bool(visible)
+            changed += 1
+    return changed

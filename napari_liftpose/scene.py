@@ -519,7 +519,9 @@ def scene_layers(
             from napari_liftpose.decorations import scene_decorations
 
             for data, kwargs, kind in scene_decorations(drawn, layout):
-                if kwargs.get("ndim") == len(AXIS_LABELS):
+                if kind == "tracks":
+                    kwargs = {**kwargs, "axis_labels": AXIS_LABELS}
+                elif kwargs.get("ndim") == len(AXIS_LABELS):
                     kwargs = _with_axes(kwargs)
                 out.append((data, kwargs, kind))
     return out

@@ -9,10 +9,12 @@ selection), and writes the log and the checkpoints, from which it can resume.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -39,6 +41,7 @@ __all__ = [
     "validation_mask",
     "evaluate",
     "resolve_device",
+    "observe_training",
 ]
 
 LOG_HEADER = "epoch\tlr\tloss_train\tloss_test\terr_test"
@@ -362,6 +365,47 @@ class Pairs:
         return PoseBatch(p2, p3, torch.isfinite(p2).all(-1), m & torch.isfinite(p3).all(-1))
 
 
+_observer = threading.local()
+
+
+@contextlib.contextmanager
+def observe_training(callback: Callable[[int, int], Any]) -> Iterator[None]:
+    """Call ``callback(samples done, total samples)`` after each step of training in this thread.
+
+    For interfaces that show progress and cancel (the napari Train panel): ``callback`` may
+    raise (e.g. :class:`napari_liftpose.training.TrainingCancelled`) to stop training; the
+    exception leaves :meth:`TrainingSession.run`, so nothing is saved by the caller.
+
+    Examples
+    --------
+    >>> with observe_training(lambda done, total: print(done, total)):  # doctest: +SKIP
+    ...     lifter.fit(poses_2d, poses_3d, epochs=2, verbose=False)
+    """
+    previous = getattr(_observer, "callback", None)
+    _observer.callback = callback
+    try:
+        yield
+    finally:
+        _observer.callback = previous
+
+
+def _progress_of(bar: Any, total: int) -> Callable[[int], Any] | None:
+    """The step callback of a run: the progress bar, and the thread's observer if any."""
+    observer = getattr(_observer, "callback", None)
+    if observer is None:
+        return None if bar is None else bar.update
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if bar is not None:
+            bar.update(n)
+        observer(done, total)
+
+    return step
+
+
 class TrainingSession:
     """One training run of a lifter's network (see :meth:`Lifter.fit`, which makes one).
 
@@ -460,7 +504,7 @@ class TrainingSession:
                 bar = tqdm(total=total, desc="training lifter", unit="pose")
             try:
                 best = self._loop(
-                    data, val_batch, test_batch, best_state, None if bar is None else bar.update
+                    data, val_batch, test_batch, best_state, _progress_of(bar, total)
                 )
             finally:
                 if bar is not None:

@@ -61,7 +61,7 @@ def test_reads_3d_h5(tmp_path, fmt):
         ("limb legend", "points"),
     ]
     assert layer_data[0][1]["metadata"]["liftpose"]["guessed"]
-    assert "bones guessed" in layer_data[2][1]["features"]["limb"][0]
+    assert "bones guessed" in layer_data[2][1]["features"]["limb"][-1]
     data, kwargs, _ = layer_data[1]
     assert data.shape == (8 * 3 - 1, 4)  # frame 2's head is missing
     assert list(kwargs["features"]["keypoint"][:3]) == ["head", "thorax", "tail"]
