@@ -1,0 +1,77 @@
+"""The Train panel's logic (no Qt): train in a helper thread, progress, cancel, outcome."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from liftpose_dlc import Poses
+from liftpose_dlc.errors import ConfigError
+from napari_liftpose.training import TrainingCancelled, TrainRequest, run_train, train_summary
+
+KEYPOINTS = ["root", "a", "b", "c"]
+
+
+def library(n_frames: int = 120) -> Poses:
+    """A small 3D library: a rigid 4-keypoint body turning around its root, in mm."""
+    rng = np.random.default_rng(0)
+    body = np.array([[0, 0, 0], [20, 0, 0], [10, 8, 0], [10, -8, 4]], float)
+    angles = np.linspace(0, 2 * np.pi, n_frames)
+    rot = np.stack(
+        [
+            np.stack([np.cos(angles), -np.sin(angles), 0 * angles], -1),
+            np.stack([np.sin(angles), np.cos(angles), 0 * angles], -1),
+            np.stack([0 * angles, 0 * angles, 1 + 0 * angles], -1),
+        ],
+        axis=1,
+    )
+    data = np.einsum("tij,kj->tki", rot, body) + rng.normal(0, 0.3, (n_frames, 4, 3))
+    return Poses(data[:, None], keypoints=KEYPOINTS, units="mm")
+
+
+def request(tmp_path, **changes):
+    base = dict(
+        library=library(),
+        model_path=tmp_path / "lifter.safetensors",
+        epochs=2,
+        units="mm",
+        options={"linear_size": 32, "num_stage": 1, "batch_size": 64, "roots": ["root"]},
+    )
+    return TrainRequest(**{**base, **changes})
+
+
+def test_run_train_yields_progress_and_saves(tmp_path):
+    steps = []
+    gen = run_train(request(tmp_path), poll_s=0.05)
+    try:
+        while True:
+            steps.append(next(gen))
+    except StopIteration as stop:
+        outcome = stop.value
+    done = [d for d, t in steps if t]
+    assert done, steps
+    assert done == sorted(done)  # samples done only grow
+    total = max(t for _, t in steps)
+    assert done[-1] == total  # the last step is the end of the last epoch
+    assert outcome.model_path.is_file()
+    assert len(outcome.history) == 2
+    assert "2 epochs" in train_summary(outcome)
+
+
+def test_cancel_stops_training_and_saves_nothing(tmp_path):
+    cancel = threading.Event()
+    gen = run_train(request(tmp_path, epochs=50), cancel, poll_s=0.05)
+    with pytest.raises(TrainingCancelled, match="nothing was saved"):
+        for done, total in gen:
+            if total:  # training has started
+                cancel.set()
+    assert not (tmp_path / "lifter.safetensors").exists()
+
+
+def test_bad_requests_fail_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="where the lifter goes"):
+        next(run_train(TrainRequest(library=library())))
+    with pytest.raises(ConfigError, match="epochs"):
+        next(run_train(request(tmp_path, epochs=0)))
