@@ -248,6 +248,10 @@ class LiftPoseWidget(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        from napari_liftpose.view_panel import ViewControls
+
+        self.view_controls = ViewControls(self.viewer)  # keypoint names on demand
+        layout.addWidget(self.view_controls)
         layout.addStretch(1)
 
         self.tracking.browsed = lambda _: self.inspect()

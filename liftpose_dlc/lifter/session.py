@@ -503,9 +503,7 @@ class TrainingSession:
 
                 bar = tqdm(total=total, desc="training lifter", unit="pose")
             try:
-                best = self._loop(
-                    data, val_batch, test_batch, best_state, _progress_of(bar, total)
-                )
+                best = self._loop(data, val_batch, test_batch, best_state, _progress_of(bar, total))
             finally:
                 if bar is not None:
                     bar.close()

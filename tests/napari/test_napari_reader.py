@@ -152,8 +152,11 @@ def test_manifest_is_valid_and_patterns_are_narrow():
     (reader,) = manifest.contributions.readers
     commands = {c.id: c for c in manifest.contributions.commands}
     assert commands[reader.command].python_name == "napari_liftpose.reader:napari_get_reader"
-    (widget,) = manifest.contributions.widgets
+    widget, train = manifest.contributions.widgets
     assert widget.display_name == "LiftPose3D"
+    assert train.display_name == "LiftPose3D: Train"
+    assert commands[train.command].python_name == "napari_liftpose.train_widget:TrainPanel"
+    assert manifest.on_activate == "napari_liftpose.reader:activate"
     (sample,) = manifest.contributions.sample_data
     # every command names an importable callable
     for command in commands.values():

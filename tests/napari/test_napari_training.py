@@ -63,10 +63,14 @@ def test_run_train_yields_progress_and_saves(tmp_path):
 def test_cancel_stops_training_and_saves_nothing(tmp_path):
     cancel = threading.Event()
     gen = run_train(request(tmp_path, epochs=50), cancel, poll_s=0.05)
-    with pytest.raises(TrainingCancelled, match="nothing was saved"):
-        for done, total in gen:
+
+    def until_training_then_cancel():
+        for _done, total in gen:
             if total:  # training has started
                 cancel.set()
+
+    with pytest.raises(TrainingCancelled, match="nothing was saved"):
+        until_training_then_cancel()
     assert not (tmp_path / "lifter.safetensors").exists()
 
 
