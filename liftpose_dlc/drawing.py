@@ -15,6 +15,7 @@ mouse becomes snout - ears - tail base. Such a skeleton is only a drawing: it is
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,8 +62,9 @@ def guess_bones(data: np.ndarray, keypoints: Sequence[str]) -> list[tuple[str, s
         d = np.linalg.norm(points[:, a, None, :] - points, axis=-1)  # (samples, n)
         seen = np.isfinite(d)
         counts = seen.sum(axis=0)
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(np.where(seen, d, np.nan), axis=0) if seen.any() else d[0]
+        with warnings.catch_warnings():  # pairs never seen together: NaN, then inf
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(np.where(seen, d, np.nan), axis=0)
         distances[a] = np.where(counts > 0, median, np.inf)
     np.fill_diagonal(distances, np.inf)
     # Prim's algorithm from the first keypoint

@@ -17,6 +17,7 @@ that apply (``scene_layers`` adds them after the skeletons):
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,8 @@ def _pose_tops(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the point above a pose: (frames with points, (depth, y, x) rows)."""
     finite = np.isfinite(points).all(axis=-1)  # (T, K)
     frames = np.nonzero(finite.any(axis=1))[0]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
         center = np.nanmedian(points[frames], axis=1)
         top = np.nanmin(points[frames, :, 1], axis=1)
         spread = np.nanmax(points[frames, :, 1], axis=1) - top
@@ -160,7 +162,7 @@ def individual_labels_layer(
 
 
 def nice_step(extent: float, lines: int = 8) -> float:
-    """A round grid spacing (1, 2 or 5 × 10^k) giving about ``lines`` lines over ``extent``.
+    """A round grid spacing (1, 2 or 5 × 10^k) nearest to ``extent / lines``.
 
     Examples
     --------
@@ -169,10 +171,9 @@ def nice_step(extent: float, lines: int = 8) -> float:
     """
     raw = max(float(extent), 1e-12) / lines
     power = 10.0 ** np.floor(np.log10(raw))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if raw <= m * power * 1.0001:
-            return float(m * power)
-    return float(10 * power)
+    candidates = np.array([1.0, 2.0, 5.0, 10.0]) * power
+    best = candidates[np.argmin(np.abs(np.log(candidates / raw)))]
+    return float(np.round(best, 12))
 
 
 def floor_layer(poses_3d: Poses, placement: Any, *, name: str = FLOOR_NAME) -> LayerData | None:
@@ -231,7 +232,8 @@ def trajectories_layer(
     rows = []
     names = []
     for j, ind in enumerate(poses_3d.individuals):
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
             centroid = np.nanmean(poses_3d.data[:, j], axis=1)  # (T, 3)
         frames = np.nonzero(np.isfinite(centroid).all(axis=1))[0]
         if len(frames) < 2:

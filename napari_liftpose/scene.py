@@ -32,6 +32,7 @@ Multi-animal data
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -459,13 +460,13 @@ def scene_layers(
     Returns
     -------
     list of (data, kwargs, layer_type)
-        Layer data tuples, in the order to add them (video first, 3D joints last).
+        Layer data tuples, in the order to add them (video first, decorations last).
 
     Examples
     --------
     >>> poses = Poses(np.ones((5, 1, 2, 3)), keypoints=["a", "b"], skeleton=[("a", "b")])
     >>> [(kw["name"], kind) for _, kw, kind in scene_layers(poses_3d=poses)]
-    [('bones 3D', 'vectors'), ('joints 3D', 'points')]
+    [('bones 3D', 'vectors'), ('joints 3D', 'points'), ('limb legend', 'points')]
     """
     if poses_2d is not None:
         poses_2d = restrict_individuals(poses_2d, individual)
@@ -535,7 +536,8 @@ def pose_size(poses_3d: Poses) -> float:
     proportion to it.
     """
     data = poses_3d.data
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
         ranges = np.nanmax(data, axis=2) - np.nanmin(data, axis=2)  # (T, I, 3)
         sizes = np.nanmax(ranges, axis=-1)
     sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
