@@ -181,3 +181,50 @@ def test_manifest_is_valid_and_patterns_are_narrow():
         "movie.mp4",
     ):
         assert claimed(theirs) == [], theirs
+
+
+@pytest.fixture
+def fresh_napari_settings(monkeypatch):
+    """napari settings in memory only (nothing read from or written to the user's)."""
+    napari_settings = pytest.importorskip("napari.settings")
+    settings = napari_settings.NapariSettings(config_path=None)
+    monkeypatch.setattr(napari_settings, "_SETTINGS", settings)
+    return settings
+
+
+def test_viewer_open_without_naming_the_plugin(tmp_path, fresh_napari_settings):
+    from napari.components import ViewerModel
+    from napari.errors import MultipleReaderError
+    from napari.plugins import _initialize_plugins
+
+    from napari_liftpose.reader import READER_PATTERNS, activate
+
+    _initialize_plugins()
+    path = tmp_path / "walk_3d.h5"
+    dlc_table().to_hdf(path, key="df_with_missing", mode="w")
+    viewer = ViewerModel()
+    # napari's own reader claims every .h5 as well: without a preference napari asks
+    with pytest.raises(MultipleReaderError, match="liftpose-dlc"):
+        viewer.open(path, plugin=None)
+    activate()  # what the manifest's on_activate runs the first time a command of ours runs
+    assert fresh_napari_settings.plugins.extension2reader == dict.fromkeys(
+        READER_PATTERNS, "liftpose-dlc"
+    )
+    layers = viewer.open(path, plugin=None)  # drag and drop, File > Open, `napari FILE`
+    assert [layer.name for layer in layers] == ["bones 3D", "joints 3D", "limb legend"]
+    assert layers[1].source.reader_plugin == "liftpose-dlc"
+    np.testing.assert_allclose(
+        layers[1].data[1, 1:], to_napari_3d(xyz_of(dlc_table(), 0, "thorax"))
+    )
+    csv = tmp_path / "mice_DLC_3D.csv"
+    dlc_table(individuals=["m1", "m2"]).to_csv(csv)
+    assert "joints 3D m2" in [layer.name for layer in viewer.open(csv, plugin=None)]
+
+
+def test_a_users_reader_choice_is_kept(fresh_napari_settings):
+    from napari_liftpose.reader import prefer_liftpose_reader
+
+    fresh_napari_settings.plugins.extension2reader = {"*_3d.h5": "napari"}
+    assert prefer_liftpose_reader() == ["*_3D.h5", "*_3d.csv", "*_3D.csv"]
+    assert fresh_napari_settings.plugins.extension2reader["*_3d.h5"] == "napari"
+    assert prefer_liftpose_reader() == []  # nothing more to add
