@@ -114,18 +114,23 @@ def is_guessed(poses: Poses) -> bool:
     return poses.provenance.get(GUESSED) == _GUESSED_VALUE
 
 
-def limb_labels(skeleton: Skeleton) -> list[str]:
-    """A short label per limb: its end keypoints, ``"first–last"`` (one keypoint: its name).
+def limb_labels(skeleton: Skeleton, max_names: int = 4) -> list[str]:
+    """A short label per limb: its keypoints in chain order, ``"a–b–c"``.
+
+    A chain of more than ``max_names`` keypoints is shortened to its ends, ``"a–…–z"``.
 
     Examples
     --------
     >>> leg = ["coxa", "femur", "tibia"]
     >>> limb_labels(Skeleton(leg, [("coxa", "femur"), ("femur", "tibia")]))
-    ['coxa–tibia']
+    ['coxa–femur–tibia']
+    >>> limb_labels(Skeleton(leg, [("coxa", "femur"), ("femur", "tibia")]), max_names=2)
+    ['coxa–…–tibia']
     """
     out = []
     for chain in skeleton.limbs:
-        out.append(chain[0] if len(chain) == 1 else f"{chain[0]}–{chain[-1]}")
+        names = list(chain) if len(chain) <= max_names else [chain[0], "…", chain[-1]]
+        out.append("–".join(names))
     return out
 
 
