@@ -4,9 +4,9 @@ Each function returns napari layer data tuples ``(data, kwargs, layer_type)`` fo
 laid out by :func:`napari_liftpose.scene.scene_layout`; :func:`scene_decorations` gives all
 that apply (``scene_layers`` adds them after the skeletons):
 
-- ``limb legend``: one labelled dot per limb of the skeleton, in the limb's colour (the
-  colours of the bones and of the matplotlib figures: :func:`liftpose_dlc.drawing.legend`),
-  in the top-left corner of the 3D panel; it says so when the bones were guessed (a config
+- ``limb legend``: each limb's label written in the limb's colour (the colours of the
+  bones and of the matplotlib figures: :func:`liftpose_dlc.drawing.legend`), under the
+  video (or beside the 3D without one); it says so when the bones were guessed (a config
   without a skeleton). It is a 3-D layer ``(depth, y, x)``: shown in every frame.
 - ``individuals``: when several individuals are shown, each one's name above its skeleton
   in every frame, in its colour (the border colour of its joints).
@@ -45,18 +45,51 @@ TRACKS_NAME = "trajectories"
 GUESSED_NOTE = "(bones guessed: no skeleton)"
 
 
-def _anchor_box(layout: Any) -> tuple[np.ndarray, np.ndarray]:
-    """World box (depth, y, x) the legend goes in: the 3D panel, else the scene's bounds."""
+#: Width of a legend character as a fraction of the scene's width (10 pt text on a canvas
+#: about 1200 px wide framing the scene): how much room the legend's labels need.
+CHAR_WIDTH = 0.0085
+
+
+def _legend_rows(
+    n: int, longest: int, layout: Any
+) -> tuple[np.ndarray, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Where the legend's ``n`` labels go, and the world box they take (``(depth, y, x)``).
+
+    With a video: under the video (the scene is wider than the canvas, so rows there cost
+    no zoom), in one or two columns. Without: under the scene when it is wide, else to
+    its right. Labels are centred on their points.
+    """
     low, high = (np.array(b, dtype=float) for b in layout.bounds)
-    if layout.panel is not None:
-        y0, x0, height, width = layout.panel
-        low = np.array([low[0], y0, x0])
-        high = np.array([high[0], y0 + height, x0 + width])
-    return low, high
+    size = np.where(high - low > 0, high - low, 1.0)
+    label_w = CHAR_WIDTH * longest * size[2]
+    if layout.image_shape is not None:
+        height, width = map(float, layout.image_shape)
+        cols = 1 if n <= 10 else 2
+        per_col = int(np.ceil(n / cols))
+        step = 0.06 * height
+        k = np.arange(n)
+        col, row = k // per_col, k % per_col
+        x = 0.5 * label_w + col * (label_w + 0.05 * width)
+        y = height + step * (row + 1)
+        box_high = (high[0], height + step * (per_col + 1), float(x.max() + 0.5 * label_w))
+        box = ((low[0], height, 0.0), box_high)
+    elif size[2] >= 1.5 * size[1]:  # wide: under it
+        step = 0.06 * size[2] / 2.8
+        y = high[1] + step * (np.arange(n) + 1)
+        x = np.full(n, low[2] + 0.5 * label_w)
+        box = ((low[0], high[1], low[2]), (high[0], float(y.max() + step), low[2] + label_w))
+    else:  # tall or square: to its right
+        step = min(0.045, 0.95 / (n + 1)) * size[1]
+        y = low[1] + step * (np.arange(n) + 1)
+        x0 = high[2] + 0.04 * size[2]
+        x = np.full(n, x0 + 0.5 * label_w)
+        box = ((low[0], low[1], high[2]), (high[0], high[1], x0 + label_w))
+    rows = np.column_stack([np.full(n, high[0]), y, x])  # towards the viewer: in front
+    return rows, box
 
 
 def legend_layer(poses_3d: Poses, layout: Any) -> LayerData | None:
-    """The limb legend as a Points layer with text, top-left of the 3D panel.
+    """The limb legend: each limb's label written in its colour, beside the 3D.
 
     Parameters
     ----------
@@ -69,7 +102,10 @@ def legend_layer(poses_3d: Poses, layout: Any) -> LayerData | None:
     -------
     (data, kwargs, "points") or None
         None when no limb has a bone (nothing to explain) or the layout has no bounds.
-        ``features["limb"]`` holds the labels, ``face_color`` the limb colours.
+        ``features["limb"]`` holds the labels; the points are unmarked (size 0), the text
+        has the limbs' colours. Under the video with a video, else beside the 3D
+        (``metadata["liftpose"]["scene_bounds"]``: the room it takes, which the camera
+        frames with the rest).
     """
     entries = legend(poses_3d.skeleton)
     if not entries or layout.bounds is None:
@@ -77,32 +113,25 @@ def legend_layer(poses_3d: Poses, layout: Any) -> LayerData | None:
     if is_guessed(poses_3d):
         entries = [*entries, (GUESSED_NOTE, (0.6, 0.6, 0.6))]
     labels = [label for label, _ in entries]
-    low, high = _anchor_box(layout)
-    size = high - low
-    step = size[1] * 0.045
-    rows = np.arange(len(entries), dtype=float)
-    longest = max(len(label) for label in labels)
-    data = np.column_stack(
-        [
-            np.full(len(entries), high[0]),  # towards the viewer: in front of the skeleton
-            low[1] + step * (rows + 1),
-            # labels are centred on their point: leave room for the longest on the left
-            np.full(len(entries), low[2] + min(0.25, 0.012 * longest) * size[2]),
-        ]
-    )
+    data, box = _legend_rows(len(labels), max(len(label) for label in labels), layout)
     colors = np.array([[*rgb, 1.0] for _, rgb in entries])
     kwargs: dict[str, Any] = {
         "name": LEGEND_NAME,
         "features": {"limb": labels},
-        # the labels are the legend, each in its limb's colour; the points carry no mark
-        "face_color": colors,
-        "border_color": colors,
+        "face_color": "transparent",
+        "border_color": "transparent",
+        "border_width": 0.0,
         "size": 0.0,
         "text": {"string": "{limb}", "size": 10, "color": colors},
         "ndim": 3,
         "axis_labels": AXES_3D,
         "blending": "translucent_no_depth",
-        "metadata": {"liftpose": {"legend": [(label, tuple(rgb)) for label, rgb in entries]}},
+        "metadata": {
+            "liftpose": {
+                "legend": [(label, tuple(rgb)) for label, rgb in entries],
+                "scene_bounds": box,
+            }
+        },
     }
     return data, kwargs, "points"
 
@@ -153,10 +182,19 @@ def individual_labels_layer(
         "size": 0.0,
         "face_color": "transparent",
         "border_color": "transparent",
+        "border_width": 0.0,
         "text": {"string": "{individual}", "size": 11, "color": text_colors},
         "ndim": 4,
         "blending": "translucent_no_depth",
-        "metadata": {"liftpose": {"individuals": list(poses_3d.individuals)}},
+        "metadata": {
+            "liftpose": {
+                "individuals": list(poses_3d.individuals),
+                # the names stand above the skeletons: the camera frames them too
+                "scene_bounds": tuple(
+                    tuple(map(float, b)) for b in np.percentile(data[:, 1:], [1, 99], axis=0)
+                ),
+            }
+        },
     }
     return data, kwargs, "points"
 

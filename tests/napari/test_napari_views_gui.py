@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from napari_testdata import OPENFIELD_H5, OPENFIELD_VIDEO
+from napari_testdata import OPENFIELD_H5, OPENFIELD_VIDEO, SLEAP_SLP
 from realdata import shared_file
 
+from liftpose_dlc import Poses
 from liftpose_dlc.drawing import drawing_skeleton, legend
 
 pytestmark = [pytest.mark.gui, pytest.mark.realdata]
@@ -88,7 +89,7 @@ def test_openfield_3d_fills_its_half_with_legend(
         make_napari_viewer, scene_layers(poses_2d.select(frames=range(400)), poses_3d, video)
     )
     assert viewer.dims.ndisplay == 3
-    for name in ("keypoints 2D", "bones 2D"):
+    for name in ("keypoints 2D", "bones 2D", "limb legend"):
         viewer.layers[name].visible = False  # the 3D alone
     colours = three_d_colours(viewer)
     union = None
@@ -115,12 +116,132 @@ def test_openfield_3d_fills_its_half_with_legend(
     # over the recording, the 3D skeleton covers most of its half (it turns about its root)
     assert (c1 - c0) / half_width >= 0.4
     assert (r1 - r0) * (c1 - c0) / (half_height * half_width) >= 0.2
-    # the legend: the guessed bones' limbs, written in their colours, top left of the half
+    # the legend: the guessed bones' limbs, written in their colours, under the video
     legend_layer = viewer.layers["limb legend"]
+    legend_layer.visible = True
+    image = screenshot(viewer, qtbot, "openfield_legend")
     labels = list(legend_layer.features["limb"])
     assert labels[-1] == "(bones guessed: no skeleton)"
     entries = legend(drawing_skeleton(poses_3d).skeleton)
     assert labels[:-1] == [label for label, _ in entries]
-    top_left = image[: height // 3, width // 2 : width // 2 + width // 4]
+    video_rows = np.nonzero((image[:, : width // 2] > 100).any(axis=-1).mean(axis=1) > 0.5)[0]
+    under_video = image[video_rows.max() + 1 :, : width // 2]
     text_colours = np.array([rgb for _, rgb in entries]) * 255
-    assert pixels_like(top_left, text_colours, 30).sum() > 20
+    assert pixels_like(under_video, text_colours, 30).sum() > 20
+
+
+def test_sleap_flies_told_apart_in_their_cells(
+    make_napari_viewer, qtbot, shared_data, fly_lifter_path
+):
+    from liftpose_dlc.io.sleap import load_sleap
+    from liftpose_dlc.workflow.lifting import lift_poses
+    from napari_liftpose.actions import default_individuals, load_lifter, select_individuals
+    from napari_liftpose.layers import individual_colors
+    from napari_liftpose.scene import scene_layers
+
+    poses_2d = load_sleap(shared_file(shared_data, SLEAP_SLP)).select(frames=range(200))
+    chosen = default_individuals(poses_2d)
+    assert len(chosen) == 2
+    poses_2d = select_individuals(poses_2d, chosen)
+    poses_3d = lift_poses(poses_2d, load_lifter(fly_lifter_path))
+    poses_3d = getattr(poses_3d, "poses", poses_3d)
+    viewer = scene_viewer(make_napari_viewer, scene_layers(poses_2d, poses_3d))
+    viewer.dims.set_current_step(0, 100)
+    image = screenshot(viewer, qtbot, "sleap_flies")
+    height, width = image.shape[:2]
+    colours = individual_colors(poses_3d.individuals)
+    # without a video each fly has its own cell, side by side, ringed in its colour
+    columns = []
+    for ind in poses_3d.individuals:
+        mask = pixels_like(image, [colours[ind][:3] * 255], 25)
+        assert mask.sum() > 20, ind
+        columns.append(np.median(np.nonzero(mask)[1]))
+    assert columns[0] < width / 2 < columns[1]
+    names = viewer.layers["individuals"]
+    assert names.text.visible
+    assert set(names.features["individual"]) == set(chosen)
+
+
+def dannce_world(shared_data) -> Poses:
+    """DANNCE's mouse in its calibration's world frame (z up, mm, floor at 0), 10 fps."""
+    scipy_io = pytest.importorskip("scipy.io")
+    folder = shared_file(shared_data, "3d/dannce_mouse1_predictions/save_data_AVG.mat").parent
+    mat = scipy_io.loadmat(folder / "save_data_AVG.mat")
+    skeleton = scipy_io.loadmat(folder / "mouse22_skeleton.mat")
+    names = [str(n[0]) for n in skeleton["joint_names"][0]]
+    edges = [(names[a - 1], names[b - 1]) for a, b in skeleton["joints_idx"]]
+    confidence = mat["p_max"][:, None] / mat["p_max"].max()
+    return Poses(
+        mat["pred"].transpose(0, 2, 1)[:, None],
+        keypoints=names,
+        skeleton=edges,
+        confidence=confidence,
+        frame="world",
+        units="mm",
+        fps=10.0,
+    )
+
+
+def test_world_frame_floor_trajectory_and_confidence(make_napari_viewer, qtbot, shared_data):
+    from napari_liftpose.scene import scene_layers
+
+    poses = dannce_world(shared_data)
+    viewer = scene_viewer(make_napari_viewer, scene_layers(poses_3d=poses))
+    names = [layer.name for layer in viewer.layers]
+    assert names == ["bones 3D", "joints 3D", "floor", "trajectories", "limb legend"]
+    # confidence shows as size: DANNCE's p_max spans 0.001-0.78
+    sizes = viewer.layers["joints 3D"].size
+    assert sizes.max() / sizes.min() > 2.5
+    viewer.dims.set_current_step(0, 500)
+    image = screenshot(viewer, qtbot, "dannce_world")
+    height, width = image.shape[:2]
+    floor = pixels_like(image, [[140, 140, 140]], 25)
+    assert floor.sum() > 500  # grid lines
+    r0, r1, c0, c1 = bbox(floor)
+    assert (c1 - c0) > 0.6 * width or (r1 - r0) > 0.6 * height  # under the whole scene
+    # the trajectory's tail: the track colour, beside the skeleton
+    viewer.layers["bones 3D"].visible = viewer.layers["joints 3D"].visible = False
+    viewer.layers["floor"].visible = viewer.layers["limb legend"].visible = False
+    tail = np.abs(screenshot(viewer, qtbot, "dannce_tail")).max(axis=-1) > 60
+    assert tail.sum() > 50
+    # turned: the floor is seen in perspective and stays below the mouse
+    viewer.layers["floor"].visible = True
+    viewer.scene.camera.angles = (0.0, 60.0, 30.0)
+    assert screenshot(viewer, qtbot, "dannce_turned").std() > 5
+
+
+def test_train_panel_trains_and_cancels(make_napari_viewer, qtbot, tmp_path):
+    from test_napari_training import library
+
+    from liftpose_dlc.io import save_poses
+
+    save_poses(library(), tmp_path / "library_3d.h5")
+    viewer = make_napari_viewer()
+    _, panel = viewer.window.add_plugin_dock_widget("liftpose-dlc", "LiftPose3D: Train")
+    panel.library.setText(str(tmp_path / "library_3d.h5"))
+    panel.model_path.setText(str(tmp_path / "lifter.safetensors"))
+    assert panel.init.itemData(0) == ""  # from scratch, then the zoo's models to fine-tune
+    assert any(panel.init.itemData(i) == "mouse" for i in range(panel.init.count()))
+    panel.epochs.setValue(400)
+    steps = []
+    panel.train_button.click()
+    assert panel.busy
+    panel._worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Training:"), timeout=120_000)
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=120_000)
+    assert panel.status.text().startswith("Cancelled")
+    assert not (tmp_path / "lifter.safetensors").exists()
+    assert any(total for _, total in steps)
+
+    panel.epochs.setValue(2)
+    panel.train_button.click()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=120_000)
+    assert panel.status.text().startswith("Trained lifter.safetensors (2 epochs")
+    assert (tmp_path / "lifter.safetensors").is_file()
+    assert panel.outcome is not None
+    # a second run without "replace" says so, and keeps the lifter
+    panel.train_button.click()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=120_000)
+    assert panel.status.text().startswith("Error:")
+    assert "lifter.safetensors" in panel.status.text()
