@@ -391,7 +391,8 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
 
         for video in result.lifted:
             path = video.output
-            _plot(args, load_dlc(video.analysis, config=config), load_dlc(path), path)
+            two_d, three_d = load_dlc(video.analysis, config=config), load_dlc(path)
+            _plot(args, two_d, three_d, path, video=video.video)
     _say(args, f"{len(result.lifted)} file(s) lifted")
     return 0
 
@@ -434,10 +435,13 @@ def _lift_files(args: argparse.Namespace, files: list[Path]) -> int:
     return 1 if failed else 0
 
 
-def _plot(args: argparse.Namespace, poses_2d: Any, poses_3d: Any, lifted: Path) -> None:
+def _plot(
+    args: argparse.Namespace, poses_2d: Any, poses_3d: Any, lifted: Path, video: Any = None
+) -> None:
     from liftpose_dlc.workflow.report import plot_lifted
 
     folder = Path(args.plot_dir) if args.plot_dir else lifted.with_name(lifted.stem + "_plots")
+    _say(args, f"drawing figures of {lifted.name}…")
     written = plot_lifted(
         poses_2d,
         poses_3d,
@@ -446,6 +450,8 @@ def _plot(args: argparse.Namespace, poses_2d: Any, poses_3d: Any, lifted: Path) 
         frames=args.frames,
         animation="" if args.animation == "none" else args.animation,
         overwrite=args.overwrite,
+        video=video if video is not None and Path(video).is_file() else None,
+        progress=not args.quiet,
     )
     _say(args, "figures: " + ", ".join(str(p) for p in written.values()))
 

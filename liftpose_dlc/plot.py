@@ -620,6 +620,70 @@ def _frame_3d(
         ax.view_init(elev=elev, azim=azim)
 
 
+def axis_label(axis: str, units: str | None, frame: str | None = None) -> str:
+    """An axis label with its units: ``"x (mm)"``, ``"camera z (mm)"``, ``"x"``.
+
+    Examples
+    --------
+    >>> axis_label("x", "mm"), axis_label("y", "px"), axis_label("z", None, "camera")
+    ('x (mm)', 'y (px)', 'camera z')
+    """
+    name = f"{frame} {axis}" if frame else axis
+    return f"{name} ({units})" if units else name
+
+
+def _label_axes(ax: Any, units: str | None, frame: str | None = None) -> None:
+    ax.set_xlabel(axis_label("x", units, frame))
+    ax.set_ylabel(axis_label("y", units, frame))
+    if getattr(ax, "name", None) == "3d":
+        ax.set_zlabel(axis_label("z", units, frame))
+
+
+def limb_legend(fig: Any, skeleton: Skeleton | None, **kwargs: Any) -> Any:
+    """A figure legend naming each limb in its colour (the colours of the bones and napari).
+
+    Returns the legend, or None when the skeleton has no bones. The labels are
+    :func:`liftpose_dlc.drawing.legend`'s; ``kwargs`` go to ``fig.legend``.
+    """
+    from matplotlib.lines import Line2D
+
+    from liftpose_dlc.drawing import legend
+
+    if skeleton is None:
+        return None
+    entries = legend(skeleton)
+    if not entries:
+        return None
+    handles = [Line2D([], [], color=rgb, linewidth=2.5) for _, rgb in entries]
+    options = {
+        "loc": "lower center",
+        "ncols": min(len(entries), 4),
+        "frameon": False,
+        "fontsize": 8,
+    }
+    options.update(kwargs)
+    return fig.legend(handles, [label for label, _ in entries], **options)
+
+
+def video_frame(video: str | os.PathLike, index: int) -> np.ndarray | None:
+    """Frame ``index`` of a video as ``(H, W, 3)`` RGB, or None when it cannot be read.
+
+    Needs PyAV (the ``video`` extra); figures are drawn without the frame otherwise.
+    """
+    try:
+        import av
+    except ImportError:
+        return None
+    try:
+        with av.open(str(video)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i == index:
+                    return frame.to_ndarray(format="rgb24")
+    except Exception:  # noqa: BLE001 - a figure without its frame is still a figure
+        return None
+    return None
+
+
 def _new_figure(figsize: tuple[float, float], dpi: float) -> Any:
     import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3d projection)
     from matplotlib.figure import Figure
@@ -641,6 +705,9 @@ def plot_pose_3d_beside_2d(
     dpi: float = 100,
     *,
     skeleton: Skeleton | None = None,
+    units: str | None = None,
+    frame: str | None = None,
+    legend: bool = True,
 ) -> Any:
     """One frame: the 2D pose (image coordinates) beside the lifted 3D pose.
 
@@ -665,6 +732,11 @@ def plot_pose_3d_beside_2d(
     skeleton
         Instead of ``bones``, ``limb_id`` and ``colors``: a Skeleton over the joints, whose
         bones, limb colours and keypoint colours are drawn (joints without bones too).
+    units, frame
+        The 3D's units (``"mm"``) and coordinate frame (``"camera"``, ``"world"``), in the
+        3D axis labels; the 2D axes are in pixels.
+    legend
+        With a ``skeleton``: a legend naming each limb in its colour (:func:`limb_legend`).
 
     Returns
     -------
@@ -695,7 +767,8 @@ def plot_pose_3d_beside_2d(
     if image is None:
         ax2.set_aspect("equal", adjustable="datalim")
         ax2.invert_yaxis()
-    ax2.set_title("2D")
+    ax2.set_title("2D" if image is None else "2D on the video frame")
+    _label_axes(ax2, "px")
     _draw_bones(ax3, p3, bones_, edge_colors, "-", None, 2.0)
     ok3 = np.isfinite(p3).all(axis=1)
     ax3.scatter(
@@ -703,9 +776,12 @@ def plot_pose_3d_beside_2d(
     )
     limits = _data_limits(p3)
     _frame_3d(ax3, limits, elev, azim)
+    _label_axes(ax3, units, frame)
     ax3.set_title("3D")
     if title:
         fig.suptitle(title)
+    if legend:
+        limb_legend(fig, skeleton)
     return fig
 
 
@@ -735,6 +811,11 @@ def animate_skeleton_3d(
     overwrite: bool = False,
     *,
     skeleton: Skeleton | None = None,
+    truth: np.ndarray | None = None,
+    units: str | None = None,
+    frame: str | None = None,
+    legend: bool = True,
+    progress: bool = False,
 ) -> Path:
     """Write an animation of a 3D pose sequence: MP4 or GIF, chosen by the file's extension.
 
@@ -766,6 +847,14 @@ def animate_skeleton_3d(
     skeleton
         Instead of ``bones``, ``limb_id`` and ``colors``: a Skeleton over the joints (see
         :func:`plot_pose_3d_beside_2d`).
+    truth
+        The known 3D, same shape as ``poses_3d``: drawn dashed grey under the lifted pose.
+    units, frame
+        Units and coordinate frame of the 3D, in the axis labels.
+    legend
+        With a ``skeleton``: a legend of its limbs (and of lifted/true with ``truth``).
+    progress
+        Show a progress bar over the frames drawn.
 
     Returns
     -------
@@ -793,12 +882,35 @@ def animate_skeleton_3d(
     if bad:
         raise ConfigError(f"frames {bad[:5]} are out of range for {len(poses)} frames")
     bones_, edge_colors, joint_colors = _style(bones, limb_id, colors, skeleton, poses.shape[1])
-    limits = _data_limits(poses[order])
+    true = None
+    if truth is not None:
+        true = np.asarray(truth, dtype=np.float64)
+        if true.shape != poses.shape:
+            raise PosesValidationError(
+                f"truth has shape {true.shape} but poses_3d has {poses.shape}"
+            )
+    limits = _data_limits(poses[order], None if true is None else true[order])
     fig = _new_figure(figsize, dpi)
     ax = fig.add_subplot(projection="3d")
+    if legend:
+        shown = limb_legend(fig, skeleton, ncols=2)
+        if true is not None:
+            from matplotlib.lines import Line2D
+
+            fig.legend(
+                [Line2D([], [], color="0.4", linestyle="--")],
+                ["true 3D"],
+                loc="upper right",
+                frameon=False,
+                fontsize=8,
+            )
+        if shown is not None:
+            fig.subplots_adjust(bottom=0.18)
 
     def draw(i: int) -> None:
         ax.cla()
+        if true is not None:
+            _draw_bones(ax, true[i], bones_, ["0.4"] * len(bones_), "--", None, 1.2)
         _draw_bones(ax, poses[i], bones_, edge_colors, "-", None, 2.0)
         ok = np.flatnonzero(np.isfinite(poses[i]).all(axis=1))
         if len(ok):
@@ -807,9 +919,17 @@ def animate_skeleton_3d(
         if trailing:
             _plot_trailing_points(ax, i, poses, int(trailing), trailing_keypts)
         _frame_3d(ax, limits, elev, azim)
+        _label_axes(ax, units, frame)
         ax.set_title(f"{title} – frame {i}" if title else f"frame {i}")
 
-    return _write_animation(fig, draw, order, Path(path), fps=fps, dpi=dpi, overwrite=overwrite)
+    shown_frames: Any = order
+    if progress:
+        from tqdm.auto import tqdm
+
+        shown_frames = tqdm(order, desc=f"drawing {Path(path).name}", unit="frame", leave=False)
+    return _write_animation(
+        fig, draw, shown_frames, Path(path), fps=fps, dpi=dpi, overwrite=overwrite
+    )
 
 
 # ----------------------------------------------------------------------------- writers

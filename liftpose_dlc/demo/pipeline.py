@@ -290,6 +290,7 @@ def _run(out_dir: str | os.PathLike, *, seed: int, quick: bool, verbose: bool) -
             held_out="validation",
             title="Training the demo lifter (generated data)",
             overwrite=True,
+            units="mm",
         ),
         "errors": plot_errors(
             lifted,
@@ -331,6 +332,8 @@ def _run(out_dir: str | os.PathLike, *, seed: int, quick: bool, verbose: bool) -
         elev=25.0,
         azim=-60.0,
         overwrite=True,
+        truth_3d=truth_world,
+        progress=verbose,
     )
     seconds = time.perf_counter() - start
     summary_path = _write_summary(

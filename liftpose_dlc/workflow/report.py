@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 
 from liftpose_dlc._files import atomic_path, check_image
+from liftpose_dlc.drawing import drawing_skeleton
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -253,6 +254,15 @@ def _save(fig: Any, path: str | os.PathLike, overwrite: bool) -> Path:
     return dest
 
 
+#: The caption of the loss curves: what the two losses are measured on.
+TRAINING_CURVE_NOTE = (
+    "Training loss: mean over each epoch of the loss on the training samples as the network "
+    "saw them, augmented (random camera views, noise, dropped points), so it is often above "
+    "the {held_out} loss. {held_out_cap} loss: after each epoch, on held-out frames without "
+    "augmentation; the lifter keeps the epoch where the {held_out} error is lowest."
+)
+
+
 def plot_training(
     log_dir: str | os.PathLike,
     path: str | os.PathLike,
@@ -260,8 +270,13 @@ def plot_training(
     held_out: str = "test",
     title: str | None = None,
     overwrite: bool = False,
+    units: str | None = None,
 ) -> Path:
     """Loss curves (training and validation/test loss per epoch) of a training folder.
+
+    The legend and a caption say what each curve is measured on: the training loss on the
+    augmented training samples, the held-out loss on frames the network does not train on,
+    without augmentation (:data:`TRAINING_CURVE_NOTE`).
 
     Parameters
     ----------
@@ -277,22 +292,38 @@ def plot_training(
         Figure title.
     overwrite
         Replace an existing image.
+    units
+        The 3D units of the error axis (e.g. ``"mm"``).
     """
     from liftpose_dlc.plot import read_log_train
 
     epoch, _lr, loss_train, loss_test, err_test = read_log_train(log_dir)
-    fig = _figure((6.0, 4.0))
+    fig = _figure((6.5, 4.8))
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(epoch, loss_train, marker=".", label="training loss")
+    ax.plot(epoch, loss_train, marker=".", label="training loss (augmented training samples)")
     if np.isfinite(loss_test).any():
-        ax.plot(epoch, loss_test, marker=".", label=f"{held_out} loss")
+        ax.plot(epoch, loss_test, marker=".", label=f"{held_out} loss (held-out, not augmented)")
+    finite = np.concatenate([np.asarray(v, float) for v in (loss_train, loss_test)])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if len(finite) and finite.max() / finite.min() > 20:
+        ax.set_yscale("log")
     ax.set_xlabel("Epoch")
-    ax.set_ylabel("Loss")
+    ax.set_ylabel("Loss (normalised 3D, per point)")
+    fig.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))
+    fig.text(
+        0.01,
+        0.01,
+        TRAINING_CURVE_NOTE.format(held_out=held_out, held_out_cap=held_out.capitalize()),
+        fontsize=7.5,
+        color="0.3",
+        wrap=True,
+        va="bottom",
+    )
     handles, labels = ax.get_legend_handles_labels()
     if np.isfinite(err_test).any():
         ax2 = ax.twinx()
         ax2.plot(epoch, err_test, color="C2", linestyle=":", marker=".", label=f"{held_out} error")
-        ax2.set_ylabel(f"{held_out.capitalize()} error (3D units)")
+        ax2.set_ylabel(f"{held_out.capitalize()} error ({units or '3D units'})")
         more = ax2.get_legend_handles_labels()
         handles, labels = handles + more[0], labels + more[1]
     ax.legend(handles, labels, frameon=False)
@@ -410,7 +441,7 @@ def lifted_frame_figure(
     name = poses_3d.individuals[i]
     two = poses_2d.select(keypoints=poses_3d.keypoints)
     j = two.individuals.index(name) if name in two.individuals else min(i, two.n_individuals - 1)
-    skeleton = poses_3d.skeleton
+    skeleton = drawing_skeleton(poses_3d).skeleton  # guessed bones without a skeleton
     fig = plot_pose_3d_beside_2d(
         two.data[f, j],
         poses_3d.data[f, i],
@@ -419,6 +450,8 @@ def lifted_frame_figure(
         elev=elev,
         azim=azim,
         skeleton=skeleton,
+        units=poses_3d.units,
+        frame=poses_3d.frame,
     )
     if truth_3d is not None:
         true = truth_3d.select(keypoints=poses_3d.keypoints)
@@ -476,6 +509,8 @@ def animate_lifted(
     elev: float | None = None,
     azim: float | None = None,
     overwrite: bool = False,
+    truth_3d: Poses | None = None,
+    progress: bool = False,
 ) -> Path:
     """Animate one individual's lifted skeleton over a frame range (``.gif`` or ``.mp4``).
 
@@ -497,6 +532,11 @@ def animate_lifted(
         Title and the 3D view angles.
     overwrite
         Replace an existing file.
+    truth_3d
+        Known 3D (same frames, units and frame; keypoints matched by name): drawn dashed
+        under the lifted skeleton.
+    progress
+        Show a progress bar while the frames are drawn.
     """
     from liftpose_dlc.plot import animate_skeleton_3d
 
@@ -504,17 +544,27 @@ def animate_lifted(
     _, default_ind = best_frame(poses_3d, order)
     i = _individual(poses_3d, individual, default_ind)
     rate = fps or poses_3d.fps or 30.0
+    truth = None
+    if truth_3d is not None:
+        known = truth_3d.select(keypoints=poses_3d.keypoints)
+        truth = np.full(poses_3d.data[:, i].shape, np.nan)
+        n = min(known.n_frames, poses_3d.n_frames)
+        truth[:n] = known.data[:n, min(i, known.n_individuals - 1)]
     return animate_skeleton_3d(
         poses_3d.data[:, i],
         None,
         path,
-        skeleton=poses_3d.skeleton,
+        skeleton=drawing_skeleton(poses_3d).skeleton,
         frames=order,
         fps=min(float(rate), 50.0),
         title=title or poses_3d.individuals[i],
         elev=elev,
         azim=azim,
         overwrite=overwrite,
+        truth=truth,
+        units=poses_3d.units,
+        frame=poses_3d.frame,
+        progress=progress,
     )
 
 
@@ -528,12 +578,20 @@ def plot_lifted(
     individual: int | str | None = None,
     animation: str = "gif",
     overwrite: bool = False,
+    video: str | os.PathLike | None = None,
+    truth_3d: Poses | None = None,
+    progress: bool = False,
 ) -> dict[str, Path]:
     """The standard figures of a lift: a 3D pose beside its 2D, and an animation.
 
     Writes ``<stem>_frame.png`` and ``<stem>_3d.<animation>`` in ``out_dir`` and returns
     ``{"frame": path, "animation": path}``. ``animation=None``/``""`` skips the animation.
+    With ``video`` (the video the 2D was tracked on) its frame is drawn under the 2D; with
+    ``truth_3d`` the known 3D is drawn dashed in both; ``progress`` shows a progress bar
+    while the animation is drawn.
     """
+    from liftpose_dlc.plot import video_frame
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     order = list(range(min(poses_3d.n_frames, 200))) if frames is None else list(frames)
@@ -548,6 +606,8 @@ def plot_lifted(
             frame=f,
             individual=i,
             overwrite=overwrite,
+            image=None if video is None else video_frame(video, f),
+            truth_3d=truth_3d,
         )
     }
     if animation:
@@ -557,5 +617,7 @@ def plot_lifted(
             frames=order,
             individual=i,
             overwrite=overwrite,
+            truth_3d=truth_3d,
+            progress=progress,
         )
     return written
