@@ -29,7 +29,9 @@ class ViewControls(QWidget):
         layout.addWidget(self.names)
         layout.addStretch(1)
         self.names.toggled.connect(self.apply)
-        viewer.layers.events.inserted.connect(lambda _event: self.apply())
+        events = getattr(viewer.layers, "events", None)  # a real viewer's layer list
+        if events is not None:
+            events.inserted.connect(lambda _event: self.apply())
 
     def apply(self, *_: Any) -> int:
         """Show or hide the names as the checkbox says; returns the layers changed."""

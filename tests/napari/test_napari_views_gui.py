@@ -245,3 +245,24 @@ def test_train_panel_trains_and_cancels(make_napari_viewer, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not panel.busy, timeout=120_000)
     assert panel.status.text().startswith("Error:")
     assert "lifter.safetensors" in panel.status.text()
+
+
+def test_keypoint_names_toggle_of_the_widget(make_napari_viewer, qtbot):
+    from napari_testdata import FLY_KEYPOINTS, FLY_SKELETON
+
+    from napari_liftpose.scene import add_layers, scene_layers
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("liftpose-dlc", "LiftPose3D")
+    rng = np.random.default_rng(0)
+    poses = Poses(rng.normal(size=(5, 1, 6, 3)), FLY_KEYPOINTS, skeleton=FLY_SKELETON)
+    add_layers(viewer, scene_layers(poses_3d=poses))
+    joints = viewer.layers["joints 3D"]
+    assert not joints.text.visible
+    widget.view_controls.names.setChecked(True)
+    assert joints.text.visible
+    # layers added later (the next run) follow the toggle
+    add_layers(viewer, scene_layers(poses_3d=poses.replace(individuals=["other"])))
+    assert all(layer.text.visible for layer in viewer.layers if layer.name.startswith("joints 3D"))
+    widget.view_controls.names.setChecked(False)
+    assert not joints.text.visible

@@ -85,6 +85,7 @@ def test_widget_lifts_openfield_and_the_time_slider_drives_everything(
         "keypoints 2D",
         "bones 3D",
         "joints 3D",
+        "limb legend",
     ]
     assert viewer.dims.nsteps[0] == 2330
     assert viewer.dims.ndisplay == 3
@@ -227,6 +228,8 @@ def test_sleap_fragments_individual_selector_and_lift(
         "joints 3D 1",
         "bones 3D 2",
         "joints 3D 2",
+        "individuals",
+        "limb legend",
     ]
     assert viewer.dims.nsteps[0] == 1100
     poses_2d = widget.info.poses.select(individuals=["1", "2"])  # as load_sleap read it
@@ -247,7 +250,7 @@ def test_sleap_fragments_individual_selector_and_lift(
         widget.individuals.item(row).setCheckState(checked)
     assert widget.selected_individuals() == ["3"]
     run_and_wait(qtbot, widget)
-    assert [layer.name for layer in viewer.layers][3:] == ["bones 3D", "joints 3D"]
+    assert [layer.name for layer in viewer.layers][3:] == ["bones 3D", "joints 3D", "limb legend"]
     assert set(viewer.layers["keypoints 2D"].features["individual"]) == {"3"}
     dest = widget.save(tmp_path / "fragment3_3d.h5")
     back = load_sleap_3d(dest)
@@ -279,6 +282,7 @@ def test_openfield_screenshot_in_3d(make_napari_viewer, qtbot, openfield_project
     # the 3D skeleton alone (2D overlays hidden): its limb and joint colours are drawn
     viewer.layers["bones 2D"].visible = False
     viewer.layers["keypoints 2D"].visible = False
+    viewer.layers["limb legend"].visible = False  # written in the limbs' colours
     image = np.asarray(viewer.screenshot(canvas_only=True))[..., :3].astype(int)
     bone_colors = np.unique(viewer.layers["bones 3D"].edge_color[:, :3], axis=0) * 255
     joint_colors = np.unique(viewer.layers["joints 3D"].face_color[:, :3], axis=0) * 255
