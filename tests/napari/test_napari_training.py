@@ -79,3 +79,39 @@ def test_bad_requests_fail_before_training(tmp_path):
         next(run_train(TrainRequest(library=library())))
     with pytest.raises(ConfigError, match="epochs"):
         next(run_train(request(tmp_path, epochs=0)))
+
+
+@pytest.mark.realdata
+def test_fine_tune_the_zoo_mouse_on_dannce(tmp_path, shared_data):
+    """Fine-tuning a pretrained model (the zoo's mouse) on a real 3D library (DANNCE)."""
+    scipy_io = pytest.importorskip("scipy.io")
+    from realdata import shared_file
+
+    from liftpose_dlc.lifter.lifter import Lifter
+
+    folder = shared_file(shared_data, "3d/dannce_mouse1_predictions/save_data_AVG.mat").parent
+    mat = scipy_io.loadmat(folder / "save_data_AVG.mat")
+    names = [str(n[0]) for n in scipy_io.loadmat(folder / "mouse22_skeleton.mat")["joint_names"][0]]
+    dannce = Poses(mat["pred"].transpose(0, 2, 1)[:300, None], keypoints=names, units="mm")
+    steps = []
+    gen = run_train(
+        TrainRequest(
+            library=dannce,
+            model_path=tmp_path / "mouse_ft.safetensors",
+            init="mouse",
+            epochs=1,
+            units="mm",
+            options={"min_steps": 5, "n_virtual_cameras": 2},
+        ),
+        poll_s=0.05,
+    )
+    try:
+        while True:
+            steps.append(next(gen))
+    except StopIteration as stop:
+        outcome = stop.value
+    assert any(total for _, total in steps)
+    tuned = Lifter.load(outcome.model_path)
+    assert len(tuned.keypoints) == 22  # the model's keypoints
+    # a fine-tune carries the model's card (and the keypoint map) beside it
+    assert outcome.model_path.with_name("mouse_ft.card.yaml").is_file()
