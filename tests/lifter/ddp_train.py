@@ -24,7 +24,7 @@ BATCH = 64
 OPTIONS = {"linear_size": 64, "num_stage": 1, "dropout": 0.0}
 
 
-def library(n: int = 768, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def library(n: int = 384, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Paired 2D/3D poses: a random chain seen by an orthographic camera, with noise."""
     rng = np.random.default_rng(seed)
     base = rng.normal(size=(len(KEYPOINTS), 3))
