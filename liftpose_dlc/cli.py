@@ -8,6 +8,7 @@ input into one line on stderr and a non-zero exit code (``--debug`` shows the tr
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
@@ -136,7 +137,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.quiet:
+    if not args.quiet and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 speaks
         print(text)
 
 
