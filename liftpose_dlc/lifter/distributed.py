@@ -109,7 +109,7 @@ class _DDPNet:
 
 @dataclass
 class DistContext:
-    """This process's place in a ``torchrun`` launch.
+    """The place of this process in a ``torchrun`` launch.
 
     Attributes
     ----------
@@ -143,7 +143,7 @@ class DistContext:
         return 2 * self.world_size
 
     def shard(self, idx: torch.Tensor) -> torch.Tensor:
-        """This rank's frames of a global batch ``idx``."""
+        """The frames of a global batch ``idx`` that this rank trains on."""
         return idx[self.rank :: self.world_size]
 
     def wrap(self, net: nn.Module) -> _DDPNet:

@@ -218,7 +218,7 @@ def masked_loss(
 
 
 def _view_gate_loss(
-    net: Any,
+    net: LiftPoseNet,
     x: torch.Tensor,
     y: torch.Tensor,
     w: torch.Tensor,

@@ -59,7 +59,9 @@ def test_shards_and_seeds():
     assert not torch.equal(order, distributed.epoch_order(10, 0, 4, torch.device("cpu")))
     parts = [c.shard(order) for c in ctx]
     assert sorted(torch.cat(parts).tolist()) == list(range(10))
-    assert ctx[0].min_batch == 4 and ctx[0].backend == "gloo" and ctx[0].is_main
+    assert ctx[0].min_batch == 4
+    assert ctx[0].backend == "gloo"
+    assert ctx[0].is_main
     seeds = {distributed.rank_seed(0, r, s) for r in range(2) for s in (0, 100)}
     assert len(seeds) == 4
 
@@ -77,7 +79,8 @@ def test_two_processes_match_one_and_resume_across(tmp_path):
     assert ddp["err"] == pytest.approx(one["err"], rel=ERR_RTOL)
     # the log and checkpoints are rank 0's alone: one row per epoch, no duplicates
     log = (multi / "train_log.txt").read_text().splitlines()
-    assert len(log) == 5 and log[-1].startswith("4\t")
+    assert len(log) == 5
+    assert log[-1].startswith("4\t")
 
     # multi-process checkpoint -> one process
     shutil.copytree(multi, tmp_path / "resumed")
