@@ -353,6 +353,8 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         "--videos": args.videos,
         "--destfolder": args.destfolder,
         "--filtered": args.filtered,
+        "--workers": args.workers,
+        "--scheduler": args.scheduler,
     }
     given = [k for k, v in project_only.items() if v]
     if given:
@@ -385,8 +387,12 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
         trainingsetindex=args.trainingsetindex,
         filtered=args.filtered,
         destfolder=args.destfolder,
+        scheduler=args.scheduler,
+        workers=args.workers,
         **_lift_options(args),
     )
+    for video in result.failed:
+        _error(f"{video.analysis}: {video.error}")
     if args.plot:
         from liftpose_dlc.io.dlc import load_dlc
 
@@ -394,6 +400,9 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
             path = video.output
             _plot(args, load_dlc(video.analysis, config=config), load_dlc(path), path)
     _say(args, f"{len(result.lifted)} file(s) lifted")
+    if result.failed:
+        _error(f"{len(result.failed)} video(s) not lifted; {len(result.lifted)} lifted")
+        return 1
     return 0
 
 
@@ -822,6 +831,13 @@ def build_parser() -> argparse.ArgumentParser:
     dlc.add_argument("--trainingsetindex", type=int, default=0)
     dlc.add_argument("--filtered", action="store_true", help="lift the _filtered outputs")
     dlc.add_argument("--destfolder", help="where analyze_videos wrote its outputs")
+    par = dlc.add_mutually_exclusive_group()
+    par.add_argument(
+        "--workers", type=_number(int, 1), help="lift videos in parallel on N local Dask workers"
+    )
+    par.add_argument(
+        "--scheduler", metavar="ADDRESS", help="lift videos on this Dask scheduler (tcp://...)"
+    )
     pl = li.add_argument_group("figures")
     pl.add_argument("--plot", action="store_true", help="a 3D pose beside its 2D, an animation")
     pl.add_argument("--plot-dir", help="folder for the figures (default: beside each 3D file)")
