@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import shared_file
+from seeded_model import MOUSE, seeded_model_file
 
 from liftpose_dlc.cli import main
 from liftpose_dlc.io.dlc import load_dlc
 from liftpose_dlc.workflow import lift_dlc_project
 from liftpose_dlc.workflow.files import lift_dlc_file
-from realdata import shared_file
-from seeded_model import MOUSE, seeded_model_file
 
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra (dask)")
 
