@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from liftpose_dlc.errors import ConfigError, ModelFileError
-from liftpose_dlc.lifter import distributed
+from liftpose_dlc.lifter import devices, distributed
 from liftpose_dlc.lifter._options import OptionsMixin
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch, default_augmentation
 from liftpose_dlc.lifter.encoder import InputEncoder
@@ -100,6 +100,9 @@ class TrainOptions(OptionsMixin):
         with this decay per step (e.g. 0.99); 0 uses the raw weights.
     seed
         Seed of every random draw (initialisation, shuffling, augmentation, dropout).
+    amp
+        Mixed precision (float16 forward with a gradient scaler) on CUDA; ignored with a
+        warning on the CPU (:func:`~liftpose_dlc.lifter.devices.use_amp`).
     """
 
     kind: ClassVar[str] = "training"
@@ -117,6 +120,7 @@ class TrainOptions(OptionsMixin):
     loss: str = "mpjpe"
     ema: float = 0.0
     seed: int = 0
+    amp: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -556,7 +560,7 @@ class TrainingSession:
         n = len(train)
         if n < 2:
             raise ConfigError(f"need at least 2 training frames, got {n}")
-        dev = train.pose_2d.device
+        dev = self.device
         bs = min(opts.batch_size, n)
         best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
         ema_net = self.ema_net
@@ -568,12 +572,16 @@ class TrainingSession:
         dist = self.dist
         min_batch = 2 if dist is None else dist.min_batch  # BatchNorm needs two per rank
         fwd = net if dist is None else dist.wrap(net)
+        amp = devices.use_amp(opts.amp, dev)
+        scaler = torch.amp.GradScaler("cuda") if amp else None
         steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= min_batch)
         total_steps = opts.epochs * steps_per_epoch
         cosine = opts.lr_schedule == "cosine"
         for epoch in range(state.epoch, opts.epochs):
             net.train()
-            if dist is None:
+            if hasattr(train, "epoch_order"):  # a library on disk: shard by shard
+                perm = train.epoch_order(opts.seed, epoch)
+            elif dist is None:
                 perm = torch.randperm(n, device=dev)
             else:  # the same order on every rank; each takes its slice of a batch
                 perm = distributed.epoch_order(n, opts.seed, epoch, dev)
@@ -592,16 +600,25 @@ class TrainingSession:
                     batch = aug(batch)
                 x = encoder.encode(batch.pose_2d, batch.valid_2d)
                 y, w = encoder.target(batch.pose_3d, batch.weight_3d)
-                if net.view is not None:
-                    loss = _view_gate_loss(fwd, x, y, w, orig, batch, opts.loss, scale)
-                else:
-                    loss = masked_loss(fwd(x), y, w, opts.loss, scale)
+                with devices.autocast(amp, dev):
+                    if net.view is not None:
+                        loss = _view_gate_loss(fwd, x, y, w, orig, batch, opts.loss, scale)
+                    else:
+                        loss = masked_loss(fwd(x).float(), y, w, opts.loss, scale)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
                 if opts.max_norm:
                     clip = 1.0 if opts.max_norm is True else float(opts.max_norm)
                     _clip_grad_norm(net_params, clip)
-                optimizer.step()
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
                 if ema_net is not None:
                     with torch.no_grad():
                         torch._foreach_lerp_(ema_params, net_params, 1.0 - float(opts.ema))
@@ -787,10 +804,14 @@ def _set_ridge(layer: nn.Linear, coef: tuple[torch.Tensor, torch.Tensor]) -> Non
 
 
 def _subsample(data: PoseBatch, n: int) -> PoseBatch:
-    """At most ``n`` frames of ``data``, drawn at random (torch's generator)."""
-    if len(data) <= n:
-        return data
-    return data.index(torch.randperm(len(data), device=data.pose_2d.device)[:n])
+    """At most ``n`` frames of ``data``, drawn at random (torch's generator), in memory."""
+    if isinstance(data, PoseBatch):
+        if len(data) <= n:
+            return data
+        dev = data.pose_2d.device
+    else:  # a library on disk (liftpose_dlc.lifter.shards.MappedBatch)
+        dev = data.device
+    return data.index(torch.randperm(len(data), device=dev)[:n])
 
 
 def _with_augmented_pass(train: PoseBatch, augs: list[Augmentation]) -> PoseBatch:
