@@ -148,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['fit'] / r['pure_step']:.2f} |"
         for r in rows
     )
+    header = (
+        "| device | predict batch | predict /s | forward /s | predict / forward | fit /s "
+        "| pure step /s | fit / pure |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
     text = f"""## Devices: predict and training throughput
 
 ```
@@ -163,8 +167,7 @@ NumPy, *forward* the network alone on ready-made tensors on the device (best of 
 *fit* is one epoch of `Lifter.fit` ({args.steps} steps of {args.train_batch}, set-up
 included), *pure step* the network's forward, backward and Adam step alone.
 
-| device | predict batch | predict /s | forward /s | predict / forward | fit /s | pure step /s | fit / pure |
-|---|---:|---:|---:|---:|---:|---:|---:|
+{header}
 {table}
 {amp_line}{gpu_note}"""
     print(text)

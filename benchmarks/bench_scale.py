@@ -134,6 +134,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dir:
         shutil.rmtree(tmp, ignore_errors=True)
     load = os.getloadavg()[0]
+    steps = [
+        ("write the library", n, t_write),
+        (f"read one epoch in the training order (batches of {args.batch})", n, t_read),
+        (
+            f"train one epoch, frames read from disk (width {args.width})",
+            args.train_frames,
+            args.train_frames / fps_disk,
+        ),
+        (
+            "train one epoch, the same frames in memory",
+            args.train_frames,
+            args.train_frames / fps_mem,
+        ),
+    ]
+    rows = "\n".join(f"| {name} | {k:,} | {t:.1f} | {k / t:,.0f} |" for name, k, t in steps)
     text = f"""## Training from a library on disk
 
 ```
@@ -151,10 +166,7 @@ disk) is written chunk by chunk ({CHUNK:,} frames) and memory-mapped
 
 | step | frames | s | frames/s |
 |---|---:|---:|---:|
-| write the library | {n:,} | {t_write:.1f} | {n / t_write:,.0f} |
-| read one epoch in the training order (batches of {args.batch}) | {n:,} | {t_read:.1f} | {n / t_read:,.0f} |
-| train one epoch, frames read from disk (width {args.width}) | {args.train_frames:,} | {args.train_frames / fps_disk:.1f} | {fps_disk:,.0f} |
-| train one epoch, the same frames in memory | {args.train_frames:,} | {args.train_frames / fps_mem:.1f} | {fps_mem:,.0f} |
+{rows}
 
 Training from disk runs at {fps_disk / fps_mem:.2f} x the in-memory speed (same run, same
 frames, spread over the whole file). Peak anonymous resident memory (`RssAnon`, what the
