@@ -103,3 +103,15 @@ def test_cli_workers_and_scheduler_options(project, capsys):
     with pytest.raises(SystemExit):
         main([*args, "--workers", "2", "--scheduler", "tcp://x:1"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_scheduler_arguments_are_checked():
+    from liftpose_dlc.errors import ConfigError
+    from liftpose_dlc.workflow.batch import open_client
+
+    with pytest.raises(ConfigError, match="workers must be an int >= 1"):
+        open_client("local", 0)
+    with pytest.raises(ConfigError, match="not both"):
+        open_client("tcp://127.0.0.1:1", 2)
+    with pytest.raises(ConfigError, match="scheduler must be 'local', an address"):
+        open_client(42)
