@@ -8,6 +8,7 @@ input into one line on stderr and a non-zero exit code (``--debug`` shows the tr
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
@@ -136,7 +137,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.quiet:
+    if not args.quiet and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 speaks
         print(text)
 
 
@@ -352,6 +353,8 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         "--videos": args.videos,
         "--destfolder": args.destfolder,
         "--filtered": args.filtered,
+        "--workers": args.workers,
+        "--scheduler": args.scheduler,
     }
     given = [k for k, v in project_only.items() if v]
     if given:
@@ -384,8 +387,12 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
         trainingsetindex=args.trainingsetindex,
         filtered=args.filtered,
         destfolder=args.destfolder,
+        scheduler=args.scheduler,
+        workers=args.workers,
         **_lift_options(args),
     )
+    for video in result.failed:
+        _error(f"{video.analysis}: {video.error}")
     if args.plot:
         from liftpose_dlc.io.dlc import load_dlc
 
@@ -394,6 +401,9 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
             two_d, three_d = load_dlc(video.analysis, config=config), load_dlc(path)
             _plot(args, two_d, three_d, path, video=video.video)
     _say(args, f"{len(result.lifted)} file(s) lifted")
+    if result.failed:
+        _error(f"{len(result.failed)} video(s) not lifted; {len(result.lifted)} lifted")
+        return 1
     return 0
 
 
@@ -827,6 +837,13 @@ def build_parser() -> argparse.ArgumentParser:
     dlc.add_argument("--trainingsetindex", type=int, default=0)
     dlc.add_argument("--filtered", action="store_true", help="lift the _filtered outputs")
     dlc.add_argument("--destfolder", help="where analyze_videos wrote its outputs")
+    par = dlc.add_mutually_exclusive_group()
+    par.add_argument(
+        "--workers", type=_number(int, 1), help="lift videos in parallel on N local Dask workers"
+    )
+    par.add_argument(
+        "--scheduler", metavar="ADDRESS", help="lift videos on this Dask scheduler (tcp://...)"
+    )
     pl = li.add_argument_group("figures")
     pl.add_argument("--plot", action="store_true", help="a 3D pose beside its 2D, an animation")
     pl.add_argument("--plot-dir", help="folder for the figures (default: beside each 3D file)")

@@ -37,6 +37,7 @@ import torch
 
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc.errors import ConfigError, ModelFileError, PosesValidationError
+from liftpose_dlc.lifter import devices
 from liftpose_dlc.lifter.augmentation import Augmentation
 from liftpose_dlc.lifter.encoder import EncoderOptions, InputEncoder, Layout, Stats
 from liftpose_dlc.lifter.inputs import Structure, from_array, to_array, to_mask
@@ -406,7 +407,11 @@ class Lifter:
             verbose=verbose,
             init=init,
         )
-        train, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
+        if isinstance(poses_2d, Pairs):  # e.g. a library on disk (lifter.shards.open_pairs)
+            train, lengths = self._check_pairs(poses_2d, poses_3d, keypts)
+        else:
+            train, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
+            lengths = struct.lengths or [len(train.pose_2d)]
         val_pairs = None
         if isinstance(val, tuple | list):
             if len(val) != 2:
@@ -416,8 +421,19 @@ class Lifter:
         if test is not None:
             keys = test[2] if len(test) > 2 else None
             test_pairs = self._pairs(test[0], test[1], keys, "test")[0]
-        session.run(train, struct.lengths or [len(train.pose_2d)], val_pairs, test_pairs, stats)
+        session.run(train, lengths, val_pairs, test_pairs, stats)
         return self
+
+    def _check_pairs(self, pairs: Pairs, poses_3d: Any, keypts: Any) -> tuple[Pairs, list[int]]:
+        if poses_3d is not None or keypts is not None:
+            raise ConfigError("with paired arrays (e.g. open_pairs), poses_3d and keypts are None")
+        n_kp = pairs.pose_2d.shape[1]
+        if n_kp != len(self.keypoints):
+            raise PosesValidationError(
+                f"{getattr(pairs, 'source', 'the pairs')}: {n_kp} keypoints, the lifter has "
+                f"{len(self.keypoints)} ({self.keypoints})"
+            )
+        return pairs, [int(pairs.pose_2d.shape[0])]
 
     def _check_init(self, init: Lifter) -> None:
         if not isinstance(init, Lifter) or not init.is_trained:
@@ -434,9 +450,10 @@ class Lifter:
     def predict(
         self,
         poses_2d: Any,
-        batch_size: int = 65536,
+        batch_size: int | None = None,
         device: str | torch.device | None = None,
         root_positions: str | np.ndarray = "zero",
+        amp: bool = False,
     ) -> Any:
         """Lift 2D poses to 3D.
 
@@ -446,11 +463,14 @@ class Lifter:
             :class:`~liftpose_dlc.Poses`, an array ``(N, J, 2)`` or a seed dictionary;
             NaN where a point is missing. Not modified.
         batch_size
-            Frames per chunk (memory bound only; results do not depend on it).
+            Frames per chunk (memory bound only; results do not depend on it); None:
+            chosen for the device (:func:`~liftpose_dlc.lifter.devices.predict_batch_size`).
         device
             As in :meth:`fit`; None: CUDA when available, else CPU.
         root_positions
             ``"zero"``, ``"mean"`` or an array of root positions: see the module docstring.
+        amp
+            Mixed precision (float16) on CUDA; ignored with a warning on the CPU.
 
         Returns
         -------
@@ -459,25 +479,30 @@ class Lifter:
         """
         if not self.is_trained:
             raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
         dev = resolve_device(device)
-        rel, vis_root = self._predict_rel(arr, batch_size, dev)
+        if batch_size is None:
+            batch_size = devices.predict_batch_size(dev)
+        rel, vis_root = self._predict_rel(arr, batch_size, dev, devices.use_amp(amp, dev))
         out = self._assemble(rel, vis_root, root_positions)
         return from_array(out, struct)
 
     def _predict_rel(
-        self, arr: np.ndarray, batch_size: int, dev: torch.device
+        self, arr: np.ndarray, batch_size: int, dev: torch.device, amp: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Root-relative predictions ``(N, T, 3)`` and root visibility ``(N, R)``."""
         net = self.net.to(dev).eval()
         n = arr.shape[0]
         rel = np.empty((n, self.layout.n_targets, 3), dtype=np.float64)
         for i in range(0, n, batch_size):
-            p2 = torch.as_tensor(arr[i : i + batch_size], dtype=torch.float32, device=dev)
+            p2 = devices.to_device(arr[i : i + batch_size], dev)
             valid = torch.isfinite(p2).all(-1)
-            out = self.encoder.decode(net(self.encoder.encode(p2, valid)))
+            x = self.encoder.encode(p2, valid)
+            with devices.autocast(amp, dev):
+                y = net(x)
+            out = self.encoder.decode(y.float())
             rel[i : i + batch_size] = out.double().cpu().numpy()
         vis_root = np.isfinite(arr[:, list(self.layout.roots)]).all(-1)
         return rel, vis_root

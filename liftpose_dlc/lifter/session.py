@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from liftpose_dlc.errors import ConfigError, ModelFileError
+from liftpose_dlc.lifter import devices, distributed
 from liftpose_dlc.lifter._options import OptionsMixin
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch, default_augmentation
 from liftpose_dlc.lifter.encoder import InputEncoder
@@ -102,6 +103,9 @@ class TrainOptions(OptionsMixin):
         with this decay per step (e.g. 0.99); 0 uses the raw weights.
     seed
         Seed of every random draw (initialisation, shuffling, augmentation, dropout).
+    amp
+        Mixed precision (float16 forward with a gradient scaler) on CUDA; ignored with a
+        warning on the CPU (:func:`~liftpose_dlc.lifter.devices.use_amp`).
     """
 
     kind: ClassVar[str] = "training"
@@ -119,6 +123,7 @@ class TrainOptions(OptionsMixin):
     loss: str = "mpjpe"
     ema: float = 0.0
     seed: int = 0
+    amp: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -458,6 +463,8 @@ class TrainingSession:
         self.state = TrainState(lr=options.lr)
         self.optimizer: torch.optim.Optimizer | None = None
         self.ema_net: nn.Module | None = None
+        #: The ``torchrun`` launch this session is part of (set by :meth:`run`), else None.
+        self.dist: distributed.DistContext | None = None
 
     # ------------------------------------------------------------------ run
     def run(
@@ -474,7 +481,11 @@ class TrainingSession:
         the epoch; ``test`` is only monitored. ``stats`` replaces the encoder's computed 2D/3D
         statistics (see :meth:`~liftpose_dlc.lifter.encoder.InputEncoder.fit`).
         """
-        lifter, dev, opts = self.lifter, self.device, self.options
+        lifter, opts = self.lifter, self.options
+        self.dist = distributed.from_env(self.device)
+        if self.dist is not None:  # torchrun: DDP (see liftpose_dlc.lifter.distributed)
+            self.device = self.dist.device
+        dev = self.device
         val_batch = None if val is None else val.batch(dev)
         if val is None and opts.val_fraction > 0:
             is_val = validation_mask(lengths, opts.val_fraction)
@@ -486,10 +497,15 @@ class TrainingSession:
         opts = self.options = opts.resolved(len(data))
         augs = self.augmentation = parse_augmentation(self._augment)
         ckpt = self._find_checkpoint()
+        if self.dist is not None and not self.dist.is_main:  # rank 0 alone writes
+            self.out_dir, self.verbose = None, False
 
         with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
             torch.manual_seed(opts.seed)
             best_state = self._setup(data, stats, ckpt)
+            if self.dist is not None:
+                self.dist.broadcast_setup(lifter, augs)
+                torch.manual_seed(distributed.rank_seed(opts.seed, self.dist.rank, self.state.step))
             lifter.train_options = opts.as_dict()
             lifter.augmentation = [repr(a) for a in augs]
             self._start_log()
@@ -507,6 +523,8 @@ class TrainingSession:
             finally:
                 if bar is not None:
                     bar.close()
+                if self.dist is not None:
+                    self.dist.close()
             lifter.net.load_state_dict(best)
             lifter.best_epoch = self.state.best_epoch
         lifter.net.eval()
@@ -522,15 +540,17 @@ class TrainingSession:
         """
         lifter, opts = self.lifter, self.options
         setup = _subsample(data, SETUP_SAMPLES)
+        main = self.dist is None or self.dist.is_main  # the others get rank 0's, broadcast
         for aug in self.augmentation:
-            if hasattr(aug, "fit"):
+            if hasattr(aug, "fit") and main:
                 aug.fit(setup)
         lifter.net = lifter._make_net().to(self.device)
         if ckpt is None and self.init is None:
-            real = setup
-            setup = _with_augmented_pass(setup, self.augmentation)
-            lifter.encoder.fit(setup, stats)
-            self._init_linear(setup, real)
+            if main:
+                real = setup
+                setup = _with_augmented_pass(setup, self.augmentation)
+                lifter.encoder.fit(setup, stats)
+                self._init_linear(setup, real)
         elif ckpt is None:
             assert self.init is not None
             lifter.net.load_state_dict(self.init.net.state_dict())
@@ -582,7 +602,7 @@ class TrainingSession:
         n = len(train)
         if n < 2:
             raise ConfigError(f"need at least 2 training frames, got {n}")
-        dev = train.pose_2d.device
+        dev = self.device
         bs = min(opts.batch_size, n)
         best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
         ema_net = self.ema_net
@@ -591,37 +611,56 @@ class TrainingSession:
         eval_net = net if ema_net is None else ema_net
         assert opts.epochs is not None
         scale = loss_scale(encoder.tensors(dev))
-        steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= 2)
+        dist = self.dist
+        min_batch = 2 if dist is None else dist.min_batch  # BatchNorm needs two per rank
+        fwd = net if dist is None else dist.wrap(net)
+        amp = devices.use_amp(opts.amp, dev)
+        scaler = torch.amp.GradScaler("cuda") if amp else None
+        steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= min_batch)
         total_steps = opts.epochs * steps_per_epoch
         cosine = opts.lr_schedule == "cosine"
         for epoch in range(state.epoch, opts.epochs):
             net.train()
-            perm = torch.randperm(n, device=dev)
+            if hasattr(train, "epoch_order"):  # a library on disk: shard by shard
+                perm = train.epoch_order(opts.seed, epoch)
+            elif dist is None:
+                perm = torch.randperm(n, device=dev)
+            else:  # the same order on every rank; each takes its slice of a batch
+                perm = distributed.epoch_order(n, opts.seed, epoch, dev)
             loss_sum = w_sum = 0.0
             for start in range(0, n, bs):
                 idx = perm[start : start + bs]
-                if len(idx) < 2:  # BatchNorm needs two samples
+                if len(idx) < min_batch:
                     continue
                 state.step += 1
                 if cosine or state.step == 1 or state.step % opts.lr_decay == 0:
                     state.lr = _lr_at(state.step, opts, total_steps)
                     for group in optimizer.param_groups:
                         group["lr"] = state.lr
-                batch = orig = train.index(idx)
+                batch = orig = train.index(idx if dist is None else dist.shard(idx))
                 for aug in self.augmentation:
                     batch = aug(batch)
                 x = encoder.encode(batch.pose_2d, batch.valid_2d)
                 y, w = encoder.target(batch.pose_3d, batch.weight_3d)
-                if net.view is not None:
-                    loss = _view_gate_loss(net, x, y, w, orig, batch, opts.loss, scale)
-                else:
-                    loss = masked_loss(net(x), y, w, opts.loss, scale)
+                with devices.autocast(amp, dev):
+                    if net.view is not None:
+                        loss = _view_gate_loss(fwd, x, y, w, orig, batch, opts.loss, scale)
+                    else:
+                        loss = masked_loss(fwd(x).float(), y, w, opts.loss, scale)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
                 if opts.max_norm:
                     clip = 1.0 if opts.max_norm is True else float(opts.max_norm)
                     _clip_grad_norm(net_params, clip)
-                optimizer.step()
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
                 if ema_net is not None:
                     with torch.no_grad():
                         torch._foreach_lerp_(ema_params, net_params, 1.0 - float(opts.ema))
@@ -631,6 +670,8 @@ class TrainingSession:
                 if progress is not None:
                     progress(len(idx))
             loss_train = loss_sum / w_sum if w_sum else float("nan")
+            if dist is not None:
+                loss_train = dist.mean(loss_sum, w_sum)
             if ema_net is not None:  # BatchNorm statistics follow the raw network
                 for b_e, b in zip(ema_net.buffers(), net.buffers(), strict=True):
                     b_e.copy_(b)
@@ -805,10 +846,14 @@ def _set_ridge(layer: nn.Linear, coef: tuple[torch.Tensor, torch.Tensor]) -> Non
 
 
 def _subsample(data: PoseBatch, n: int) -> PoseBatch:
-    """At most ``n`` frames of ``data``, drawn at random (torch's generator)."""
-    if len(data) <= n:
-        return data
-    return data.index(torch.randperm(len(data), device=data.pose_2d.device)[:n])
+    """At most ``n`` frames of ``data``, drawn at random (torch's generator), in memory."""
+    if isinstance(data, PoseBatch):
+        if len(data) <= n:
+            return data
+        dev = data.pose_2d.device
+    else:  # a library on disk (liftpose_dlc.lifter.shards.MappedBatch)
+        dev = data.device
+    return data.index(torch.randperm(len(data), device=dev)[:n])
 
 
 def _with_augmented_pass(train: PoseBatch, augs: list[Augmentation]) -> PoseBatch:

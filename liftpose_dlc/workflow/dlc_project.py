@@ -69,6 +69,8 @@ class VideoLift:
         The 3D ``.csv`` written with ``save_as_csv``, else None.
     skipped
         Why nothing was written (no analysis output, or the 3D exists), else None.
+    error
+        With ``scheduler=...``: why lifting this video failed (the others went on), else None.
     """
 
     video: Path
@@ -76,6 +78,7 @@ class VideoLift:
     output: Path | None = None
     csv: Path | None = None
     skipped: str | None = None
+    error: str | None = None
 
 
 class ProjectLift(list[Path]):
@@ -99,7 +102,12 @@ class ProjectLift(list[Path]):
     @property
     def skipped(self) -> list[VideoLift]:
         """The videos skipped, with ``skipped`` saying why."""
-        return [v for v in self.videos if v.output is None]
+        return [v for v in self.videos if v.output is None and v.error is None]
+
+    @property
+    def failed(self) -> list[VideoLift]:
+        """The videos whose lifting failed (``scheduler=...``), with ``error`` saying why."""
+        return [v for v in self.videos if v.error is not None]
 
     @property
     def outputs(self) -> dict[Path, Path]:
@@ -318,6 +326,8 @@ def lift_dlc_project(
     device: Any = None,
     verbose: bool = True,
     keypoint_map: Any = None,
+    scheduler: Any = None,
+    workers: int | None = None,
 ) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
@@ -360,6 +370,15 @@ def lift_dlc_project(
         Torch device; None: CUDA when available.
     verbose
         Progress bars over videos and frames, and a line per skipped video.
+    scheduler, workers
+        Lift the videos in parallel on :mod:`dask.distributed`, one task per video (see
+        :mod:`liftpose_dlc.workflow.batch`): ``"local"`` (or ``workers=N`` alone) makes a
+        local cluster of ``N`` processes (default: the CPU count); an address
+        (``"tcp://host:8786"``), a ``distributed.Client`` or a cluster object (e.g.
+        dask-jobqueue's ``SLURMCluster``) uses that cluster. Each worker loads the lifter
+        once and writes its outputs atomically; a video that fails is reported in
+        ``error`` (and a :class:`LiftSkippedWarning`) while the others are lifted. None
+        (default): one video after the other, in this process.
 
     Returns
     -------
@@ -432,6 +451,8 @@ def lift_dlc_project(
             "videos=..., destfolder=..., shuffle=..."
         )
     skeleton = config_skeleton(cfg, lifter.keypoints) or _card_skeleton(lifter, match)
+    parallel = scheduler is not None or workers is not None
+    jobs: dict[Any, tuple[Path, Path]] = {}
     with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
         for video, analysis in todo.items():
             dest = output_path(analysis)
@@ -446,6 +467,9 @@ def lift_dlc_project(
                     Path(video), Path(analysis), skipped=f"{existing} exists and is kept"
                 )
                 videos_bar.update(1)
+                continue
+            if parallel:
+                jobs[video] = (Path(analysis), dest)
                 continue
             _check_bodyparts(cfg, analysis)
             with progress_bar(verbose, total=None, desc=video.name, leave=False) as frames_bar:
@@ -469,6 +493,40 @@ def lift_dlc_project(
             )
             say(f"{video.name}: wrote {dest}", verbose)
             videos_bar.update(1)
+        if jobs:
+            from liftpose_dlc.workflow.batch import lift_on_cluster
+
+            model_ref = project_lifter_path(cfg["config_path"]) if model is None else model
+            done = lift_on_cluster(
+                jobs,
+                model_ref,
+                bodyparts=config_bodyparts(cfg),
+                keypoint_map=keypoint_map,
+                where=f"{cfg['config_path']} bodyparts",
+                cfg=cfg,
+                options={
+                    "pcutoff": pcutoff,
+                    "infer_occluded": infer_occluded,
+                    "root_positions": root_positions,
+                    "chunk_size": chunk_size,
+                    "device": device,
+                    "overwrite": overwrite,
+                    "save_as_csv": save_as_csv,
+                    "skeleton": skeleton,
+                    "model_ref": model_ref,
+                },
+                scheduler=scheduler,
+                workers=workers,
+                progress=videos_bar,
+            )
+            for video, (analysis, dest) in jobs.items():
+                written, error, _ = done[video]
+                if error is not None:
+                    _skip(f"video {video.name}: lifting {analysis} failed: {error}")
+                    report[video] = VideoLift(Path(video), analysis, error=f"{error}")
+                else:
+                    csv = dest.with_suffix(".csv") if save_as_csv else None
+                    report[video] = VideoLift(Path(video), analysis, written, csv)
     return ProjectLift([report[video] for video in outputs])
 
 

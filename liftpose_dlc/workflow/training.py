@@ -311,6 +311,11 @@ def train_from_library(
         monitor = _validation_monitor(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
+    from liftpose_dlc.lifter.distributed import is_main_process
+
+    if not is_main_process():  # torchrun: rank 0 alone writes the log, model and record
+        resume_dir = train_dir if fit_opts.get("resume") else None
+        return lifter.fit(pairs_2d, pairs_3d, out_dir=resume_dir, verbose=False, **fit_opts)
     with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
         lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
         lifter.units = units
