@@ -707,7 +707,7 @@ def plot_pose_3d_beside_2d(
     skeleton: Skeleton | None = None,
     units: str | None = None,
     frame: str | None = None,
-    legend: bool = True,
+    legend: bool | str = True,
 ) -> Any:
     """One frame: the 2D pose (image coordinates) beside the lifted 3D pose.
 
@@ -736,7 +736,8 @@ def plot_pose_3d_beside_2d(
         The 3D's units (``"mm"``) and coordinate frame (``"camera"``, ``"world"``), in the
         3D axis labels; the 2D axes are in pixels.
     legend
-        With a ``skeleton``: a legend naming each limb in its colour (:func:`limb_legend`).
+        With a ``skeleton``: a legend naming each limb in its colour (:func:`limb_legend`);
+        a string is the legend's title.
 
     Returns
     -------
@@ -781,7 +782,7 @@ def plot_pose_3d_beside_2d(
     if title:
         fig.suptitle(title)
     if legend:
-        limb_legend(fig, skeleton)
+        limb_legend(fig, skeleton, **({} if legend is True else {"title": str(legend)}))
     return fig
 
 
@@ -814,7 +815,7 @@ def animate_skeleton_3d(
     truth: np.ndarray | None = None,
     units: str | None = None,
     frame: str | None = None,
-    legend: bool = True,
+    legend: bool | str = True,
     progress: bool = False,
 ) -> Path:
     """Write an animation of a 3D pose sequence: MP4 or GIF, chosen by the file's extension.
@@ -852,7 +853,8 @@ def animate_skeleton_3d(
     units, frame
         Units and coordinate frame of the 3D, in the axis labels.
     legend
-        With a ``skeleton``: a legend of its limbs (and of lifted/true with ``truth``).
+        With a ``skeleton``: a legend of its limbs (and of lifted/true with ``truth``); a
+        string is the legend's title.
     progress
         Show a progress bar over the frames drawn.
 
@@ -893,7 +895,8 @@ def animate_skeleton_3d(
     fig = _new_figure(figsize, dpi)
     ax = fig.add_subplot(projection="3d")
     if legend:
-        shown = limb_legend(fig, skeleton, ncols=2)
+        title_kw = {} if legend is True else {"title": str(legend)}
+        shown = limb_legend(fig, skeleton, ncols=2, **title_kw)
         if true is not None:
             from matplotlib.lines import Line2D
 

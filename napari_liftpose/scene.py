@@ -291,7 +291,7 @@ def _place_cells(
             target = np.array([0.0, (r + 0.5) * cell_h, x0 + (c + 0.5) * cell_w])
             translate = target - scale * center
             placements[ind] = Placement(
-                scale=(1.0, scale, scale, scale), translate=(0.0, *map(float, translate))
+                scale=(1.0, scale, scale, scale), translate=_frame_and(translate)
             )
         return placements, None
     step = 1.2 * float(extent.max())
@@ -301,9 +301,7 @@ def _place_cells(
         else:
             r, c = divmod(j, cols)
             translate = np.array([0.0, r * step, c * step]) - center
-        placements[ind] = Placement(
-            scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, *map(float, translate))
-        )
+        placements[ind] = Placement(scale=(1.0, 1.0, 1.0, 1.0), translate=_frame_and(translate))
         box = _robust_box(points[j] + translate)
         if box is not None:
             placed.append(box)
@@ -323,7 +321,7 @@ def _place_world(
     if box is None:
         box = (np.zeros(3), np.ones(3))
     if image_shape is None:
-        same = Placement(scale=(1.0,) * 4, translate=(0.0,) * 4)  # type: ignore[arg-type]
+        same = Placement(scale=(1.0, 1.0, 1.0, 1.0), translate=(0.0, 0.0, 0.0, 0.0))
         return dict.fromkeys(individuals, same), box
     height, width = float(image_shape[0]), float(image_shape[1])
     extent = np.where(box[1] - box[0] > 0, box[1] - box[0], 1.0)
@@ -331,8 +329,14 @@ def _place_world(
     center = (box[0] + box[1]) / 2.0
     target = np.array([0.0, height / 2.0, width + gap * height + width / 2.0])
     translate = target - scale * center
-    same = Placement(scale=(1.0, scale, scale, scale), translate=(0.0, *map(float, translate)))
+    same = Placement(scale=(1.0, scale, scale, scale), translate=_frame_and(translate))
     return dict.fromkeys(individuals, same), None
+
+
+def _frame_and(translate: np.ndarray) -> tuple[float, float, float, float]:
+    """A ``(depth, y, x)`` translation as a scene's 4-tuple (the frame axis does not move)."""
+    depth, y, x = (float(v) for v in translate)
+    return (0.0, depth, y, x)
 
 
 def _union(boxes: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -295,15 +295,25 @@ def test_report_figure_and_napari_bones_share_colours():
     np.testing.assert_allclose(joints, sk.node_colors)
 
 
-def test_report_figure_without_edges_colours_each_keypoint():
-    from liftpose_dlc.workflow.report import lifted_frame_figure
+def test_report_figure_without_edges_draws_guessed_bones_and_says_so():
+    from liftpose_dlc.drawing import drawing_skeleton
+    from liftpose_dlc.workflow.report import GUESSED_TITLE, lifted_frame_figure
 
     names = ["snout", "leftear", "rightear", "tailbase"]
     rng = np.random.default_rng(0)
     two = Poses(rng.normal(size=(2, 4, 2)), names)
     three = Poses(rng.normal(size=(2, 4, 3)), names)
     fig = lifted_frame_figure(two, three, frame=1, truth_3d=three)
+    guessed = drawing_skeleton(three).skeleton
+    assert len(guessed.bones) == 3  # a tree over the four keypoints
+    ax2, ax3 = fig.axes
+    assert len(ax2.get_lines()) == 3
+    assert len(ax3.get_lines()) == 6  # lifted, and the true 3D dashed
     for ax in fig.axes:
-        assert ax.get_lines() == []  # no invented bones
         assert len(ax.collections) >= 1  # the joints
-    np.testing.assert_allclose(fig.axes[0].collections[0].get_facecolors()[:, :3], TAB10[:4])
+    # the joints take the guessed limbs' colours; the legend says the bones are guessed
+    np.testing.assert_allclose(
+        fig.axes[0].collections[0].get_facecolors()[:, :3], guessed.node_colors
+    )
+    (legend,) = fig.legends
+    assert legend.get_title().get_text() == GUESSED_TITLE

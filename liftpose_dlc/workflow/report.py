@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from liftpose_dlc._files import atomic_path, check_image
-from liftpose_dlc.drawing import drawing_skeleton
+from liftpose_dlc.drawing import drawing_skeleton, is_guessed
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -254,6 +254,9 @@ def _save(fig: Any, path: str | os.PathLike, overwrite: bool) -> Path:
     return dest
 
 
+#: The title of the limb legend when the bones were guessed (a config without a skeleton).
+GUESSED_TITLE = "bones guessed (no skeleton): nearest keypoints joined"
+
 #: The caption of the loss curves: what the two losses are measured on.
 TRAINING_CURVE_NOTE = (
     "Training loss: mean over each epoch of the loss on the training samples as the network "
@@ -441,7 +444,8 @@ def lifted_frame_figure(
     name = poses_3d.individuals[i]
     two = poses_2d.select(keypoints=poses_3d.keypoints)
     j = two.individuals.index(name) if name in two.individuals else min(i, two.n_individuals - 1)
-    skeleton = drawing_skeleton(poses_3d).skeleton  # guessed bones without a skeleton
+    drawn = drawing_skeleton(poses_3d)  # guessed bones without a skeleton
+    skeleton = drawn.skeleton
     fig = plot_pose_3d_beside_2d(
         two.data[f, j],
         poses_3d.data[f, i],
@@ -452,6 +456,7 @@ def lifted_frame_figure(
         skeleton=skeleton,
         units=poses_3d.units,
         frame=poses_3d.frame,
+        legend=GUESSED_TITLE if is_guessed(drawn) else True,
     )
     if truth_3d is not None:
         true = truth_3d.select(keypoints=poses_3d.keypoints)
@@ -550,11 +555,13 @@ def animate_lifted(
         truth = np.full(poses_3d.data[:, i].shape, np.nan)
         n = min(known.n_frames, poses_3d.n_frames)
         truth[:n] = known.data[:n, min(i, known.n_individuals - 1)]
+    drawn = drawing_skeleton(poses_3d)
     return animate_skeleton_3d(
         poses_3d.data[:, i],
         None,
         path,
-        skeleton=drawing_skeleton(poses_3d).skeleton,
+        skeleton=drawn.skeleton,
+        legend=GUESSED_TITLE if is_guessed(drawn) else True,
         frames=order,
         fps=min(float(rate), 50.0),
         title=title or poses_3d.individuals[i],
