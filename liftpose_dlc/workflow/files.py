@@ -145,7 +145,7 @@ def lift_file(
             poses_in = load_poses(src, format=fmt)
             names = poses_in.keypoints
         # a MappedLifter lifts like a Lifter (keypoints, roots, target_sets, predict)
-        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))  # type: ignore[assignment]
+        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
         if match is not None and not match.is_identity:
             say(f"{src.name}: {match.describe()}", verbose)
     options = {
