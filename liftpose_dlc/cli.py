@@ -373,7 +373,19 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
         "device": args.device,
         "verbose": not args.quiet,
         "keypoint_map": _lift_keypoint_map(args.keypoint_map),
+        **({} if args.view is None else {"view": _view_hint(args.view)}),
     }
+
+
+def _view_hint(text: str) -> Any:
+    """``--view``: a view name, or angle ranges as six numbers ``zlo,zhi,ylo,yhi,xlo,xhi``."""
+    from liftpose_dlc.errors import ConfigError
+    from liftpose_dlc.pretrained.views import _as_hint
+
+    try:
+        return _as_hint(text)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _lift_project(args: argparse.Namespace, config: Path) -> int:
@@ -814,6 +826,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MAP.yaml|NAME=MODEL,...",
         help="your keypoints onto a pretrained model's: a YAML file `your_name: "
         "model_keypoint` (null: not used) or NAME=MODEL,NAME=MODEL; corrects the automatic map",
+    )
+    li.add_argument(
+        "--view",
+        metavar="VIEW|ZLO,ZHI,YLO,YHI,XLO,XHI",
+        help="a pretrained model's view of your camera (`models NAME` lists them: top, side, "
+        "...) or its Euler angle ranges in degrees; uses a model specialised for it if the "
+        "model has one",
     )
     li.add_argument(
         "--pcutoff",

@@ -7,7 +7,9 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
   DeepLabCut project's ``config.yaml`` (skeleton, ``pcutoff``), the video (:func:`find_video`)
   and the project's own lifter (:func:`project_lifter`). The result pre-fills the widget.
 - :func:`pretrained_choices`, :func:`prepare_lifter`: the lifter picker's pretrained models
-  (the zoo, and a lab's folders), and a model matched to the tracking's keypoint names.
+  (the zoo, and a lab's folders), and a model matched to the tracking's keypoint names;
+  :func:`keypoint_map_rows` / :func:`rows_to_keypoint_map` the map as a table to correct,
+  :func:`view_choices` the model's views (the view hint).
 - :func:`individual_choices`, :func:`default_individuals`, :func:`select_individuals`: the
   individual selector of multi-animal data (SLEAP's track fragments included).
 - :func:`run_lift`: load the lifter and the video, lift in chunks of frames through the
@@ -58,6 +60,9 @@ __all__ = [
     "find_dlc_config",
     "project_lifter",
     "pretrained_choices",
+    "view_choices",
+    "keypoint_map_rows",
+    "rows_to_keypoint_map",
     "prepare_lifter",
     "individual_choices",
     "frames_tracked",
@@ -385,8 +390,69 @@ def pretrained_choices() -> list[tuple[str, str]]:
     return out
 
 
-def prepare_lifter(
+def view_choices(model: Any) -> list[str]:
+    """The views a pretrained model knows (its card's ``views``), for the view picker.
+
+    Empty for a lifter without a card (it is trained for the views it was given) or a name
+    that is not a model.
+
+    >>> view_choices("mouse")  # doctest: +SKIP
+    ['top', 'side', 'bottom', 'oblique']
+    """
+    from liftpose_dlc.errors import LiftPoseError
+    from liftpose_dlc.pretrained.registry import card_for_model_file, find_model
+
+    text = str(model).strip()
+    if not text:
+        return []
+    try:
+        path = Path(text).expanduser()
+        card = card_for_model_file(path) if path.is_file() else find_model(text).card
+    except LiftPoseError:
+        return []
+    return [] if card is None else [str(v) for v in card.views]
+
+
+def keypoint_map_rows(
     model: Any, keypoints: Sequence[str], keypoint_map: Any = None
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The keypoint map as table rows ``(your name, model keypoint or "", why)``, to correct.
+
+    Returns the rows, one per tracked keypoint in the tracking's order, and the model's
+    keypoints (the choices for the second column). Both are empty for a lifter that takes
+    names as they are (no card, no map).
+
+    >>> rows, choices = keypoint_map_rows("mouse", ["snout", "leftear"])  # doctest: +SKIP
+    >>> rows[1]  # doctest: +SKIP
+    ('leftear', 'EarL', 'synonym')
+    """
+    from liftpose_dlc.pretrained.adapt import MappedLifter, keypoint_map_for, needs_adapting
+
+    lifter = load_lifter(model)
+    base = lifter.base if isinstance(lifter, MappedLifter) else lifter
+    if not needs_adapting(base, keypoint_map):
+        return [], []
+    match = keypoint_map_for(base, list(keypoints), keypoint_map)
+    rows = []
+    for name in keypoints:
+        if name in match.mapping:
+            rows.append((name, match.mapping[name], match.how[name]))
+        elif name in match.ambiguous:
+            rows.append((name, "", f"ambiguous: {', '.join(match.ambiguous[name])}"))
+        elif name in match.excluded:
+            rows.append((name, "", "left out"))
+        else:
+            rows.append((name, "", "no model keypoint"))
+    return rows, list(base.keypoints)
+
+
+def rows_to_keypoint_map(rows: Sequence[tuple[str, str]]) -> dict[str, str | None]:
+    """The ``keypoint_map`` of an edited table: ``{your name: model keypoint or None}``."""
+    return {str(u): (str(m) if str(m).strip() else None) for u, m in rows}
+
+
+def prepare_lifter(
+    model: Any, keypoints: Sequence[str], keypoint_map: Any = None, *, view: Any = None
 ) -> tuple[Lifter, str]:
     """The lifter to lift tracking with these keypoint names, and its keypoint map as text.
 
@@ -394,6 +460,9 @@ def prepare_lifter(
     is matched to the tracking's names and a tracked subset is lifted
     (:func:`~liftpose_dlc.pretrained.adapt_lifter`); other lifters are returned as loaded.
     The text (empty when no map applies) is what the widget shows the user.
+    ``keypoint_map`` holds the user's corrections (:func:`rows_to_keypoint_map` of the
+    table); ``view`` a view hint of a pretrained model (one of :func:`view_choices`, see
+    :func:`~liftpose_dlc.pretrained.views.apply_view`).
 
     Raises
     ------
@@ -402,8 +471,9 @@ def prepare_lifter(
         which).
     """
     from liftpose_dlc.pretrained.adapt import adapt_lifter
+    from liftpose_dlc.pretrained.views import apply_view
 
-    lifter, match = adapt_lifter(load_lifter(model), keypoints, keypoint_map)
+    lifter, match = adapt_lifter(apply_view(load_lifter(model), view), keypoints, keypoint_map)
     return lifter, "" if match is None or match.is_identity else match.describe()
 
 

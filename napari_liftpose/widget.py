@@ -42,6 +42,8 @@ from qtpy.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -55,10 +57,13 @@ from napari_liftpose.actions import (
     default_output_path,
     frames_tracked,
     inspect_tracking,
+    keypoint_map_rows,
     prepare_lifter,
     pretrained_choices,
+    rows_to_keypoint_map,
     run_lift,
     save_lifted,
+    view_choices,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -205,6 +210,21 @@ class LiftPoseWidget(QWidget):
                 "names are matched to its keypoints when you Run (the map is shown below)"
             )
         self.pretrained.currentIndexChanged.connect(self._pretrained_picked)
+        self.view = QComboBox()
+        self.view.addItem("any view", None)
+        self.view.setToolTip(
+            "A pretrained lifter's view of your camera (its card's views); it picks a model "
+            "specialised for that view when the lifter has one"
+        )
+        self.keypoint_map = QTableWidget(0, 3)
+        self.keypoint_map.setHorizontalHeaderLabels(["your keypoint", "model keypoint", "why"])
+        self.keypoint_map.setToolTip(
+            "How your keypoints map onto a pretrained lifter's (proposed by name); correct a "
+            "row by choosing another model keypoint, or none to leave it out"
+        )
+        self.keypoint_map.setMaximumHeight(160)
+        self.keypoint_map.setVisible(False)
+        self.lifter.edit.editingFinished.connect(self._lifter_changed)
         self.pcutoff = QDoubleSpinBox()
         self.pcutoff.setRange(0.0, 1.0)
         self.pcutoff.setSingleStep(0.05)
@@ -237,6 +257,8 @@ class LiftPoseWidget(QWidget):
         form.addRow("Video", self.video)
         form.addRow("Lifter", self.lifter)
         form.addRow("", self.pretrained)
+        form.addRow("View", self.view)
+        form.addRow("Keypoint map", self.keypoint_map)
         form.addRow("pcutoff", self.pcutoff)
         form.addRow("Individuals", self.individuals)
         form.addRow("", self.infer_occluded)
@@ -341,11 +363,62 @@ class LiftPoseWidget(QWidget):
         if info.lifter_path is not None:
             found.append("the project's lifter")
         self._set_status("; ".join(found) + ".")
+        self._lifter_changed()
 
     def _pretrained_picked(self, index: int) -> None:
         name = self.pretrained.itemData(index)
         if name:
             self.lifter.setText(str(name))
+            self._lifter_changed()
+
+    def _lifter_changed(self) -> None:
+        """Offer the lifter's views, and show its keypoint map for the tracking's names."""
+        model = self.lifter.text()
+        self.view.clear()
+        self.view.addItem("any view", None)
+        for name in view_choices(model):
+            self.view.addItem(name, name)
+        self.show_keypoint_map()
+
+    def show_keypoint_map(self) -> None:
+        """Fill the keypoint-map table (hidden when the lifter takes names as they are)."""
+        table = self.keypoint_map
+        table.setRowCount(0)
+        rows: list[tuple[str, str, str]] = []
+        choices: list[str] = []
+        model = self.lifter.text()
+        if self.info is not None and model:
+            try:
+                rows, choices = keypoint_map_rows(model, self.info.poses.keypoints)
+            except LiftPoseError:
+                rows = []  # reported when the user runs
+        table.setVisible(bool(rows))
+        for user, target, why in rows:
+            row = table.rowCount()
+            table.insertRow(row)
+            item = QTableWidgetItem(user)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(row, 0, item)
+            box = QComboBox()
+            box.addItem("(none)", "")
+            for k in choices:
+                box.addItem(k, k)
+            box.setCurrentIndex(max(box.findData(target), 0))
+            table.setCellWidget(row, 1, box)
+            reason = QTableWidgetItem(why)
+            reason.setFlags(reason.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(row, 2, reason)
+
+    def keypoint_map_value(self) -> dict[str, str | None] | None:
+        """The table as ``keypoint_map`` (None when it is not shown)."""
+        table = self.keypoint_map
+        if table.rowCount() == 0:
+            return None
+        rows = []
+        for row in range(table.rowCount()):
+            box = table.cellWidget(row, 1)
+            rows.append((table.item(row, 0).text(), box.currentData() or ""))
+        return rows_to_keypoint_map(rows)
 
     def _fill(self, field: _PathField, key: str, value: Path | None) -> None:
         """Fill a field the user has not typed into (empty, or still what we filled in)."""
@@ -381,7 +454,12 @@ class LiftPoseWidget(QWidget):
         lifter: Any = self.lifter.text()
         if self.info is not None and lifter.strip():
             # a pretrained model is matched to the tracking's names here (and the map shown)
-            lifter, shown = prepare_lifter(lifter, self.info.poses.keypoints)
+            lifter, shown = prepare_lifter(
+                lifter,
+                self.info.poses.keypoints,
+                self.keypoint_map_value(),
+                view=self.view.currentData(),
+            )
             if shown:
                 from napari.utils.notifications import show_info
 

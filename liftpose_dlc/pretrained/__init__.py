@@ -13,6 +13,8 @@
 - :mod:`~liftpose_dlc.pretrained.card`: :class:`ModelCard`, validated when read.
 - :mod:`~liftpose_dlc.pretrained.adapt`: the model seen through the user's keypoint names
   and subset (:func:`adapt_lifter`); :func:`keypoint_map_for` shows the map before lifting.
+- :mod:`~liftpose_dlc.pretrained.views`: the view hint (a name, angle ranges or a calibrated
+  camera, :func:`apply_view`) and :func:`to_world_axes`.
 
 Importing this package does not import torch.
 """
@@ -38,6 +40,10 @@ _EXPORTS = {
     "KeypointSubsetWarning": "liftpose_dlc.pretrained.adapt",
     "adapt_lifter": "liftpose_dlc.pretrained.adapt",
     "keypoint_map_for": "liftpose_dlc.pretrained.adapt",
+    "ViewHintWarning": "liftpose_dlc.pretrained.views",
+    "resolve_view": "liftpose_dlc.pretrained.views",
+    "apply_view": "liftpose_dlc.pretrained.views",
+    "to_world_axes": "liftpose_dlc.pretrained.views",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

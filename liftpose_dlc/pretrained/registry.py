@@ -229,7 +229,7 @@ def _load_with_card(model_path: Path, card: ModelCard) -> Lifter:
     return lifter
 
 
-def load_pretrained(name: str, *, view: str | None = None) -> Lifter:
+def load_pretrained(name: str, *, view: Any = None) -> Lifter:
     """Load a pretrained lifter by name, with its card (no network access).
 
     Parameters
@@ -238,10 +238,12 @@ def load_pretrained(name: str, *, view: str | None = None) -> Lifter:
         A model name from :func:`list_models` (``"fly"``, ``"mouse"``, ``"rat"``, or a
         lab's own); ``"builtin:NAME"`` for the shipped one when a lab model shadows it.
     view
-        Optional hint of the camera's view (``"top"``, ``"side"``, ...; the card's
-        ``views``): a model specialised for that view is used when the card has one
-        (``view_models``), otherwise the general model, which was trained over all its
-        views.
+        Optional hint of the camera's view: a name (``"top"``, ``"side"``, ...; the card's
+        ``views``), angle ranges ``[[zlo, zhi], [ylo, yhi], [xlo, xhi]]`` (degrees, the
+        card's ``view_convention``) or a calibrated :class:`~liftpose_dlc.Camera` (see
+        :mod:`~liftpose_dlc.pretrained.views`). A model specialised for that view is used
+        when the card has one (``view_models``), otherwise the general model, which was
+        trained over all its views; ``lifter.view`` records the view.
 
     Returns
     -------
@@ -266,23 +268,18 @@ def load_pretrained(name: str, *, view: str | None = None) -> Lifter:
     >>> lifter.card.species, lifter.card.units  # doctest: +SKIP
     ('mouse', 'mm')
     """
+    from liftpose_dlc.pretrained.views import resolve_view, view_model_path
+
     entry = find_model(name)
     card = entry.card
     path = entry.model_path
+    match = None
     if view is not None:
-        view = str(view)
-        if view in card.view_models:
-            path = (entry.card_path.parent / card.view_models[view]).resolve()
-            if not path.is_file():
-                raise ModelFileError(
-                    f"{entry.card_path}: view model {card.view_models[view]!r} for view "
-                    f"{view!r} not found ({path})"
-                )
-        elif view not in card.views:
-            raise ConfigError(
-                f"model {entry.name!r} has no view {view!r}; its views: {', '.join(card.views)}"
-            )
+        match = resolve_view(card, view)
+        path = view_model_path(card, match.view) or path
     lifter = _load_with_card(path, card)
+    if match is not None:
+        lifter.view = match  # type: ignore[attr-defined]
     logger.info("pretrained model %r from %s (%s)", entry.name, path, entry.source)
     return lifter
 

@@ -328,6 +328,7 @@ def lift_dlc_project(
     keypoint_map: Any = None,
     scheduler: Any = None,
     workers: int | None = None,
+    view: Any = None,
 ) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
@@ -342,8 +343,9 @@ def lift_dlc_project(
     config_path
         The project's ``config.yaml``.
     model
-        A :class:`~liftpose_dlc.Lifter` or model file; default the project's own
-        (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`).
+        A :class:`~liftpose_dlc.Lifter`, a model file or a pretrained model's name
+        (``"mouse"``: its keypoints are matched to the bodyparts); default the project's
+        own (``<project>/liftpose/lifter.safetensors``, from :func:`train_dlc_project`).
     videos
         Videos or folders of videos (only their names are used: archived videos need not
         exist); default the config's ``video_sets`` and the videos in ``<project>/videos``.
@@ -379,6 +381,14 @@ def lift_dlc_project(
         once and writes its outputs atomically; a video that fails is reported in
         ``error`` (and a :class:`LiftSkippedWarning`) while the others are lifted. None
         (default): one video after the other, in this process.
+    keypoint_map
+        ``{bodypart: model keypoint}`` corrections (or a YAML file of them) for a
+        pretrained model, whose names are matched to the bodyparts automatically.
+    view
+        For a pretrained model, an optional hint of the camera's view: a name of its card's
+        ``views`` (``"top"``), angle ranges or a calibrated camera
+        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
+        when the card has one).
 
     Returns
     -------
@@ -410,6 +420,10 @@ def lift_dlc_project(
 
     cfg = read_dlc_config(config_path)
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
+    from liftpose_dlc.pretrained.views import apply_view
+
+    lifter = apply_view(lifter, view)
+    viewed = lifter
     from liftpose_dlc.io.dlc_project import config_bodyparts
     from liftpose_dlc.pretrained.adapt import adapt_lifter
 
@@ -499,7 +513,8 @@ def lift_dlc_project(
             model_ref = project_lifter_path(cfg["config_path"]) if model is None else model
             done = lift_on_cluster(
                 jobs,
-                model_ref,
+                # a view hint chose the model here: the workers get that lifter itself
+                model_ref if view is None else viewed,
                 bodyparts=config_bodyparts(cfg),
                 keypoint_map=keypoint_map,
                 where=f"{cfg['config_path']} bodyparts",

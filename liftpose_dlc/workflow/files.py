@@ -52,6 +52,7 @@ def lift_file(
     verbose: bool = True,
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
+    view: Any = None,
 ) -> Path:
     """Lift a 2D pose file to 3D and write the 3D beside it.
 
@@ -61,8 +62,10 @@ def lift_file(
         A DeepLabCut ``.h5``/``.csv``, a SLEAP ``.slp`` (needs sleap-io) or a SLEAP analysis
         ``.h5``; the format is recognised from the content.
     model
-        A trained :class:`~liftpose_dlc.Lifter` or the path of its model file
-        (``.safetensors``). Its keypoints must be among the file's keypoints (by name).
+        A trained :class:`~liftpose_dlc.Lifter`, the path of its model file
+        (``.safetensors``) or a pretrained model's name (``"fly"``). A plain lifter's
+        keypoints must be among the file's (by name); a pretrained model's are matched to
+        the file's names and a tracked subset is lifted.
     output
         The 3D file; default ``<input stem>_3d.h5`` beside the input.
     pcutoff
@@ -86,6 +89,14 @@ def lift_file(
     cancel
         A callable or :class:`threading.Event`: when true before a chunk, the lift stops
         with :class:`~liftpose_dlc.engine.LiftCancelled` and nothing is written.
+    keypoint_map
+        ``{your keypoint: model keypoint}`` corrections (or a YAML file of them) for a
+        pretrained model (see :func:`~liftpose_dlc.workflow.lifting.lift_poses`).
+    view
+        For a pretrained model, an optional hint of the camera's view: a name of its card's
+        ``views`` (``"top"``), angle ranges or a calibrated camera
+        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
+        when the card has one).
 
     Returns
     -------
@@ -116,7 +127,9 @@ def lift_file(
     dest = Path(output).expanduser() if output is not None else output_path(src)
     if dest.resolve() == src.resolve():
         raise FileFormatError(f"{src}: the output would replace the input; choose another output")
-    lifter = as_lifter(model)
+    from liftpose_dlc.pretrained.views import apply_view
+
+    lifter = apply_view(as_lifter(model), view)
     poses_in = None
     from liftpose_dlc.pretrained.adapt import adapt_lifter, needs_adapting
 
@@ -132,7 +145,7 @@ def lift_file(
             poses_in = load_poses(src, format=fmt)
             names = poses_in.keypoints
         # a MappedLifter lifts like a Lifter (keypoints, roots, target_sets, predict)
-        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))  # type: ignore[assignment]
+        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
         if match is not None and not match.is_identity:
             say(f"{src.name}: {match.describe()}", verbose)
     options = {

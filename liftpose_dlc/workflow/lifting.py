@@ -59,6 +59,7 @@ def lift_poses(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
+    view: Any = None,
 ) -> LiftResult:
     """Lift 2D poses to 3D with a trained lifter (see :mod:`liftpose_dlc.engine` for the rules).
 
@@ -91,6 +92,11 @@ def lift_poses(
         pretrained model, whose names are matched automatically
         (:func:`~liftpose_dlc.pretrained.adapt_lifter`); a tracked subset of its keypoints
         is lifted, and the 3D has your names.
+    view
+        For a pretrained model, an optional hint of the camera's view: a name of its card's
+        ``views`` (``"top"``), angle ranges or a calibrated camera
+        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
+        when the card has one).
 
     Returns
     -------
@@ -113,9 +119,13 @@ def lift_poses(
     """
     require_poses(poses_2d, "lift_poses", dims=2)
     from liftpose_dlc.pretrained.adapt import adapt_lifter
+    from liftpose_dlc.pretrained.views import apply_view
 
     model, _ = adapt_lifter(
-        as_lifter(lifter), poses_2d.keypoints, keypoint_map, where=poses_2d.source.describe()
+        apply_view(as_lifter(lifter), view),
+        poses_2d.keypoints,
+        keypoint_map,
+        where=poses_2d.source.describe(),
     )
     engine = LiftEngine(
         model,
