@@ -101,7 +101,16 @@ def _subset(view: TestView, keep: list[int]) -> TestView:
     return TestView(view.name, view.view, p2, p3, view.real_2d)
 
 
-def run_split(species: str, test: str, train: list[str], seed: int, do022: bool) -> dict:
+def run_split(
+    species: str,
+    test: str,
+    train: list[str],
+    seed: int,
+    do022: bool,
+    only022: bool = False,
+    given022: dict | None = None,
+) -> dict:
+    """One split: zoo, (a), (c) per test camera (and (b) if ``do022``; only (b): ``only022``)."""
     sp = SPECIES[species]
     held = load_animal(species, test)
     animals = [load_animal(species, n) for n in train]
@@ -113,6 +122,14 @@ def run_split(species: str, test: str, train: list[str], seed: int, do022: bool)
         views = None
     known = _known(sp, bodies)
     t0 = time.perf_counter()
+    if only022:
+        return {
+            "species": species,
+            "test": test,
+            "train": train,
+            "liftpose022": run_022(sp, species, test, bodies, views, held, known, seed),
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
     zoo, secs = fit_zoo(sp, bodies, views=views, seed=seed, min_steps=STEPS)
     WORK.mkdir(parents=True, exist_ok=True)
     zoo.save(WORK / f"{species}_{test}.safetensors", overwrite=True)
@@ -170,16 +187,18 @@ def run_split(species: str, test: str, train: list[str], seed: int, do022: bool)
     out["by_keypoints"] = {
         k: {m: float(np.nanmean(x)) for m, x in d.items()} for k, d in by_k.items()
     }
-    if do022:
+    if given022 is not None:
+        out["liftpose022"] = given022
+    elif do022:
         try:
             out["liftpose022"] = run_022(sp, species, test, bodies, views, held, known, seed)
         except (subprocess.CalledProcessError, OSError, ValueError) as err:
             print(f"liftpose 0.22 failed on {species}/{test}: {err}", flush=True)
             out["liftpose022"] = {"views": {}, "error": str(err)}
-        for row in out["views"]:
-            e = out["liftpose022"]["views"].get(row["camera"])
-            if e is not None:
-                row["liftpose022"] = e
+    for row in out["views"]:
+        e = out.get("liftpose022", {}).get("views", {}).get(row["camera"])
+        if e is not None:
+            row["liftpose022"] = e
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -196,6 +215,7 @@ def run_022(sp, species, test, bodies, views, held, known, seed) -> dict:
     from benchmarks.zoo_eval import _rel
 
     python = ensure_venv()
+    WORK.mkdir(parents=True, exist_ok=True)
     p2, p3 = virtual_pairs(sp, bodies, 2000, seed + 2, views)
     groups: dict[tuple[int, ...], list[TestView]] = {}
     for v in held.views:
@@ -396,6 +416,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS_JSON)
     ap.add_argument("--split", nargs="+", help="only these held-out animals")
     ap.add_argument(
+        "--only022", type=Path, help="run only liftpose 0.22 (b) and write its results here"
+    )
+    ap.add_argument(
+        "--liftpose022-from",
+        type=Path,
+        help="take (b) from a file written by --only022 (same splits and views) instead",
+    )
+    ap.add_argument(
         "--merge",
         type=Path,
         nargs="+",
@@ -406,6 +434,22 @@ def main(argv: list[str] | None = None) -> int:
     old = json.loads(args.out.read_text()) if args.out.exists() else {"splits": []}
     splits = [s for s in old.get("splits", []) if s["species"] not in args.species]
     t0 = time.perf_counter()
+    given = {}
+    if args.liftpose022_from:
+        given = {
+            (s["species"], s["test"]): s["liftpose022"]
+            for s in json.loads(args.liftpose022_from.read_text())["splits"]
+        }
+    if args.only022:
+        done = []
+        for species in args.species:
+            for test, train in SPLITS[species]:
+                if args.split and test not in args.split:
+                    continue
+                done.append(run_split(species, test, train, args.seed, True, only022=True))
+                print(f"{species} {test}: liftpose 0.22 {done[-1]['liftpose022']}", flush=True)
+                args.only022.write_text(json.dumps({"splits": done}, indent=1) + "\n")
+        return 0
     if args.merge:
         splits = [s for f in args.merge for s in json.loads(f.read_text())["splits"]]
         args.species = []
@@ -413,7 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         for test, train in SPLITS[species]:
             if args.split and test not in args.split:
                 continue
-            r = run_split(species, test, train, args.seed, args.liftpose022)
+            r = run_split(
+                species,
+                test,
+                train,
+                args.seed,
+                args.liftpose022,
+                given022=given.get((species, test)),
+            )
             z, a = _summary(r["views"], "zoo"), _summary(r["views"], "lstsq")
             c = _summary(r["views"], "reference")
             print(f"{species} {test}: zoo {z} lstsq {a} ref {c} ({r['wall_s']:.0f} s)", flush=True)
