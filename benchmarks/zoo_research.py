@@ -33,6 +33,12 @@ from benchmarks.zoo_eval import LeastSquares, errors, eval_mask, lifter_rel, vir
 PAIRS = {"fly": ("fly", "df3d", "flygym"), "mouse": ("mouse", "dannce", "stac"),
          "mouse_real": ("mouse", "stac", "dannce")}  # fmt: skip
 CACHE = HERE / "_work" / "zoo_research"
+#: user-like keypoint subsets scored on the mouse dev pairs (on what they track)
+SUBSETS = {
+    "openfield": ["Snout", "EarL", "EarR", "TailBase"],
+    "head+spine": ["Snout", "EarL", "EarR", "SpineF", "SpineM", "TailBase"],
+    "8 random": 8,
+}
 
 
 def _animal(species: str, name: str):
@@ -66,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     known = np.isfinite(train.body_3d).all(-1).any(0)
     views = json.loads(args.views) if args.views else None
     dev = held.train_block_views
+    subs: dict[str, list] = {}
+    if species == "mouse":
+        from benchmarks.bench_zoo import _subset
+
+        rng = np.random.default_rng(0)
+        cand = [j for j in range(len(sp.keypoints)) if known[j]]
+        for label, names in SUBSETS.items():
+            if isinstance(names, int):
+                keep = sorted(set(sp.idx(sp.roots)) | set(rng.choice(cand, names, replace=False)))
+            else:
+                keep = sp.idx(names)
+            subs[label] = [_subset(v, keep) for v in dev]
+    sub_preds: dict[str, list[list[np.ndarray]]] = {k: [[] for _ in dev] for k in subs}
     preds: list[list[np.ndarray]] = [[] for _ in dev]
     secs = 0.0
     curves = []
@@ -87,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for i, v in enumerate(dev):
             preds[i].append(lifter_rel(lifter, sp, v.pose_2d))
+            for k, vs in subs.items():
+                sub_preds[k][i].append(lifter_rel(lifter, sp, vs[i].pose_2d))
     res = []
     per_seed = []
     for i, v in enumerate(dev):
@@ -103,12 +124,21 @@ def main(argv: list[str] | None = None) -> int:
                                             if v.view == w])), 4) for w in {v.view for v in dev}},
         "train_s": round(secs, 1), "loss_curve": curves,
     }  # fmt: skip
+    for k, vs in subs.items():
+        out[f"sub {k}"] = float(np.mean([
+            errors(sp, np.mean(sub_preds[k][i], 0), w, eval_mask(sp, w, known))["mpjpe"]
+            for i, w in enumerate(vs)
+        ]))  # fmt: skip
     if args.lstsq:
         p2, p3 = virtual_pairs(sp, bodies, 50_000, 1, views)
         ls = LeastSquares(sp, p2, p3)
         out["lstsq"] = float(np.mean([
             errors(sp, ls.predict(v.pose_2d), v, eval_mask(sp, v, known))["mpjpe"] for v in dev
         ]))  # fmt: skip
+        for k, vs in subs.items():
+            out[f"lstsq sub {k}"] = float(np.mean([
+                errors(sp, ls.predict(w.pose_2d), w, eval_mask(sp, w, known))["mpjpe"] for w in vs
+            ]))  # fmt: skip
     print(json.dumps(out), flush=True)
     with open(HERE / "_work" / "zoo_research.jsonl", "a") as fh:
         fh.write(json.dumps(out) + "\n")
