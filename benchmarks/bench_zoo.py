@@ -257,6 +257,7 @@ def run_022(sp, species, test, bodies, views, held, known, seed) -> dict:
         env = {
             **os.environ,
             "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
+            "TQDM_DISABLE": "1",
             "PYTHONPATH": "",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
