@@ -427,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--liftpose022-from",
         type=Path,
+        nargs="+",
         help="take (b) from a file written by --only022 (same splits and views) instead",
     )
     ap.add_argument(
@@ -444,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.liftpose022_from:
         given = {
             (s["species"], s["test"]): s["liftpose022"]
-            for s in json.loads(args.liftpose022_from.read_text())["splits"]
+            for f in args.liftpose022_from
+            for s in json.loads(f.read_text())["splits"]
         }
     if args.only022:
         done = []
