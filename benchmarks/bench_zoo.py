@@ -349,12 +349,13 @@ def markdown(results: dict) -> str:
         "",
         "Shipped models (`liftpose_dlc/pretrained/models/`):",
         "",
-        "| model | file size | lifting 100k frames (1 thread) | training |",
-        "|---|---|---|---|",
+        "| model | file size | lifting 100k frames (1 thread) | load average then | training |",
+        "|---|---|---|---|---|",
     ]
     for name, d in results.get("models", {}).items():
         lines.append(
             f"| {name} | {d['size_mb']:.2f} MB | {d['lift_100k_s']:.1f} s | "
+            f"{d.get('load_average_1min', '—')} | "
             f"{d.get('train_s', '—')} s |"
         )
     return "\n".join(lines)
@@ -367,6 +368,7 @@ def time_models(results: dict) -> None:
         lifter = Lifter.load(f)
         x = np.random.default_rng(0).normal(size=(100_000, len(lifter.keypoints), 2))
         lifter.predict(x[:1000])
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         lifter.predict(x)
         import yaml
@@ -379,6 +381,7 @@ def time_models(results: dict) -> None:
         results["models"][f.stem] = {
             "size_mb": f.stat().st_size / 1e6,
             "lift_100k_s": time.perf_counter() - t0,
+            "load_average_1min": round(load, 1),
             "train_s": card.get("training_seconds"),
         }
 
