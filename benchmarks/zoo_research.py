@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--views", default="", help="JSON views (default: the species')")
     ap.add_argument("--train", default="{}", help="JSON train option overrides")
     ap.add_argument("--seeds", type=int, default=1, help="ensemble of this many seeds")
+    ap.add_argument("--seed", type=int, default=0, help="the first seed")
     ap.add_argument("--lstsq", action="store_true")
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     preds: list[list[np.ndarray]] = [[] for _ in dev]
     secs = 0.0
     curves = []
-    for s in range(args.seeds):
+    for s in range(args.seed, args.seed + args.seeds):
         import benchmarks.train_zoo as tz
 
         saved = dict(tz.ZOO_TRAIN)
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "tag": args.tag, "pair": args.pair, "steps": args.steps, "model": args.model,
         "aug": args.aug, "views": args.views, "train": args.train, "seeds": args.seeds,
+        "seed": args.seed,
         "mpjpe": float(np.mean([r["mpjpe"] for r in res])),
         "pa_mpjpe": float(np.mean([r["pa_mpjpe"] for r in res])),
         "per_seed_mpjpe": [float(x) for x in np.mean(per_seed, 0)],
