@@ -2,7 +2,9 @@
 
 ``python zoo_liftpose022.py FILE.npz`` (called by ``bench_zoo.py --liftpose022``) trains 0.22
 with its defaults (30 epochs, job 0) on ``train_2d``/``train_3d`` and writes its root-relative
-predictions for ``test_2d`` to ``FILE_pred.npy``.
+predictions for ``test_2d`` to ``FILE_pred.npy``. 0.22 scores its "test" set every epoch and
+keeps the best epoch on it: it is given the last 10% of the training pairs (virtual views,
+not the test animal) for that, and the test animal only after training, as new data.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def main() -> None:
     sets = json.loads(str(d["sets"]))
     _patch_022()
     out = f.with_suffix("")
-    _train_022(out, d["train_2d"], d["train_3d"], d["test_2d"], d["test_3d"], roots, sets, 30)
-    _, pred = _predict_022(out)
+    tr2, tr3 = d["train_2d"], d["train_3d"]
+    n_val = max(1, len(tr2) // 10)
+    _train_022(out, tr2[:-n_val], tr3[:-n_val], tr2[-n_val:], tr3[-n_val:], roots, sets, 30)
+    _, pred = _predict_022(out, d["test_2d"], d["test_3d"])
     pred = np.asarray(pred, dtype=np.float64).reshape(d["test_3d"].shape)
     rel = np.zeros_like(pred)
     for r, ts in zip(roots, sets, strict=True):

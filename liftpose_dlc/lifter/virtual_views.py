@@ -17,7 +17,10 @@ replaces every training sample's 2D and 3D. The 3D library is given in a body fr
    (heavy tails) of a scale drawn per pose, outliers (a point displaced anywhere near the
    body), and misses: a per-pose miss rate, whole target sets missed, and with probability
    ``p_subset`` only a random subset of the keypoints kept (so that any subset a user
-   tracks is a valid input). Roots are never hidden (a set without its root cannot be lifted).
+   tracks is a valid input), and with probability ``p_chain_subset`` whole chains of the
+   skeleton (a limb, the head, the tail: the runs of joints between branch points) dropped,
+   each with probability one half, as users who track the trunk and head but no limbs do.
+   Roots are never hidden (a set without its root cannot be lifted).
 
 The 2D is in arbitrary units (the lifter should normalise each pose's 2D scale,
 ``norm_2d=True``); the 3D keeps the library's units.
@@ -60,6 +63,7 @@ class VirtualViews:
         miss_rate: tuple[float, float] = (0.0, 0.3),
         p_set_miss: float = 0.1,
         p_subset: float = 0.3,
+        p_chain_subset: float = 0.0,
     ) -> None:
         if not views:
             raise ConfigError("virtual_views: no views given")
@@ -87,6 +91,7 @@ class VirtualViews:
             if len(order) == before:
                 raise ConfigError("virtual_views: parents do not form a tree")
         self.order = order
+        self.chains = _chains(list(parents), order)
         self.roots = torch.as_tensor(list(roots), dtype=torch.long)
         self.sets = [torch.as_tensor(list(ts), dtype=torch.long) for ts in target_sets]
         self.bone_scale = bone_scale
@@ -99,6 +104,7 @@ class VirtualViews:
         self.miss_rate = miss_rate
         self.p_set_miss = float(p_set_miss)
         self.p_subset = float(p_subset)
+        self.p_chain_subset = float(p_chain_subset)
 
     def __repr__(self) -> str:
         return (
@@ -106,7 +112,8 @@ class VirtualViews:
             f"body_scale={self.body_scale}, axis_scale={self.axis_scale}, "
             f"distance={self.distance}, noise={self.noise}, noise_df={self.noise_df}, "
             f"p_outlier={self.p_outlier}, miss_rate={self.miss_rate}, "
-            f"p_set_miss={self.p_set_miss}, p_subset={self.p_subset})"
+            f"p_set_miss={self.p_set_miss}, p_subset={self.p_subset}"
+            + (f", p_chain_subset={self.p_chain_subset})" if self.p_chain_subset else ")")
         )
 
     # ------------------------------------------------------------ pieces
@@ -185,8 +192,19 @@ class VirtualViews:
         frac = torch.rand((b, 1), device=uv.device)
         keep_sub = torch.rand((b, j), device=uv.device) < frac
         keep = torch.where(sub, keep & keep_sub, keep)
+        if self.p_chain_subset > 0 and self.chains:
+            mode = torch.rand((b, 1), device=uv.device) < self.p_chain_subset
+            gone = mode & (torch.rand((b, len(self.chains)), device=uv.device) < 0.5)
+            drop = gone.to(uv.dtype) @ self._chain_matrix(j, uv) > 0
+            keep = keep & ~drop
         keep[:, self.roots.to(uv.device)] = True
         return uv, valid & keep
+
+    def _chain_matrix(self, j: int, like: torch.Tensor) -> torch.Tensor:
+        m = torch.zeros((len(self.chains), j), dtype=like.dtype, device=like.device)
+        for c, members in enumerate(self.chains):
+            m[c, members] = 1.0
+        return m
 
     def __call__(self, batch: PoseBatch) -> PoseBatch:
         """Replace the batch's 2D and 3D by a virtual view of a varied body."""
@@ -197,6 +215,26 @@ class VirtualViews:
         uv, valid = self._detector(uv, valid)
         uv = torch.where(valid[..., None], uv, torch.full_like(uv, math.nan))
         return PoseBatch(uv, x_cam, valid, batch.weight_3d & torch.isfinite(x_cam).all(-1))
+
+
+def _chains(parents: list[int], order: list[int]) -> list[list[int]]:
+    """Runs of joints between branch points of the skeleton tree (tree roots excluded)."""
+    children: dict[int, int] = {}
+    for p in parents:
+        children[p] = children.get(p, 0) + 1
+    chain_of: dict[int, int] = {}
+    chains: list[list[int]] = []
+    for j in order:  # parents first
+        p = parents[j]
+        if p < 0:
+            continue
+        if parents[p] < 0 or children.get(p, 0) > 1 or p not in chain_of:
+            chain_of[j] = len(chains)
+            chains.append([j])
+        else:
+            chain_of[j] = chain_of[p]
+            chains[chain_of[p]].append(j)
+    return chains
 
 
 def virtual_views(
@@ -224,7 +262,7 @@ def virtual_views(
         ``distance`` (range of camera distance / body size, log-uniform), ``noise`` (range
         of the 2D noise scale relative to the 2D body size), ``noise_df`` (Student-t degrees
         of freedom), ``p_outlier``, ``miss_rate`` (range of the per-pose miss rate),
-        ``p_set_miss``, ``p_subset``: see the module docstring.
+        ``p_set_miss``, ``p_subset``, ``p_chain_subset``: see the module docstring.
 
     Returns
     -------

@@ -92,3 +92,32 @@ def test_lifter_trains_with_it() -> None:
     aug = virtual_views(TOP, PARENTS, ROOTS, SETS)
     lifter.fit(x[..., :2], x, augment=[aug], epochs=2, verbose=False)
     assert lifter.predict(x[:4, :, :2]).shape == (4, 6, 3)
+
+
+def test_chain_subsets_drop_whole_chains() -> None:
+    # root 0; 1 under 0 branches into 2 and the chain 3-4
+    parents = [-1, 0, 1, 1, 3]
+    aug = virtual_views(
+        TOP,
+        parents,
+        [0],
+        [[1, 2, 3, 4]],
+        miss_rate=(0, 0),
+        p_set_miss=0,
+        p_subset=0,
+        p_outlier=0,
+        p_chain_subset=1.0,
+    )
+    assert aug.chains == [[1], [2], [3, 4]]
+    torch.manual_seed(2)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn((2000, 5, 3), generator=g)
+    ok = torch.ones((2000, 5), dtype=torch.bool)
+    out = aug(PoseBatch(x[..., :2], x, ok, ok))
+    v = out.valid_2d
+    assert v[:, 0].all()  # the root is never dropped
+    assert torch.equal(v[:, 3], v[:, 4])  # a chain goes as a whole
+    for j in (1, 2, 3):
+        assert 0.45 < float(v[:, j].float().mean()) < 0.55
+    assert not torch.equal(v[:, 1], v[:, 2])  # chains drop independently
+    assert "p_chain_subset=1.0" in repr(aug)

@@ -218,7 +218,14 @@ def test_run_lift_yields_progress_and_matches_lift_poses(openfield_project):
     assert outcome.video.shape == (2330, 480, 640, 3)
     assert outcome.warnings == []
     names = [kw["name"] for _, kw, _ in outcome.layer_data()]
-    assert names == ["m3v1mp4", "bones 2D", "keypoints 2D", "bones 3D", "joints 3D"]
+    assert names == [
+        "m3v1mp4",
+        "bones 2D",
+        "keypoints 2D",
+        "bones 3D",
+        "joints 3D",
+        "limb legend",
+    ]
 
 
 def test_run_lift_from_a_path_and_frame_mismatch_warning(openfield_project, video_path):

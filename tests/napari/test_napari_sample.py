@@ -43,8 +43,9 @@ def test_sample_layers_say_the_3d_is_ground_truth(cached_demo):
         "keypoints 2D",
         "bones 3D (ground truth)",
         "joints 3D (ground truth)",
+        "limb legend",
     ]
-    joints, kwargs, kind = layer_data[-1]
+    joints, kwargs, kind = layer_data[4]
     assert kind == "points"
     truth = cached_demo.ground_truth("camera").data
     first = joints[joints[:, 0] == 0][:, 1:]
@@ -56,7 +57,7 @@ def test_sample_layers_say_the_3d_is_ground_truth(cached_demo):
 def test_open_sample_from_the_menu(make_napari_viewer, cached_demo):
     viewer = make_napari_viewer()
     layers = viewer.open_sample("liftpose-dlc", "walking_fly")
-    assert [layer.name for layer in layers][-1] == "joints 3D (ground truth)"
+    assert [layer.name for layer in layers][-2:] == ["joints 3D (ground truth)", "limb legend"]
     assert viewer.dims.nsteps[0] == N_FRAMES
     assert viewer.dims.ndisplay == 3  # framed as the widget frames a scene
     assert viewer.dims.point[1] == 0.0
