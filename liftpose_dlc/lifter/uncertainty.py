@@ -235,6 +235,7 @@ class ErrorModel:
 
 
 # --------------------------------------------------------------------------- fitting
+@torch.no_grad()
 def _target_errors(lifter: Lifter, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
     """Errors ``(N, n_targets)`` of the lifter's root-relative predictions (NaN: unknown)."""
     dev = next(lifter.net.parameters()).device
