@@ -109,7 +109,7 @@ def anipose_data() -> tuple[np.ndarray, list[str], dict, dict]:
 
 
 # ----------------------------------------------------------------------------- helpers
-def train(library: np.ndarray, names, cams, root, out: Path, *, epochs: int, seed: int = 0):
+def train(library, names, cams, root, out: Path, *, epochs: int, seed: int = 0, floor=None):
     """A lifter trained on ``library`` seen by ``cams`` (2D noise, distortion)."""
     from liftpose_dlc.workflow.training import train_from_library
 
@@ -124,6 +124,7 @@ def train(library: np.ndarray, names, cams, root, out: Path, *, epochs: int, see
         seed=seed,
         verbose=False,
         overwrite=True,
+        floor=floor,
     )
 
 
@@ -160,6 +161,18 @@ def placements(lifter, cam, uv, true_world, library_world, root, floor, label):
             root_positions="zero",
         ).poses.data[:, 0]
     rows["floor"] = world_errors(world, true_world, root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlacementWarning)
+        fixed = lift_poses(
+            Poses(uv, lifter.keypoints),
+            lifter,
+            frame="world",
+            cameras=cam,
+            floor=floor,
+            root_height=lifter.root_heights[0],
+            root_positions="zero",
+        ).poses.data[:, 0]
+    rows["floor, library root height"] = world_errors(fixed, true_world, root)
     z = depth_from_size(rel, uv, cam, root)
     cam_pose, _ = place_at_depth(rel, uv[:, root], cam, z)
     rows["size"] = world_errors(cam.camera_to_world(cam_pose), true_world, root)
@@ -180,9 +193,12 @@ def placements(lifter, cam, uv, true_world, library_world, root, floor, label):
             axis=-1,
         )
     )
-    return {"camera": label, "elevation_deg": elev, "root_relative_mpjpe": float(rel_err), **{
-        k: {"root_error": v[0], "world_mpjpe": v[1]} for k, v in rows.items()
-    }}
+    return {
+        "camera": label,
+        "elevation_deg": elev,
+        "root_relative_mpjpe": float(rel_err),
+        **{k: {"root_error": v[0], "world_mpjpe": v[1]} for k, v in rows.items()},
+    }
 
 
 # ----------------------------------------------------------------------------- §1
@@ -232,10 +248,10 @@ def bench_anipose(tmp: Path, epochs: int, results: dict) -> None:
     root = names.index("Trunk")
     lib, test = p3[:80], p3[80:]
     good = {k: cams[k] for k in ("back", "mid", "top")}
-    lifter = train(lib, names, good, "Trunk", tmp / "anipose.safetensors", epochs=epochs)
-    floor = fit_floor(lib, cameras=good)
-    heights = floor.height(lib[:, root])
-    lifter.root_heights = [float(np.nanmedian(heights))]
+    lifter = train(
+        lib, names, good, "Trunk", tmp / "anipose.safetensors", epochs=epochs, floor="fit"
+    )
+    floor = fit_floor(lib, cameras=good)  # as train_from_library(floor="fit") fits it
     rows = []
     for view, cam in cams.items():
         uv = views[view][80:]
@@ -247,6 +263,7 @@ def bench_anipose(tmp: Path, epochs: int, results: dict) -> None:
         "root": "Trunk",
         "floor": floor.as_dict(),
         "root_height_mm": lifter.root_heights[0],
+        "floor_clearance_mm": lifter.floor_clearance,
         "rows": rows,
     }
 
@@ -292,13 +309,15 @@ def pool(per_camera: dict) -> dict:
     for what in ("all", "inferred"):
         out[what] = {}
         for level in LEVELS:
-            w = [(v[what][str(level)], v["n_points"] if what == "all" else v["n_inferred"])
-                 for v in per_camera.values()]
+            w = [
+                (v[what][str(level)], v["n_points"] if what == "all" else v["n_inferred"])
+                for v in per_camera.values()
+            ]
             out[what][str(level)] = float(sum(a * n for a, n in w) / sum(n for _, n in w))
-    out["per_camera_50_90"] = {
-        k: [v["all"]["0.5"], v["all"]["0.9"]] for k, v in per_camera.items()
-    }
-    out["spearman_conf_error"] = float(np.mean([v["spearman_conf_error"] for v in per_camera.values()]))
+    out["per_camera_50_90"] = {k: [v["all"]["0.5"], v["all"]["0.9"]] for k, v in per_camera.items()}
+    out["spearman_conf_error"] = float(
+        np.mean([v["spearman_conf_error"] for v in per_camera.values()])
+    )
     out["median_error"] = float(np.mean([v["median_error"] for v in per_camera.values()]))
     return out
 
@@ -330,20 +349,27 @@ def tables(results: dict) -> str:
         lines += [
             f"**{title}** (root `{r['root']}`, learned root height {r['root_height_mm']:.1f} mm)",
             "",
-            "| camera | elevation | floor: root / MPJPE | size: root / MPJPE | constant depth "
-            "(naive): root / MPJPE | floor with the true root height | root-relative MPJPE |",
-            "|---|---|---|---|---|---|---|",
+            "| camera | elevation | floor (default): root / MPJPE | floor, library root height "
+            "| size | constant depth (naive) | floor, true root height | root-relative MPJPE |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in r["rows"]:
             cells = [
                 f"{row[m]['root_error']:.1f} / {row[m]['world_mpjpe']:.1f}"
-                for m in ("floor", "size", "constant depth", "floor, true root height")
+                for m in (
+                    "floor",
+                    "floor, library root height",
+                    "size",
+                    "constant depth",
+                    "floor, true root height",
+                )
             ]
             label = row["camera"] + (
                 f" ({row['reprojection_px']:.0f} px reproj.)" if "reprojection_px" in row else ""
             )
             lines.append(
-                f"| {label} | {row['elevation_deg']:.0f}° | " + " | ".join(cells)
+                f"| {label} | {row['elevation_deg']:.0f}° | "
+                + " | ".join(cells)
                 + f" | {row['root_relative_mpjpe']:.1f} |"
             )
         lines.append("")
@@ -354,7 +380,8 @@ def tables(results: dict) -> str:
     ]
     for name, c in results["calibration"].items():
         lines.append(
-            f"| {name} | {c['n_points']} | {c['median_error']:.2f} | {100 * c['all']['0.5']:.1f}% | "
+            f"| {name} | {c['n_points']} | {c['median_error']:.2f} | "
+            f"{100 * c['all']['0.5']:.1f}% | "
             f"{100 * c['all']['0.9']:.1f}% | {100 * c['inferred']['0.5']:.1f}% / "
             f"{100 * c['inferred']['0.9']:.1f}% | {c['spearman_conf_error']:.2f} |"
         )

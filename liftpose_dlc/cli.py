@@ -847,8 +847,7 @@ def build_parser() -> argparse.ArgumentParser:
     wo.add_argument(
         "--floor",
         metavar="A,B,C,D",
-        help="the floor plane A x + B y + C z + D = 0 in the calibration's world "
-        "(default: z = 0)",
+        help="the floor plane A x + B y + C z + D = 0 in the calibration's world (default: z = 0)",
     )
     dlc = li.add_argument_group("DeepLabCut projects")
     dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")

@@ -41,6 +41,7 @@ __all__ = [
     "as_floor",
     "fit_floor",
     "root_heights",
+    "floor_clearance",
     "camera_rays",
     "place_on_floor",
     "depth_from_size",
@@ -282,6 +283,40 @@ def root_heights(
     return np.asarray(out)
 
 
+def floor_clearance(library: Any, floor: Floor | Any = None, *, where: str = "3D library") -> float:
+    """Median height above the floor of each pose's lowest point (a paw on the ground).
+
+    Parameters
+    ----------
+    library
+        3D poses ``(n_frames, [n_individuals,] n_keypoints, 3)`` (or a list of those) in the
+        world frame of ``floor``.
+    floor
+        The floor (:func:`as_floor`); default the world's ``z = 0``.
+    where
+        Names the library in errors.
+
+    Raises
+    ------
+    ConfigError
+        If no pose has a finite point.
+    """
+    fl = as_floor(floor)
+    arrays = library if isinstance(library, list | tuple) else [library]
+    lows = []
+    for arr in arrays:
+        a = np.asarray(arr, dtype=np.float64)
+        h = fl.height(a.reshape(-1, a.shape[-2], 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN poses
+            lows.append(np.nanmin(h, axis=1))
+    low = np.concatenate(lows)
+    low = low[np.isfinite(low)]
+    if low.size == 0:
+        raise ConfigError(f"{where}: no pose has a finite 3D point")
+    return float(np.median(low))
+
+
 # ----------------------------------------------------------------------------- rays
 def camera_rays(camera: Camera, uv: Any) -> np.ndarray:
     """Directions ``(..., 3)`` in the camera's frame of pixels ``(..., 2)``: ``(x, y, 1)``.
@@ -467,11 +502,19 @@ class Placement:
         ``"floor"`` (world frame; needs ``root_height``), ``"size"`` (camera frame, depth from
         the pose's size) or ``"depth"`` (camera frame, constant ``depth``).
     root_height
-        The first root's height above the floor (mode ``"floor"``).
+        The first root's height above the floor (mode ``"floor"``): used as it is without
+        ``clearance``, and for poses whose other points are all missing with it.
     floor
         The floor (:func:`as_floor`; default the world's ``z = 0``).
     depth
         The constant depth (mode ``"depth"``).
+    clearance
+        Mode ``"floor"``: the height of a pose's lowest point above the floor
+        (:func:`floor_clearance` of the library). When given, each frame's root height is
+        read from the lifted pose itself (the root's height above the pose's lowest point,
+        in the world's orientation, plus ``clearance``), so that a rearing animal's root is
+        placed higher; the benchmark (``benchmarks/RESULTS.md``) shows it is the better
+        choice.
 
     Raises
     ------
@@ -484,12 +527,15 @@ class Placement:
     root_height: float | None = None
     floor: Floor = attrs.field(default=None, converter=as_floor)
     depth: float | None = None
+    clearance: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.camera, Camera):
             raise ConfigError(f"placement: camera must be a Camera, got {self.camera!r}")
         if self.mode not in PLACEMENTS:
             raise ConfigError(f"placement: mode must be one of {PLACEMENTS}, got {self.mode!r}")
+        if self.clearance is not None and not np.isfinite(float(self.clearance)):
+            raise ConfigError(f"placement: clearance must be finite, got {self.clearance!r}")
         needed = {"floor": "root_height", "depth": "depth"}.get(self.mode)
         if needed is not None:
             value = getattr(self, needed)
@@ -515,8 +561,13 @@ class Placement:
         cam = self.camera.name or "camera"
         if self.mode == "floor":
             n, d = self.floor.normal, self.floor.offset
+            how = (
+                f"{self.root_height:.6g}"
+                if self.clearance is None
+                else f"the lifted pose's height over its lowest point + {self.clearance:.6g}"
+            )
             return (
-                f"floor: roots on the rays of {cam} at {self.root_height:.6g} above the plane "
+                f"floor: roots on the rays of {cam} at {how} above the plane "
                 f"n={np.round(n, 6).tolist()}, n.X={d:.6g}"
             )
         if self.mode == "size":
@@ -528,7 +579,14 @@ class Placement:
         rel = points - points[:, root : root + 1]
         root_uv = uv[:, root]
         if self.mode == "floor":
-            placed, _ = place_on_floor(rel, root_uv, self.camera, self.root_height, self.floor)
+            height = np.full(rel.shape[0], float(self.root_height))
+            if self.clearance is not None:
+                up = (rel @ self.camera.R) @ self.floor.normal  # (N, J) heights over the root
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN poses
+                    low = np.nanmin(np.where(np.arange(rel.shape[1]) == root, np.nan, up), axis=1)
+                height = np.where(np.isfinite(low), self.clearance - low, height)
+            placed, _ = place_on_floor(rel, root_uv, self.camera, height, self.floor)
         elif self.mode == "size":
             z = depth_from_size(rel, uv, self.camera, root)
             placed, _ = place_at_depth(rel, root_uv, self.camera, z)
@@ -565,8 +623,10 @@ def make_placement(
     floor
         The floor (:func:`as_floor`): default the world's ``z = 0``.
     root_height
-        The first root's height above the floor; default the lifter's (learned from its
-        3D library).
+        The first root's height above the floor, for every frame. Default: each frame's is
+        read from the lifted pose (its height over the pose's lowest point, plus the lifter's
+        ``floor_clearance``), or the lifter's ``root_heights`` (both learned from its 3D
+        library).
     hint
         Names the camera when ``camera`` is None (e.g. the 2D file's name).
 
@@ -594,7 +654,9 @@ def make_placement(
     cam = select_camera(cameras, camera, hint)
     if frame == "camera":
         return Placement(cam, "size")
+    clearance = None
     if root_height is None:
         heights = getattr(lifter, "root_heights", None)
         root_height = None if not heights else float(heights[0])
-    return Placement(cam, "floor", root_height=root_height, floor=floor)
+        clearance = getattr(lifter, "floor_clearance", None)
+    return Placement(cam, "floor", root_height=root_height, floor=floor, clearance=clearance)

@@ -232,6 +232,8 @@ class Lifter:
         #: world frame), saved in the model file; None when unknown (older files). Used to
         #: place lifted poses in the world (:mod:`liftpose_dlc.world`).
         self.root_heights: list[float] | None = None
+        #: Median height of a library pose's lowest point above the floor (the same frame).
+        self.floor_clearance: float | None = None
         #: The calibrated error model (:mod:`liftpose_dlc.lifter.uncertainty`), saved in the
         #: model file; None when the lifter has none (outputs then carry the 2D confidence).
         self.error_model: Any = None
@@ -588,6 +590,11 @@ class Lifter:
             "frame": self.frame,
             # only in files of lifters that have them (older files' metadata unchanged)
             **({} if self.root_heights is None else {"root_heights": self.root_heights}),
+            **(
+                {}
+                if self.floor_clearance is None
+                else {"floor_clearance": float(self.floor_clearance)}
+            ),
             **({} if self.error_model is None else {"uncertainty": self.error_model.to_meta()}),
         }
 
@@ -651,6 +658,13 @@ class Lifter:
                 raise ModelFileError(
                     f"{path}: {len(lifter.root_heights)} root heights for {len(lifter.roots)} roots"
                 )
+        if meta.get("floor_clearance") is not None:
+            try:
+                lifter.floor_clearance = float(meta["floor_clearance"])
+            except (TypeError, ValueError):
+                raise ModelFileError(
+                    f"{path}: floor_clearance must be a number: {meta['floor_clearance']!r}"
+                ) from None
         if "uncertainty" in meta:
             from liftpose_dlc.lifter.uncertainty import ErrorModel
 

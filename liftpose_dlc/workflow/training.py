@@ -322,7 +322,9 @@ def train_from_library(
         lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
         lifter.units = units
         lifter.frame = OUTPUT_FRAME
-        lifter.root_heights = _root_heights(library, lifter, keypoint_map, floor, cams)
+        lifter.root_heights, lifter.floor_clearance = _root_heights(
+            library, lifter, keypoint_map, floor, cams
+        )
         model_path.parent.mkdir(parents=True, exist_ok=True)
         lifter.save(model_path, overwrite=overwrite)
         if tune is not None:
@@ -376,6 +378,7 @@ def train_from_library(
             "augmentation": lifter.augmentation,
             "best_epoch": lifter.best_epoch,
             "root_heights": lifter.root_heights,
+            "floor_clearance": lifter.floor_clearance,
             "output": "3D of each target set relative to its root, in the library's units, in "
             "the frame of the camera the 2D is seen from",
             "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
@@ -396,10 +399,13 @@ def _root_heights(
     keypoint_map: Mapping[str, str] | None,
     floor: Any,
     cameras: Any,
-) -> list[float] | None:
-    """Each root's median height above the library's floor (None if the roots are not all in it)."""
+) -> tuple[list[float] | None, float | None]:
+    """Each root's median height above the library's floor, and its poses' lowest point's.
+
+    ``(None, None)`` when the library lacks some root.
+    """
     from liftpose_dlc.cameras import Camera
-    from liftpose_dlc.world import fit_floor, root_heights
+    from liftpose_dlc.world import fit_floor, floor_clearance, root_heights
 
     names = [
         dict(keypoint_map or {}).get(lifter.keypoints[r], lifter.keypoints[r]) for r in lifter.roots
@@ -407,7 +413,7 @@ def _root_heights(
     if not all(n in p.keypoints for p in library for n in names):
         if floor is not None:
             raise ConfigError(f"floor: the library lacks the roots {names}")
-        return None
+        return None, None
     arrays = [p.select(keypoints=names).data for p in library]
     if isinstance(floor, str):
         if floor != "fit":
@@ -417,7 +423,8 @@ def _root_heights(
         real = [c for c in cams if isinstance(c, Camera) and c.projection == "perspective"]
         whole = np.concatenate([p.data.reshape(p.n_frames, -1, 3) for p in library])
         floor = fit_floor(whole, cameras=real or None, where="3D library")
-    return root_heights(arrays, list(range(len(names))), floor).tolist()
+    heights = root_heights(arrays, list(range(len(names))), floor).tolist()
+    return heights, floor_clearance([p.data for p in library], floor)
 
 
 def _init_name(base: Any, init: Any) -> str:

@@ -35,7 +35,9 @@ def dannce(shared_data):
     pred = scipy.io.loadmat(shared_file(shared_data, f"{DANNCE}/save_data_AVG.mat"))["pred"]
     cams = {}
     for i in range(1, 7):
-        m = scipy.io.loadmat(shared_file(shared_data, f"{DANNCE}/calibration/kyle_cam{i}_params.mat"))
+        m = scipy.io.loadmat(
+            shared_file(shared_data, f"{DANNCE}/calibration/kyle_cam{i}_params.mat")
+        )
         params = {k: m[k] for k in ("K", "r", "t", "RDistort", "TDistort")}
         cams.update(cameras_from_dannce(params, camera_names=[f"Camera{i}"]))
     return pred.transpose(0, 2, 1), cams
@@ -60,7 +62,8 @@ def test_roots_on_their_rays_at_their_height_give_back_the_real_3d(dannce):
 def test_root_height_and_floor_from_the_dannce_paws(dannce):
     pred, cams = dannce
     h = root_heights(pred, [TAILBASE])
-    assert h.shape == (1,) and 10.0 < h[0] < 13.0  # the tail base is ~11 mm above the floor
+    assert h.shape == (1,)
+    assert 10.0 < h[0] < 13.0  # the tail base is ~11 mm above the floor
     floor = fit_floor(pred, up=[0, 0, 1])
     np.testing.assert_allclose(floor.normal, [0, 0, 1])
     assert 0.5 < floor.offset < 3.0  # paws at z~2.5 mm, the lowest ~1.5 mm: the floor z=0
@@ -126,8 +129,11 @@ def test_placement_keeps_nan_and_records_its_frame(dannce):
     cam3 = cam.world_to_camera(pred[:10])
     rel = cam3 - cam3[:, TAILBASE : TAILBASE + 1]
     rel[4, 0] = np.nan
-    world = Placement(cam, "floor", root_height=float(pred[0, TAILBASE, 2])).place(rel, uv, TAILBASE)
-    assert np.isnan(world[4, 0]).all() and np.isfinite(world[4, 1:]).all()
+    world = Placement(cam, "floor", root_height=float(pred[0, TAILBASE, 2])).place(
+        rel, uv, TAILBASE
+    )
+    assert np.isnan(world[4, 0]).all()
+    assert np.isfinite(world[4, 1:]).all()
     np.testing.assert_allclose(world[0], pred[0], atol=1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
