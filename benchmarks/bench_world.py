@@ -219,6 +219,7 @@ def bench_dannce(tmp: Path, epochs: int, results: dict) -> None:
     results["dannce"] = {
         "root": "SpineM",
         "root_height_mm": lifter.root_heights[0],
+        "floor_clearance_mm": lifter.floor_clearance,
         "fitted_floor": {"tilt_deg": tilt, "offset_mm": fitted.offset},
         "rows": rows,
         "train_s": time.perf_counter() - t0,

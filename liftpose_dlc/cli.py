@@ -337,6 +337,7 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         if args.model is not None:
             raise UsageError("give --model FILE or --pretrained NAME, not both")
         args.model = args.pretrained
+    _placement_options(args)  # usage errors before any file is read
     targets = [Path(t) for t in args.targets]
     is_config = [t.suffix.lower() in (".yaml", ".yml") for t in targets]
     if any(is_config):
@@ -384,6 +385,8 @@ def _placement_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.calibration is not None:
         out["cameras"] = args.calibration
         out["camera"] = args.camera
+    if args.root_height is not None:
+        out["root_height"] = args.root_height
     if args.floor is not None:
         try:
             out["floor"] = [float(v) for v in args.floor.split(",")]
@@ -848,6 +851,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--floor",
         metavar="A,B,C,D",
         help="the floor plane A x + B y + C z + D = 0 in the calibration's world (default: z = 0)",
+    )
+    wo.add_argument(
+        "--root-height",
+        type=float,
+        help="the root's height above the floor in every frame (default: read from each "
+        "lifted pose, with the lifter's floor clearance learned from its library)",
     )
     dlc = li.add_argument_group("DeepLabCut projects")
     dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")
