@@ -3,10 +3,13 @@
 §1, world placement, each camera lifted alone:
 
 * **DANNCE mouse** (``3d/dannce_mouse1_predictions``: 1000 real 3D poses, 22 keypoints, six
-  calibrated cameras, world z up with the floor at z = 0). A lifter (root ``SpineM``) is
-  trained with :func:`~liftpose_dlc.workflow.train_from_library` on frames 0-499 seen by
-  all six cameras (2D with 2 px noise, lens distortion); frames 500-699 fit its error model;
-  frames 700-999 are the test, projected into each camera with 2 px noise.
+  calibrated cameras, world z up with the floor at z = 0). The frames are cut in blocks of
+  50; of every ten blocks, five train a lifter (root ``SpineM``, with
+  :func:`~liftpose_dlc.workflow.training.train_from_library`, seen by all six cameras, 2D
+  with 2 px noise and the lens distortion), two fit its error model and three are the test
+  (300 frames), projected into each camera with 2 px noise. A second lifter is trained on
+  contiguous parts instead (frames 0-499, error model 500-699, test 700-999) to show what a
+  change of behaviour between calibration and test does to the calibration.
 * **sleap-anipose mouse** (``3d/sleap_anipose_mouse``: 120 frames, 15 nodes, four views
   with real, proofread SLEAP 2D; the world frame is not on the floor, so the floor is fitted
   to the lowest points of the training frames, oriented by the cameras). A lifter (root
@@ -206,7 +209,10 @@ def bench_dannce(tmp: Path, epochs: int, results: dict) -> None:
     pred, names, cams = dannce_data()
     root = names.index("SpineM")
     rng = np.random.default_rng(0)
-    lib, fit, test = pred[:500], pred[500:700], pred[700:]
+    # interleaved blocks of 50 frames (so that the three parts see the same behaviours):
+    # of every 10 blocks, 5 train the lifter, 2 fit its error model, 3 are the test
+    part = (np.arange(len(pred)) // 50) % 10
+    lib, fit, test = pred[part < 5], pred[(part == 5) | (part == 6)], pred[part >= 7]
     t0 = time.perf_counter()
     lifter = train(lib, names, cams, "SpineM", tmp / "dannce.safetensors", epochs=epochs)
     floor0 = Floor()  # the DANNCE world's z = 0 is the floor
@@ -242,6 +248,16 @@ def bench_dannce(tmp: Path, epochs: int, results: dict) -> None:
     results["calibration"]["DANNCE mouse, unseen Camera6"] = calibration(
         lifter5, uv, cam.world_to_camera(test), rng
     )
+    # contiguous parts instead: lifter 0-499, error model 500-699, test 700-999 (later
+    # behaviour than the error model saw)
+    later = train(pred[:500], names, cams, "SpineM", tmp / "dannce_c.safetensors", epochs=epochs)
+    f2, f3 = pairs(pred[500:700], cams, rng)
+    later.error_model = fit_error_model(later, f2, f3, seed=0)
+    curve = {}
+    for name, cam in cams.items():
+        uv = cam.project(pred[700:]) + rng.normal(0, NOISE_PX, pred[700:].shape[:-1] + (2,))
+        curve[name] = calibration(later, uv, cam.world_to_camera(pred[700:]), rng)
+    results["calibration"]["DANNCE mouse, each camera, contiguous split"] = pool(curve)
 
 
 def bench_anipose(tmp: Path, epochs: int, results: dict) -> None:

@@ -170,13 +170,15 @@ def fit_floor(
 ) -> Floor:
     """Fit the floor to the lowest points of 3D poses (paws on the ground).
 
-    A first upward direction is ``up`` when given, else the direction from the poses to the
-    cameras' mean centre (cameras look down on an arena from around it), else the direction
-    in which the poses vary least (an animal walks over a floor wider than it is tall; the
-    least reliable guess). Each frame's lowest point along it is taken as a point on the
-    floor (a paw); without ``up``, the plane is fitted to those points (least squares) when
-    they spread in two directions and tilt less than 30 degrees from the first guess. The
-    floor is placed at their median height.
+    A first upward direction is ``up`` when given; else, with three cameras or more, the
+    normal of the plane through their centres (cameras around an arena stand at similar
+    heights, or on a dome over it), turned towards them; with fewer, the direction from
+    the poses to the cameras' mean centre; without cameras, the direction in which the
+    poses vary least (an animal walks over a floor wider than it is tall; the least
+    reliable guess). Each frame's lowest point along it is taken as a point on the floor (a
+    paw); without ``up``, the plane is fitted to those points (least squares) when they
+    spread in two directions and tilt less than 10 degrees from the first guess. The floor
+    is placed at their median height.
 
     Parameters
     ----------
@@ -215,11 +217,16 @@ def fit_floor(
     cams = list(cameras.values()) if isinstance(cameras, Mapping) else list(cameras or [])
     if up is not None:
         n = as_floor({"normal": up, "offset": 0.0}).normal
-    elif cams:  # cameras look down on the arena from around it: their mean is above it
-        n = np.mean([c.center for c in cams], axis=0) - centre
+    elif cams:  # cameras look down on the arena from around it, at similar heights
+        centres = np.array([c.center for c in cams])
+        n = centres.mean(axis=0) - centre
         if float(np.linalg.norm(n)) < 1e-12:
             raise ConfigError(f"{where}: the cameras' centres do not say which way is up")
         n = n / np.linalg.norm(n)
+        if len(centres) >= 3:  # the plane of the centres is level; their mean says up
+            _, s, vt = np.linalg.svd(centres - centres.mean(axis=0), full_matrices=False)
+            if s[1] > 1e-6 * max(s[0], 1e-300):
+                n = vt[2] if float(vt[2] @ n) >= 0 else -vt[2]
     else:
         _, s, vt = np.linalg.svd(flat - centre, full_matrices=False)
         if s[1] < 1e-9 * max(s[0], 1e-300):
@@ -234,7 +241,7 @@ def fit_floor(
         _, s, vt = np.linalg.svd(low - c, full_matrices=False)
         n_low = vt[2] if float(vt[2] @ n) >= 0 else -vt[2]
         # the lowest points span the floor when they are spread in two directions
-        if s[1] > 0.2 * s[0] and float(n_low @ n) > np.cos(np.deg2rad(30)):
+        if s[1] > 0.2 * s[0] and float(n_low @ n) > np.cos(np.deg2rad(10)):
             n = n_low
     return Floor(n, float(np.median(low @ n)))
 

@@ -270,6 +270,8 @@ def fit_error_model(
     hidden: int = 64,
     epochs: int = 200,
     lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    block: int | None = None,
     seed: int = 0,
     verbose: bool = False,
 ) -> ErrorModel:
@@ -321,8 +323,14 @@ def fit_error_model(
         frac = float(calibration)
         if not 0.0 < frac < 1.0:
             raise ConfigError(f"calibration must be a fraction in (0, 1), got {calibration}")
-        cut = int(round(a2.shape[0] * (1.0 - frac)))
-        f2, f3, c2, c3 = a2[:cut], a3[:cut], a2[cut:], a3[cut:]
+        if block is None:
+            cut = int(round(a2.shape[0] * (1.0 - frac)))
+            calib = np.arange(a2.shape[0]) >= cut
+        else:  # interleaved blocks of frames: every part of the recording in both
+            n_blocks = max(1, int(np.ceil(a2.shape[0] / block)))
+            picked = np.random.default_rng(seed + 1).random(n_blocks) < frac
+            calib = np.repeat(picked, block)[: a2.shape[0]]
+        f2, f3, c2, c3 = a2[~calib], a3[~calib], a2[calib], a3[calib]
     if len(f2) < 20 or len(c2) < 20:
         raise ConfigError(
             f"an error model needs at least 20 pairs to fit and 20 to calibrate, got "
@@ -355,7 +363,7 @@ def fit_error_model(
         first = net.body[0]
         first.bias -= (first.weight * (mean / std)).sum(1)
         first.weight /= std
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     # start from the median log error of each point
     with torch.no_grad():
         last = net.body[-1]
