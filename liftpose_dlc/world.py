@@ -170,10 +170,11 @@ def fit_floor(
 ) -> Floor:
     """Fit the floor to the lowest points of 3D poses (paws on the ground).
 
-    A first upward direction is ``up`` when given; else, with three cameras or more, the
-    normal of the plane through their centres (cameras around an arena stand at similar
-    heights, or on a dome over it), turned towards them; with fewer, the direction from
-    the poses to the cameras' mean centre; without cameras, the direction in which the
+    A first upward direction is ``up`` when given; else, of the direction from the poses to
+    the cameras' mean centre (cameras over the arena) and, with three cameras or more, the
+    normal of the plane through their centres (cameras around it at similar heights), the
+    one under which the lowest camera is highest (every camera is above the floor);
+    without cameras, the direction in which the
     poses vary least (an animal walks over a floor wider than it is tall; the least
     reliable guess). Each frame's lowest point along it is taken as a point on the floor (a
     paw); without ``up``, the plane is fitted to those points (least squares) when they
@@ -223,10 +224,16 @@ def fit_floor(
         if float(np.linalg.norm(n)) < 1e-12:
             raise ConfigError(f"{where}: the cameras' centres do not say which way is up")
         n = n / np.linalg.norm(n)
-        if len(centres) >= 3:  # the plane of the centres is level; their mean says up
+        candidates = [n]
+        if len(centres) >= 3:  # cameras around an arena: the plane of their centres is level
             _, s, vt = np.linalg.svd(centres - centres.mean(axis=0), full_matrices=False)
             if s[1] > 1e-6 * max(s[0], 1e-300):
-                n = vt[2] if float(vt[2] @ n) >= 0 else -vt[2]
+                candidates.append(vt[2] if float(vt[2] @ n) >= 0 else -vt[2])
+        # every camera is above the floor: keep the direction under which the lowest camera
+        # is highest (its elevation seen from the poses)
+        rays = centres - centre
+        rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+        n = max(candidates, key=lambda c: float(np.min(rays @ c)))
     else:
         _, s, vt = np.linalg.svd(flat - centre, full_matrices=False)
         if s[1] < 1e-9 * max(s[0], 1e-300):

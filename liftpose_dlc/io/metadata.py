@@ -49,6 +49,7 @@ PROVENANCE_KEYS = (
     "confidence_tolerance",
     "confidence_levels",
     "confidence_quantiles",
+    "confidence_quantiles_inferred",
 )
 _UNKNOWN = "unknown"
 

@@ -11,7 +11,9 @@ point relative to its root). It is fitted *after* the lifter, on held-out 2D/3D 
    the conditional median of the error; 2D points are dropped at random (``drop``) so
    that it also learns how much less sure the lifter is about points it infers;
 2. **calibration** (split conformal): on held-out pairs not used in 1, the quantiles of
-   ``error / σ`` at levels ``0.001 … 0.999`` are stored. The bound of a point at level
+   ``error / σ`` at levels ``0.001 … 0.999`` are stored, one table for the points seen in
+   2D and one for the points whose 2D was missing (inferred points: Mondrian calibration,
+   so that each kind is calibrated, not only both together). The bound of a point at level
    ``p`` is ``σ · q(p)``: on data like the calibration data, a fraction ``p`` of the points
    have their error below it (:meth:`ErrorModel.bounds`).
 
@@ -21,7 +23,8 @@ probability, under the calibrated error distribution, that the point's error is 
 model's *tolerance* ``τ`` (the median error of the calibration points), ``F(τ / σ)``. A typical
 point has 0.5, a point the lifter is surer about more, an inferred (occluded) one less. The
 bound at level ``p`` follows from the confidence ``c`` alone: ``τ · q(p) / q(c)``
-(:func:`bounds_from_confidence`); the outputs record ``τ`` and the table ``q``. A root is at
+(:func:`bounds_from_confidence`), with the point's table; the outputs record ``τ`` and both
+tables (``confidence_quantiles``, ``confidence_quantiles_inferred``). A root is at
 its own position by construction: its error is 0 and its confidence 1 (the model estimates
 the posture's error, not the placement's).
 
@@ -94,6 +97,8 @@ class ErrorModel:
         self.net = _Net(self.n_in, self.n_targets, self.hidden)
         self.levels = LEVELS.copy()
         self.quantiles: np.ndarray | None = None
+        #: The table of points whose 2D was missing (inferred points), calibrated apart.
+        self.quantiles_inferred: np.ndarray | None = None
         self.tolerance: float | None = None
         self.units: str | None = None
         self.info: dict[str, Any] = {}
@@ -144,9 +149,23 @@ class ErrorModel:
         q, _ = self._check()
         if not 0.0 < float(level) < 1.0:
             raise ConfigError(f"level must be between 0 and 1, got {level}")
-        factor = float(np.interp(level, self.levels, q))
+        q_inf = self._inferred_table()
+        inferred = self._inferred(lifter, poses_2d)
+        factor = np.where(
+            inferred, np.interp(level, self.levels, q_inf), np.interp(level, self.levels, q)
+        )
         s = self.sigma(lifter, poses_2d, batch_size) * factor
         return self._missing_nan(self._per_joint(lifter, s, 0.0), poses_2d, lifter)
+
+    def _inferred_table(self) -> np.ndarray:
+        q, _ = self._check()
+        return q if self.quantiles_inferred is None else self.quantiles_inferred
+
+    @staticmethod
+    def _inferred(lifter: Lifter, poses_2d: np.ndarray) -> np.ndarray:
+        """``(N, n_targets)``: whether each target point's 2D is missing (it is inferred)."""
+        arr = np.asarray(poses_2d, dtype=np.float64)[:, np.asarray(lifter.layout.targets)]
+        return ~np.isfinite(arr).all(-1)
 
     def confidence(
         self, lifter: Lifter, poses_2d: np.ndarray, batch_size: int = 65536
@@ -157,8 +176,13 @@ class ErrorModel:
         """
         q, tol = self._check()
         s = self.sigma(lifter, poses_2d, batch_size)
+        inferred = self._inferred(lifter, poses_2d)
         with np.errstate(divide="ignore"):
-            c = np.interp(tol / s, q, self.levels, left=0.0, right=1.0)
+            c = np.where(
+                inferred,
+                np.interp(tol / s, self._inferred_table(), self.levels, left=0.0, right=1.0),
+                np.interp(tol / s, q, self.levels, left=0.0, right=1.0),
+            )
         c = np.clip(c, self.levels[0], self.levels[-1])
         return self._missing_nan(self._per_joint(lifter, c, 1.0), poses_2d, lifter)
 
@@ -182,6 +206,7 @@ class ErrorModel:
             "confidence_tolerance": f"{tol:.6g}{unit}",
             "confidence_levels": ",".join(f"{v:g}" for v in self.levels),
             "confidence_quantiles": ",".join(f"{v:.6g}" for v in q),
+            "confidence_quantiles_inferred": ",".join(f"{v:.6g}" for v in self._inferred_table()),
         }
 
     # --------------------------------------------------------------- saving
@@ -199,6 +224,7 @@ class ErrorModel:
             "hidden": self.hidden,
             "levels": [float(v) for v in self.levels],
             "quantiles": [float(v) for v in q],
+            "quantiles_inferred": [float(v) for v in self._inferred_table()],
             "tolerance": float(tol),
             "units": self.units,
             "info": self.info,
@@ -223,10 +249,14 @@ class ErrorModel:
             model.net.load_state_dict(sd, strict=True)
             model.levels = np.asarray(meta["levels"], dtype=np.float64)
             model.quantiles = np.asarray(meta["quantiles"], dtype=np.float64)
+            model.quantiles_inferred = np.asarray(
+                meta.get("quantiles_inferred", meta["quantiles"]), dtype=np.float64
+            )
             model.tolerance = float(meta["tolerance"])
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(f"inconsistent error model in the lifter file: {err}") from None
-        if model.levels.shape != model.quantiles.shape or np.any(np.diff(model.quantiles) < 0):
+        tables = (model.quantiles, model.quantiles_inferred)
+        if any(t.shape != model.levels.shape or np.any(np.diff(t) < 0) for t in tables):
             raise ModelFileError("the error model's calibration table is not increasing")
         model.units = meta.get("units")
         model.info = dict(meta.get("info") or {})
@@ -379,16 +409,24 @@ def fit_error_model(
         opt.step()
     net.eval()
     # split-conformal calibration on the other pairs
+    # (Mondrian: points seen in 2D and inferred points each get their own table)
     c_err = _target_errors(lifter, c2, c3)
-    sig = model.sigma(lifter, c2)
-    ratio = (c_err / sig)[np.isfinite(c_err)]
-    if ratio.size < 20:
+    ratio = c_err / model.sigma(lifter, c2)
+    known_c = np.isfinite(ratio)
+    inferred = ErrorModel._inferred(lifter, c2)
+    if int(known_c.sum()) < 20:
         raise ConfigError("too few calibration points with a known error")
-    model.quantiles = np.quantile(ratio, model.levels)
+    seen = known_c & ~inferred
+    model.quantiles = np.quantile(ratio[seen if seen.sum() >= 20 else known_c], model.levels)
+    hidden_ = known_c & inferred
+    model.quantiles_inferred = (
+        np.quantile(ratio[hidden_], model.levels) if hidden_.sum() >= 20 else model.quantiles
+    )
     model.tolerance = float(np.nanmedian(c_err))
     model.info = {
         "fit_pairs": int(len(f2)),
         "calibration_pairs": int(len(c2)),
+        "calibration_points_inferred": int((known_c & inferred).sum()),
         "drop": float(drop),
         "copies": int(copies),
         "epochs": int(epochs),
