@@ -532,6 +532,9 @@ class LiftEngine:
         )
         if placement is not None:
             self.recorded["provenance"]["placement"] = placement.describe()
+            if placement.mode == "floor":  # the plane, for viewers that draw the floor
+                n, d = placement.floor.normal, placement.floor.offset
+                self.recorded["provenance"]["floor"] = ",".join(f"{v:.9g}" for v in (*n, -d))
         self.error_model = getattr(self.model, "error_model", None)
         if self.error_model is not None:
             self.recorded["provenance"].update(self.error_model.provenance())

@@ -8,7 +8,8 @@ A lifted :class:`~liftpose_dlc.Poses` carries ``units``, ``frame`` (``"camera"``
 - ``lifter_training_data``: the 3D data it was trained on (``"; "``-separated),
 - ``source_2d_file`` and ``source_2d_software``: the 2D tracking that was lifted;
 - ``placement`` (placed outputs only): how each frame's root was placed on its camera ray
-  (:mod:`liftpose_dlc.world`);
+  (:mod:`liftpose_dlc.world`), and ``floor`` (world-frame outputs): the floor plane's
+  ``a,b,c,d`` (``a x + b y + c z + d = 0``, ``(a, b, c)`` pointing up);
 - ``confidence``, ``confidence_tolerance``, ``confidence_levels``, ``confidence_quantiles``
   (lifters with an error model only): what the confidence means and the calibration table
   that turns it into error bounds (:mod:`liftpose_dlc.lifter.uncertainty`).
@@ -45,6 +46,7 @@ PROVENANCE_KEYS = (
     # only in some outputs: how the roots were placed (liftpose_dlc.world), and what the
     # confidence is when the lifter has an error model (liftpose_dlc.lifter.uncertainty)
     "placement",
+    "floor",
     "confidence",
     "confidence_tolerance",
     "confidence_levels",

@@ -74,6 +74,7 @@ def test_world_lift_puts_the_root_on_its_ray_at_its_height(setup, tmp_path):
     assert world.frame == "world"
     assert plain.frame == "camera"
     assert world.provenance["placement"].startswith("floor: roots on the rays of top at 20")
+    assert [float(v) for v in world.provenance["floor"].split(",")] == [0, 0, 1, 0]
     root = world.data[:, 0, 0]  # snout, the lifter's root
     ok = np.isfinite(root).all(-1)
     assert ok.sum() == np.isfinite(plain.data[:, 0, 0]).all(-1).sum() > 1000
