@@ -338,6 +338,7 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         if args.model is not None:
             raise UsageError("give --model FILE or --pretrained NAME, not both")
         args.model = args.pretrained
+    _placement_options(args)  # usage errors before any file is read
     targets = [Path(t) for t in args.targets]
     is_config = [t.suffix.lower() in (".yaml", ".yml") for t in targets]
     if any(is_config):
@@ -374,6 +375,7 @@ def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
         "verbose": not args.quiet,
         "keypoint_map": _lift_keypoint_map(args.keypoint_map),
         **({} if args.view is None else {"view": _view_hint(args.view)}),
+        **_placement_options(args),
     }
 
 
@@ -386,6 +388,26 @@ def _view_hint(text: str) -> Any:
         return _as_hint(text)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _placement_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``frame``, ``cameras``, ``camera``, ``floor`` of a lift (see liftpose_dlc.world)."""
+    if args.frame == "world" and args.calibration is None:
+        raise UsageError("--frame world needs --calibration FILE (the calibrated camera)")
+    out: dict[str, Any] = {}
+    if args.frame is not None:
+        out["frame"] = args.frame
+    if args.calibration is not None:
+        out["cameras"] = args.calibration
+        out["camera"] = args.camera
+    if args.root_height is not None:
+        out["root_height"] = args.root_height
+    if args.floor is not None:
+        try:
+            out["floor"] = [float(v) for v in args.floor.split(",")]
+        except ValueError:
+            raise UsageError(f"--floor takes a,b,c,d (numbers), got {args.floor!r}") from None
+    return out
 
 
 def _lift_project(args: argparse.Namespace, config: Path) -> int:
@@ -850,6 +872,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames lifted at a time (default: {code:chunk_size})",
     )
     li.add_argument("--device", help="cpu, cuda, ...")
+    wo = li.add_argument_group("where the animal is (absolute 3D)")
+    wo.add_argument(
+        "--frame",
+        choices=["camera", "world"],
+        help="world: each frame's root on its camera ray at its height above the floor "
+        "(needs --calibration); camera with --calibration: the root's depth from the pose's "
+        "size; default: each pose around its root, camera frame",
+    )
+    wo.add_argument("--calibration", metavar="FILE", help="calibration of the 2D's camera")
+    wo.add_argument("--camera", metavar="NAME", help="the camera's name in the calibration")
+    wo.add_argument(
+        "--floor",
+        metavar="A,B,C,D",
+        help="the floor plane A x + B y + C z + D = 0 in the calibration's world (default: z = 0)",
+    )
+    wo.add_argument(
+        "--root-height",
+        type=float,
+        help="the root's height above the floor in every frame (default: read from each "
+        "lifted pose, with the lifter's floor clearance learned from its library)",
+    )
     dlc = li.add_argument_group("DeepLabCut projects")
     dlc.add_argument("--videos", nargs="+", help="videos or folders (default: the project's)")
     dlc.add_argument("--shuffle", type=int, default=1)

@@ -53,7 +53,14 @@ Rules
   keypoints, each animal's input takes them from ``single``, and its 3D holds them too (in
   that animal's frame). ``single`` itself is lifted only when all the lifter's keypoints
   are unique bodyparts.
-* **Confidence** of a 3D point is the confidence of its 2D point (NaN where there was none).
+* **Confidence** of a 3D point is the confidence of its 2D point (NaN where there was none),
+  unless the lifter has an error model (:mod:`liftpose_dlc.lifter.uncertainty`): then it is
+  the model's likelihood-like confidence of the 3D point (the probability that its error is
+  below the model's tolerance), NaN where the point is not lifted.
+* **Placement** (``placement=``, a :class:`~liftpose_dlc.world.Placement`): each frame's
+  first root is placed on its camera ray (on the floor, in the ``"world"`` frame, or at a
+  depth from the pose's size, in the ``"camera"`` frame) and the pose moved with it; the
+  3D's ``frame`` and ``provenance["placement"]`` say which.
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ from liftpose_dlc.poses import Poses, Source, check_pcutoff
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.world import Placement
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -445,6 +453,9 @@ class LiftEngine:
         What the 3D records as the lifter (default ``model``): a model file's path names it
         (:func:`~liftpose_dlc.io.metadata.lifted_fields` gives the 3D's ``units``, ``frame``
         and ``provenance``).
+    placement
+        Where each frame's roots go (:class:`~liftpose_dlc.world.Placement`); None: each pose
+        around its own first root, in the camera's frame.
 
     Raises
     ------
@@ -475,6 +486,7 @@ class LiftEngine:
         fps: float | None = None,
         where: str | None = None,
         model_ref: Any = None,
+        placement: Placement | None = None,
     ) -> None:
         self.model = as_lifter(model)
         self.source = as_source(source)
@@ -511,11 +523,21 @@ class LiftEngine:
         )
         self.fps = getattr(self.source, "fps", None) if fps is None else fps
         # units, frame, the lifter and the 2D source, recorded by every writer
+        self.placement = placement
         self.recorded = lifted_fields(
             self.model,
             src_info if isinstance(src_info, Source) else Source(),
             model if model_ref is None else model_ref,
+            frame="camera" if placement is None else placement.frame,
         )
+        if placement is not None:
+            self.recorded["provenance"]["placement"] = placement.describe()
+            if placement.mode == "floor":  # the plane, for viewers that draw the floor
+                n, d = placement.floor.normal, placement.floor.offset
+                self.recorded["provenance"]["floor"] = ",".join(f"{v:.9g}" for v in (*n, -d))
+        self.error_model = getattr(self.model, "error_model", None)
+        if self.error_model is not None:
+            self.recorded["provenance"].update(self.error_model.provenance())
 
     @property
     def n_frames(self) -> int:
@@ -630,13 +652,28 @@ class LiftEngine:
         missing = ~np.isfinite(x).all(-1)  # (n, n_out, J)
         x = np.where(missing[..., None], np.nan, x)
         pred = self._forward(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        if self.error_model is not None:
+            conf = self._confidence(x)
+        if self.placement is not None:
+            root = int(self.model.roots[0])
+            flat = self.placement.place(pred.reshape(-1, n_kp, 3), x.reshape(-1, n_kp, 2), root)
+            pred = flat.reshape(pred.shape)
         finite = np.isfinite(pred).all(-1)
         if self.infer_occluded:
             inferred = missing & finite & self._lifted
         else:
             inferred = np.zeros(missing.shape, dtype=bool)
             pred = np.where(missing[..., None], np.nan, pred)
+        if self.error_model is not None:
+            conf = np.where(finite, conf, np.nan)
         return np.ascontiguousarray(pred), conf, inferred
+
+    def _confidence(self, x: np.ndarray) -> np.ndarray:
+        """The error model's likelihood-like confidence of each lifted point ``(n, n_out, J)``."""
+        n, n_out, n_kp, _ = x.shape
+        flat = x.reshape(n * n_out, n_kp, 2)
+        conf = self.error_model.confidence(self.model, flat, batch_size=self.batch_size)
+        return conf.reshape(n, n_out, n_kp)
 
     def _forward(self, sequences: np.ndarray) -> np.ndarray:
         """The model on ``(n_out, n, J, 2)`` sequences: ``(n_out, n, J, 3)``."""

@@ -152,7 +152,9 @@ class Poses:
     confidence
         Per-point confidence (DLC likelihood, SLEAP score), shape
         ``(n_frames, n_individuals, n_keypoints)``; NaN where the source has none.
-        Default: all NaN.
+        Default: all NaN. Lifted 3D carries the 2D point's confidence, or, when the lifter
+        has an error model, the 3D point's own (``provenance["confidence"]`` says so; see
+        :mod:`liftpose_dlc.lifter.uncertainty`).
     skeleton
         A :class:`~liftpose_dlc.skeleton.Skeleton`, or its edges as pairs of keypoint names
         (may be empty). It is stored as a Skeleton over ``keypoints``: edges as given, and

@@ -642,6 +642,9 @@ def poses_to_dlc_table(
             f"{poses.n_individuals}; pass multianimal=True"
         )
     coords = ["x", "y", "likelihood"] if poses.n_dims == 2 else ["x", "y", "z"]
+    if poses.n_dims == 3 and "confidence" in poses.provenance:
+        # a lifter's error model made the confidence (liftpose_dlc.lifter.uncertainty)
+        coords.append("likelihood")
 
     tuples: list[tuple[str, ...]] = []
     columns: list[np.ndarray] = []
@@ -717,7 +720,10 @@ def save_dlc(
     Notes
     -----
     Columns: ``x, y, likelihood`` (likelihood = ``confidence``) for 2D, ``x, y, z`` for 3D
-    (DeepLabCut's triangulated layout; 3D confidence is not written). The index is the frame
+    (DeepLabCut's triangulated layout; the 2D confidence a 3D point carries is not written),
+    and ``x, y, z, likelihood`` for 3D whose confidence a lifter's error model made (its
+    ``provenance`` has ``confidence``: the probability that the point's error is below the
+    recorded tolerance, see :mod:`liftpose_dlc.lifter.uncertainty`). The index is the frame
     number. An individual named ``single`` gets only the keypoints no other individual has
     data for (DeepLabCut's unique bodyparts), and the other individuals do not get those.
     The HDF5 group also carries attributes ``liftpose_dlc_version``, ``liftpose_dlc_fps``,

@@ -6,7 +6,13 @@ A lifted :class:`~liftpose_dlc.Poses` carries ``units``, ``frame`` (``"camera"``
 - ``lifter_name``: the model (a pretrained model's name, else the model file's stem),
 - ``lifter_version``: the liftpose-dlc version that trained it,
 - ``lifter_training_data``: the 3D data it was trained on (``"; "``-separated),
-- ``source_2d_file`` and ``source_2d_software``: the 2D tracking that was lifted.
+- ``source_2d_file`` and ``source_2d_software``: the 2D tracking that was lifted;
+- ``placement`` (placed outputs only): how each frame's root was placed on its camera ray
+  (:mod:`liftpose_dlc.world`), and ``floor`` (world-frame outputs): the floor plane's
+  ``a,b,c,d`` (``a x + b y + c z + d = 0``, ``(a, b, c)`` pointing up);
+- ``confidence``, ``confidence_tolerance``, ``confidence_levels``, ``confidence_quantiles``
+  (lifters with an error model only): what the confidence means and the calibration table
+  that turns it into error bounds (:mod:`liftpose_dlc.lifter.uncertainty`).
 
 Every writer stores these as plain attributes (text and numbers, never pickles) under the
 names of :func:`output_attrs`, and every reader gives them back (:func:`fields_from_attrs`).
@@ -37,6 +43,15 @@ PROVENANCE_KEYS = (
     "lifter_training_data",
     "source_2d_file",
     "source_2d_software",
+    # only in some outputs: how the roots were placed (liftpose_dlc.world), and what the
+    # confidence is when the lifter has an error model (liftpose_dlc.lifter.uncertainty)
+    "placement",
+    "floor",
+    "confidence",
+    "confidence_tolerance",
+    "confidence_levels",
+    "confidence_quantiles",
+    "confidence_quantiles_inferred",
 )
 _UNKNOWN = "unknown"
 

@@ -229,6 +229,15 @@ class Lifter:
         #: saved in the model file; None when unknown.
         self.units: str | None = None
         self.frame: str | None = None
+        #: Median height of each root above the floor in the 3D training library (its
+        #: world frame), saved in the model file; None when unknown (older files). Used to
+        #: place lifted poses in the world (:mod:`liftpose_dlc.world`).
+        self.root_heights: list[float] | None = None
+        #: Median height of a library pose's lowest point above the floor (the same frame).
+        self.floor_clearance: float | None = None
+        #: The calibrated error model (:mod:`liftpose_dlc.lifter.uncertainty`), saved in the
+        #: model file; None when the lifter has none (outputs then carry the 2D confidence).
+        self.error_model: Any = None
 
     @classmethod
     def like(cls, other: Lifter) -> Lifter:
@@ -543,9 +552,46 @@ class Lifter:
         return out
 
     # ------------------------------------------------------------- save/load
+    def predict_error(
+        self, poses_2d: Any, level: float = 0.5, batch_size: int = 65536
+    ) -> np.ndarray:
+        """Each lifted point's error bound at ``level``, from the lifter's error model.
+
+        Parameters
+        ----------
+        poses_2d
+            As for :meth:`predict` (an array ``(N, J, 2)``, a seed dictionary or Poses).
+        level
+            The probability that a point's true error (relative to its root) is below the
+            bound, on data like the error model's calibration data (e.g. 0.5, 0.9).
+        batch_size
+            Frames per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, J)`` bounds in the lifter's units: roots 0, joints that are not lifted (and
+            sets whose root is missing) NaN.
+
+        Raises
+        ------
+        ConfigError
+            If the lifter has no error model
+            (:func:`~liftpose_dlc.lifter.uncertainty.fit_error_model`).
+        """
+        if self.error_model is None:
+            raise ConfigError(
+                "this lifter has no error model: fit one with "
+                "liftpose_dlc.lifter.uncertainty.fit_error_model and set lifter.error_model"
+            )
+        arr, _ = to_array(poses_2d, 2, self.keypoints, "poses_2d")
+        return self.error_model.bounds(self, arr, level, batch_size)
+
     def _tensors(self) -> dict[str, torch.Tensor]:
         t = {f"net.{k}": v for k, v in self.net.state_dict().items()}
         t.update(self.encoder.to_tensors())
+        if self.error_model is not None:
+            t.update(self.error_model.to_tensors())
         return t
 
     def _meta(self) -> dict[str, Any]:
@@ -567,6 +613,14 @@ class Lifter:
             "best_epoch": self.best_epoch,
             "units": self.units,
             "frame": self.frame,
+            # only in files of lifters that have them (older files' metadata unchanged)
+            **({} if self.root_heights is None else {"root_heights": self.root_heights}),
+            **(
+                {}
+                if self.floor_clearance is None
+                else {"floor_clearance": float(self.floor_clearance)}
+            ),
+            **({} if self.error_model is None else {"uncertainty": self.error_model.to_meta()}),
         }
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -619,6 +673,30 @@ class Lifter:
         lifter.best_epoch = meta.get("best_epoch")
         lifter.units = _optional_str(meta.get("units"))
         lifter.frame = _optional_str(meta.get("frame"))
+        heights = meta.get("root_heights")
+        if heights is not None:
+            try:
+                lifter.root_heights = [float(h) for h in heights]
+            except (TypeError, ValueError):
+                raise ModelFileError(f"{path}: root_heights must be numbers: {heights!r}") from None
+            if len(lifter.root_heights) != len(lifter.roots):
+                raise ModelFileError(
+                    f"{path}: {len(lifter.root_heights)} root heights for {len(lifter.roots)} roots"
+                )
+        if meta.get("floor_clearance") is not None:
+            try:
+                lifter.floor_clearance = float(meta["floor_clearance"])
+            except (TypeError, ValueError):
+                raise ModelFileError(
+                    f"{path}: floor_clearance must be a number: {meta['floor_clearance']!r}"
+                ) from None
+        if "uncertainty" in meta:
+            from liftpose_dlc.lifter.uncertainty import ErrorModel
+
+            try:
+                lifter.error_model = ErrorModel.from_saved(meta["uncertainty"], tensors)
+            except ModelFileError as err:
+                raise ModelFileError(f"{path}: {err}") from None
         lifter.net.eval()
         return lifter
 

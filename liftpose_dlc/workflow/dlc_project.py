@@ -329,6 +329,11 @@ def lift_dlc_project(
     scheduler: Any = None,
     workers: int | None = None,
     view: Any = None,
+    frame: str = "camera",
+    cameras: Any = None,
+    camera: str | None = None,
+    floor: Any = None,
+    root_height: float | None = None,
 ) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
@@ -389,6 +394,15 @@ def lift_dlc_project(
         ``views`` (``"top"``), angle ranges or a calibrated camera
         (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
         when the card has one).
+    frame, cameras, camera, floor, root_height
+        Where the 3D is (:func:`~liftpose_dlc.world.make_placement`): ``frame="world"``
+        with ``cameras`` (a calibration file or :class:`~liftpose_dlc.Camera`; ``camera``
+        names one of several) places each frame's root on its camera ray at its height above
+        the floor (``floor``, default the world's ``z = 0``; ``root_height``, default the
+        lifter's, learned from its 3D library); ``frame="camera"`` with ``cameras`` places
+        it at the depth the pose's size gives; without ``cameras``, each pose is around its
+        own root in the camera's frame (the default). With several cameras and no
+        ``camera``, each video is lifted with the camera whose name is in its file name.
 
     Returns
     -------
@@ -500,6 +514,11 @@ def lift_dlc_project(
                     save_as_csv=save_as_csv,
                     skeleton=skeleton,
                     progress=frames_bar,
+                    frame=frame,
+                    cameras=cameras,
+                    camera=camera,
+                    floor=floor,
+                    root_height=root_height,
                     model_ref=project_lifter_path(cfg["config_path"]) if model is None else model,
                 )
             report[video] = VideoLift(
@@ -528,6 +547,11 @@ def lift_dlc_project(
                     "overwrite": overwrite,
                     "save_as_csv": save_as_csv,
                     "skeleton": skeleton,
+                    "frame": frame,
+                    "cameras": cameras,
+                    "camera": camera,
+                    "floor": floor,
+                    "root_height": root_height,
                     "model_ref": model_ref,
                 },
                 scheduler=scheduler,

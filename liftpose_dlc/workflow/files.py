@@ -53,6 +53,11 @@ def lift_file(
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
     view: Any = None,
+    frame: str = "camera",
+    cameras: Any = None,
+    camera: str | None = None,
+    floor: Any = None,
+    root_height: float | None = None,
 ) -> Path:
     """Lift a 2D pose file to 3D and write the 3D beside it.
 
@@ -97,6 +102,14 @@ def lift_file(
         ``views`` (``"top"``), angle ranges or a calibrated camera
         (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
         when the card has one).
+    frame, cameras, camera, floor, root_height
+        Where the 3D is (:func:`~liftpose_dlc.world.make_placement`): ``frame="world"``
+        with ``cameras`` (a calibration file or :class:`~liftpose_dlc.Camera`; ``camera``
+        names one of several) places each frame's root on its camera ray at its height above
+        the floor (``floor``, default the world's ``z = 0``; ``root_height``, default the
+        lifter's, learned from its 3D library); ``frame="camera"`` with ``cameras`` places
+        it at the depth the pose's size gives; without ``cameras``, each pose is around its
+        own root in the camera's frame (the default).
 
     Returns
     -------
@@ -156,6 +169,13 @@ def lift_file(
         "device": device,
         "cancel": cancel,
     }
+    place = {
+        "frame": frame,
+        "cameras": cameras,
+        "camera": camera,
+        "floor": floor,
+        "root_height": root_height,
+    }
     if fmt == "dlc":
         check_overwrite(dest, overwrite)
         with progress_bar(verbose, total=None, desc=src.name) as bar:
@@ -168,21 +188,26 @@ def lift_file(
                 progress=bar,
                 model_ref=model,
                 **options,
+                **place,
             )
     check_overwrite(dest, overwrite)
     from liftpose_dlc.io import load_poses, save_poses
 
     poses_2d = poses_in if poses_in is not None else load_poses(src, format=fmt)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
-        result = lift_poses(poses_2d, lifter, progress=bar.update, **options)
+        result = lift_poses(poses_2d, lifter, progress=bar.update, **options, **place)
+    fields = lifted_fields(lifter, poses_2d.source, model, frame=result.poses.frame or "camera")
+    # the engine's placement and confidence records, with the lifter named by ``model``
+    fields["provenance"] = {**result.poses.provenance, **fields["provenance"]}
+    placed = result.poses.frame if frame == "world" or cameras is not None else None
     return save_poses(
-        result.poses.replace(**lifted_fields(lifter, poses_2d.source, model)),
+        result.poses.replace(**fields),
         dest,
         like=src,
         inferred=result.inferred if infer_occluded else None,
         overwrite=overwrite,
         units=getattr(lifter, "units", None),
-        frame=getattr(lifter, "frame", None),
+        frame=placed or getattr(lifter, "frame", None),
     )
 
 
@@ -204,6 +229,11 @@ def lift_dlc_file(
     progress: Any = None,
     cancel: Cancel | None = None,
     model_ref: Any = None,
+    frame: str = "camera",
+    cameras: Any = None,
+    camera: str | None = None,
+    floor: Any = None,
+    root_height: float | None = None,
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
@@ -229,6 +259,17 @@ def lift_dlc_file(
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
+    from liftpose_dlc.world import make_placement
+
+    placement = make_placement(
+        model,
+        frame,
+        cameras,
+        camera=camera,
+        floor=floor,
+        root_height=root_height,
+        hint=src.name,
+    )
     with dlc.chunk_reader(src) as reader:
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
@@ -247,6 +288,7 @@ def lift_dlc_file(
             fps=fps,
             where=str(src),
             model_ref=lifter if model_ref is None else model_ref,
+            placement=placement,
         )
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames
@@ -262,7 +304,7 @@ def lift_dlc_file(
             save_as_csv=save_as_csv,
             overwrite=overwrite,
             units=getattr(model, "units", None),  # models other than a Lifter: unknown
-            frame=getattr(model, "frame", None),
+            frame=getattr(model, "frame", None) if placement is None else placement.frame,
         ) as writer:
             for chunk in engine.chunks(cancel):
                 writer.write(chunk.poses, chunk.inferred)

@@ -60,6 +60,11 @@ def lift_poses(
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
     view: Any = None,
+    frame: str = "camera",
+    cameras: Any = None,
+    camera: str | None = None,
+    floor: Any = None,
+    root_height: float | None = None,
 ) -> LiftResult:
     """Lift 2D poses to 3D with a trained lifter (see :mod:`liftpose_dlc.engine` for the rules).
 
@@ -127,9 +132,21 @@ def lift_poses(
         keypoint_map,
         where=poses_2d.source.describe(),
     )
+    from liftpose_dlc.world import make_placement
+
+    placement = make_placement(
+        model,
+        frame,
+        cameras,
+        camera=camera,
+        floor=floor,
+        root_height=root_height,
+        hint=poses_2d.source.path,
+    )
     engine = LiftEngine(
         model,
         poses_2d,
+        placement=placement,
         pcutoff=pcutoff,
         infer_occluded=infer_occluded,
         root_positions=root_positions,

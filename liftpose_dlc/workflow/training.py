@@ -174,6 +174,7 @@ def train_from_library(
     verbose: bool = True,
     init: Any = None,
     init_keypoint_map: Mapping[str, str | None] | None = None,
+    floor: Any = None,
     **training: Any,
 ) -> Any:
     """Train a lifter on a 3D library seen by cameras; save it with a record of its training.
@@ -228,6 +229,12 @@ def train_from_library(
         given, and its card is written to ``<stem>.card.yaml``.
     init_keypoint_map
         ``{keypoint: model keypoint}`` corrections of the automatic map (with ``init``).
+    floor
+        The floor of the library's world frame, from which each root's height is learned
+        (``Lifter.root_heights``, saved with the model, used by ``frame="world"`` lifts):
+        None for the world's ``z = 0``, a plane (:func:`~liftpose_dlc.world.as_floor`), or
+        ``"fit"`` to fit it to the library's lowest points
+        (:func:`~liftpose_dlc.world.fit_floor`, oriented by the calibrated cameras).
     **training
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ``init``
@@ -320,6 +327,9 @@ def train_from_library(
         lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
         lifter.units = units
         lifter.frame = OUTPUT_FRAME
+        lifter.root_heights, lifter.floor_clearance = _root_heights(
+            library, lifter, keypoint_map, floor, cams
+        )
         model_path.parent.mkdir(parents=True, exist_ok=True)
         lifter.save(model_path, overwrite=overwrite)
         if tune is not None:
@@ -372,6 +382,8 @@ def train_from_library(
             "train_options": lifter.train_options,
             "augmentation": lifter.augmentation,
             "best_epoch": lifter.best_epoch,
+            "root_heights": lifter.root_heights,
+            "floor_clearance": lifter.floor_clearance,
             "output": "3D of each target set relative to its root, in the library's units, in "
             "the frame of the camera the 2D is seen from",
             "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
@@ -384,6 +396,40 @@ def train_from_library(
                 encoding="utf-8",
             )
     return lifter
+
+
+def _root_heights(
+    library: list[Poses],
+    lifter: Any,
+    keypoint_map: Mapping[str, str] | None,
+    floor: Any,
+    cameras: Any,
+) -> tuple[list[float] | None, float | None]:
+    """Each root's median height above the library's floor, and its poses' lowest point's.
+
+    ``(None, None)`` when the library lacks some root.
+    """
+    from liftpose_dlc.cameras import Camera
+    from liftpose_dlc.world import fit_floor, floor_clearance, root_heights
+
+    names = [
+        dict(keypoint_map or {}).get(lifter.keypoints[r], lifter.keypoints[r]) for r in lifter.roots
+    ]
+    if not all(n in p.keypoints for p in library for n in names):
+        if floor is not None:
+            raise ConfigError(f"floor: the library lacks the roots {names}")
+        return None, None
+    arrays = [p.select(keypoints=names).data for p in library]
+    if isinstance(floor, str):
+        if floor != "fit":
+            raise ConfigError(f"floor must be None, a plane or 'fit', got {floor!r}")
+        cams = [] if cameras is None else cameras
+        cams = list(cams.values()) if isinstance(cams, Mapping) else list(cams)
+        real = [c for c in cams if isinstance(c, Camera) and c.projection == "perspective"]
+        whole = np.concatenate([p.data.reshape(p.n_frames, -1, 3) for p in library])
+        floor = fit_floor(whole, cameras=real or None, where="3D library")
+    heights = root_heights(arrays, list(range(len(names))), floor).tolist()
+    return heights, floor_clearance([p.data for p in library], floor)
 
 
 def _init_name(base: Any, init: Any) -> str:
