@@ -672,6 +672,7 @@ class LiftEngine:
         """The error model's likelihood-like confidence of each lifted point ``(n, n_out, J)``."""
         n, n_out, n_kp, _ = x.shape
         flat = x.reshape(n * n_out, n_kp, 2)
+        assert self.error_model is not None  # only called with an error model
         conf = self.error_model.confidence(self.model, flat, batch_size=self.batch_size)
         return conf.reshape(n, n_out, n_kp)
 

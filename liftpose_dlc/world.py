@@ -593,6 +593,7 @@ class Placement:
         rel = points - points[:, root : root + 1]
         root_uv = uv[:, root]
         if self.mode == "floor":
+            assert self.root_height is not None  # checked when the placement is made
             height = np.full(rel.shape[0], float(self.root_height))
             if self.clearance is not None:
                 up = (rel @ self.camera.R) @ self.floor.normal  # (N, J) heights over the root

@@ -86,7 +86,8 @@ class _Forward(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor, parts: bool = False) -> Any:
-        return self.net.parts(x) if parts else self.net(x)
+        net: Any = self.net
+        return net.parts(x) if parts else net(x)
 
 
 class _DDPNet:

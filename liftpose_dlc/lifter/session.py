@@ -225,7 +225,7 @@ def masked_loss(
 
 
 def _view_gate_loss(
-    net: LiftPoseNet,
+    net: LiftPoseNet | Any,  # the network, or its DDP wrapper (distributed._DDPNet)
     x: torch.Tensor,
     y: torch.Tensor,
     w: torch.Tensor,

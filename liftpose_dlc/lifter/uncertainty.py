@@ -165,7 +165,7 @@ class ErrorModel:
     def _inferred(lifter: Lifter, poses_2d: np.ndarray) -> np.ndarray:
         """``(N, n_targets)``: whether each target point's 2D is missing (it is inferred)."""
         arr = np.asarray(poses_2d, dtype=np.float64)[:, np.asarray(lifter.layout.targets)]
-        return ~np.isfinite(arr).all(-1)
+        return np.asarray(~np.isfinite(arr).all(-1))
 
     def confidence(
         self, lifter: Lifter, poses_2d: np.ndarray, batch_size: int = 65536
@@ -188,11 +188,11 @@ class ErrorModel:
 
     @staticmethod
     def _missing_nan(values: np.ndarray, poses_2d: np.ndarray, lifter: Lifter) -> np.ndarray:
-        vis = np.isfinite(np.asarray(poses_2d, dtype=np.float64)).all(-1)
+        vis = np.asarray(np.isfinite(np.asarray(poses_2d, dtype=np.float64)).all(-1))
         for root, ts in zip(lifter.layout.roots, lifter.layout.target_sets, strict=True):
             bad = ~vis[:, root]
             values[bad, root] = np.nan
-            values[np.ix_(bad, list(ts))] = np.nan
+            values[np.ix_(bad, np.asarray(list(ts), dtype=np.intp))] = np.nan
         return values
 
     def provenance(self) -> dict[str, str]:
@@ -390,13 +390,13 @@ def fit_error_model(
     mean, std = feats.mean(0, keepdim=True), feats.std(0, keepdim=True).clamp_min(1e-6)
     # standardise the inputs inside the first layer, so the saved net takes raw features
     with torch.no_grad():
-        first = net.body[0]
+        first: Any = net.body[0]
         first.bias -= (first.weight * (mean / std)).sum(1)
         first.weight /= std
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     # start from the median log error of each point
     with torch.no_grad():
-        last = net.body[-1]
+        last: Any = net.body[-1]
         med = [
             float(np.nanmedian(np.log(np.maximum(err[:, t], floor)))) for t in range(err.shape[1])
         ]
