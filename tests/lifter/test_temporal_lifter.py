@@ -7,9 +7,9 @@ import torch
 from liftpose_dlc import Lifter, Poses, lift_poses
 from liftpose_dlc.engine import LiftEngine
 from liftpose_dlc.errors import ConfigError
+from liftpose_dlc.lifter.model import ModelOptions
 from liftpose_dlc.lifter.temporal import TemporalLifter, _window_batch, _windows
 from liftpose_dlc.lifter.temporal_net import TemporalNet, TemporalOptions
-from liftpose_dlc.lifter.model import ModelOptions
 
 KP = ["root", "a", "b", "c"]
 
@@ -41,7 +41,8 @@ def test_options_make_a_temporal_lifter():
     assert lifter.context_frames == (26, 0)
     assert Lifter(KP, [0], [[1, 2, 3]], temporal=81).context_frames == (40, 40)
     assert type(Lifter(KP, [0], [[1, 2, 3]])) is Lifter
-    assert lifter.lifter_options["temporal"] == 27 and lifter.lifter_options["causal"]
+    assert lifter.lifter_options["temporal"] == 27
+    assert lifter.lifter_options["causal"]
     assert isinstance(Lifter.like(lifter), TemporalLifter)
     with pytest.raises(ConfigError, match="power of 3"):
         Lifter(KP, [0], [[1, 2, 3]], temporal=10)
@@ -127,7 +128,8 @@ def test_save_load_bit_identical(trained, tmp_path):
     path = trained.save(tmp_path / "t.safetensors")
     back = Lifter.load(path)
     assert isinstance(back, TemporalLifter)
-    assert back.temporal == trained.temporal and back.lifter_options == trained.lifter_options
+    assert back.temporal == trained.temporal
+    assert back.lifter_options == trained.lifter_options
     p2, _ = walk(50, seed=5)
     np.testing.assert_array_equal(back.predict(p2), trained.predict(p2))
     assert b"pickle" not in path.read_bytes()[:200]
@@ -147,7 +149,8 @@ def test_streaming_equals_whole(trained):
     # a window follows one individual: f2 alone lifts the same
     alone = lift_poses(poses.select(individuals=["f2"]), trained).poses.data
     np.testing.assert_allclose(alone[:, 0], whole[:, 1], atol=1e-5, equal_nan=True)
-    assert np.isnan(whole[150:170, 1]).all() and np.isfinite(whole[171, 1, 1:]).all()
+    assert np.isnan(whole[150:170, 1]).all()
+    assert np.isfinite(whole[171, 1, 1:]).all()
 
 
 def test_seed_api_trains_and_tests_a_temporal_lifter(tmp_path):
@@ -168,7 +171,8 @@ def test_seed_api_trains_and_tests_a_temporal_lifter(tmp_path):
     assert isinstance(lifter, TemporalLifter)
     test(tmp_path)
     gt, pred, good = load_test_results(tmp_path)
-    assert pred.shape == (40, 4, 3) and good[:, 1:].all()
+    assert pred.shape == (40, 4, 3)
+    assert good[:, 1:].all()
     assert isinstance(Lifter.load(tmp_path / "ckpt_best.safetensors"), TemporalLifter)
     # resume to more epochs from the last checkpoint
     lifter2 = Lifter(4, [0], [[1, 2, 3]], temporal=9, linear_size=16)

@@ -61,13 +61,16 @@ def test_training_windows_follow_the_dictionary_keys():
     d2 = {k: v[..., :2] for k, v in d3.items()}
     lifter = Lifter(3, [0], [[1, 2]], temporal=9)
     pairs, _ = lifter._pairs(d2, d3, None, "train")
-    assert isinstance(pairs, SequencePairs) and list(pairs.lengths) == [10, 7]
+    assert isinstance(pairs, SequencePairs)
+    assert list(pairs.lengths) == [10, 7]
     pairs.pose_3d[12] = np.nan  # a frame of "b" without 3D is no training sample
     pairs.pose_2d[3] = np.nan  # a gap in "a"
     w = _windows(pairs, pairs.lengths, (4, 4), torch.device("cpu"))
     idx = w.index.numpy()
     own = idx[:, 4]
-    assert 12 not in own and 3 not in own and len(idx) == 15
+    assert 12 not in own
+    assert 3 not in own
+    assert len(idx) == 15
     key = np.repeat([0, 1], [10, 7])
     assert (key[idx] == key[own][:, None]).all()
     assert not (idx == 3).any()  # the gap frame is in no window
