@@ -42,6 +42,7 @@ from liftpose_dlc.lifter.session import (
     TrainingSession,
     _clip_grad_norm,
     _lr_at,
+    _view_gate_loss,
     loss_scale,
     masked_loss,
     parse_augmentation,
@@ -53,9 +54,9 @@ from liftpose_dlc.lifter.windows import segments, window_index
 
 __all__ = ["TemporalLifter", "TemporalSession", "TEMPORAL_MODEL_OPTIONS", "SequencePairs"]
 
-#: The temporal lifter's default network and input (``benchmarks/RESULTS.md``, "Temporal
-#: lifter"): the frame lifter's defaults without the view gate.
-TEMPORAL_MODEL_OPTIONS: dict[str, Any] = {**DEFAULT_MODEL_OPTIONS, "view_gate": False}
+#: The temporal lifter's default frame network and input (``benchmarks/RESULTS.md``,
+#: "Temporal lifter"): the frame lifter's.
+TEMPORAL_MODEL_OPTIONS: dict[str, Any] = dict(DEFAULT_MODEL_OPTIONS)
 
 
 @dataclass
@@ -85,9 +86,11 @@ class TemporalLifter(Lifter):
         Receptive field in frames (3, 9, 27, 81, ...).
     causal
         Use only past frames (the window ends at the lifted frame).
+    channels, temporal_dropout
+        Width and dropout of the temporal convolutions.
     **model_options
-        As for :class:`~liftpose_dlc.Lifter` (``linear_size`` is the convolutions'
-        channels); unset ones take :data:`TEMPORAL_MODEL_OPTIONS`.
+        The frame network's and the input's options, as for :class:`~liftpose_dlc.Lifter`;
+        unset ones take :data:`TEMPORAL_MODEL_OPTIONS`.
 
     Examples
     --------
@@ -109,9 +112,11 @@ class TemporalLifter(Lifter):
         target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
         temporal: int = 27,
         causal: bool = False,
+        channels: int = TemporalOptions.channels,
+        temporal_dropout: float = TemporalOptions.temporal_dropout,
         **model_options: Any,
     ) -> None:
-        self.temporal = TemporalOptions(temporal=temporal, causal=bool(causal))
+        self.temporal = TemporalOptions(temporal, bool(causal), channels, temporal_dropout)
         super().__init__(
             keypoints, roots, target_sets, **{**TEMPORAL_MODEL_OPTIONS, **model_options}
         )
@@ -465,14 +470,17 @@ class TemporalSession(TrainingSession):
                     state.lr = _lr_at(state.step, opts, total_steps)
                     for group in optimizer.param_groups:
                         group["lr"] = state.lr
-                x, y, w, _, _ = _window_batch(
+                x, y, w, orig, own = _window_batch(
                     train.frames,
                     train.index.index_select(0, idx),
                     encoder,
                     before,
                     self.augmentation,
                 )
-                loss = masked_loss(net(x), y, w, opts.loss, scale)
+                if net.view is not None:
+                    loss = _view_gate_loss(net, x, y, w, orig, own, opts.loss, scale)
+                else:
+                    loss = masked_loss(net(x), y, w, opts.loss, scale)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip:

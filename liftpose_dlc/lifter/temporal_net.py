@@ -14,10 +14,10 @@ two equivalent ways with the same weights:
 ``causal`` aligns each block's residual with the window's last frame instead of its
 centre: the output of frame ``t`` then depends on frames ``t - temporal + 1`` to ``t`` only.
 
-Like the frame network (:class:`~liftpose_dlc.lifter.model.LiftPoseNet`), the linear path
-(``linear_skip``, initialised with the ridge least-squares map) and the set branches
-(``set_size``) act on the output frame's own input and are added to the convolutions'
-output; the view gate is not used.
+The convolutions are added to the frame network
+(:class:`~liftpose_dlc.lifter.model.LiftPoseNet`, with its linear path, set branches and
+view gate) on the lifted frame's own input: the frame network gives the pose, the
+convolutions what the neighbouring frames add.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from liftpose_dlc.errors import ConfigError
 from liftpose_dlc.lifter._options import OptionsMixin
-from liftpose_dlc.lifter.model import ModelOptions, SetBranches, _need
+from liftpose_dlc.lifter.model import LiftPoseNet, ModelOptions
 
 __all__ = ["TemporalOptions", "TemporalNet", "receptive_levels"]
 
@@ -67,17 +67,27 @@ class TemporalOptions(OptionsMixin):
     causal
         Use past frames only (for online use): the window of frame ``t`` is
         ``t - temporal + 1 .. t``; otherwise it is centred on ``t``.
+    channels
+        Channels of the temporal convolutions.
+    temporal_dropout
+        Dropout probability of the temporal convolutions.
     """
 
     kind: ClassVar[str] = "temporal"
 
     temporal: int = 27
     causal: bool = False
+    channels: int = 128
+    temporal_dropout: float = 0.25
 
     def __post_init__(self) -> None:
         receptive_levels(self.temporal)
         if not isinstance(self.causal, bool):
             raise ConfigError(f"causal must be True or False, got {self.causal!r}")
+        if not (isinstance(self.channels, int) and self.channels > 0):
+            raise ConfigError(f"channels must be a positive int, got {self.channels!r}")
+        if not 0.0 <= float(self.temporal_dropout) < 1.0:
+            raise ConfigError(f"temporal_dropout must be in [0, 1), got {self.temporal_dropout!r}")
 
     @property
     def context(self) -> tuple[int, int]:
@@ -87,7 +97,14 @@ class TemporalOptions(OptionsMixin):
 
 
 class TemporalNet(nn.Module):
-    """Dilated temporal convolutions, with the frame network's linear path and set branches.
+    """Dilated temporal convolutions added to the frame network on the window's own frame.
+
+    The output of a window is ``frame(x[own]) + convolutions(x)``: the frame network
+    (:class:`~liftpose_dlc.lifter.model.LiftPoseNet` with the model options: its linear
+    path, set branches and view gate) on the lifted frame's input, plus the dilated temporal
+    convolutions over the whole window (their output layer starts at zero, so training
+    starts from the frame network and the convolutions learn what the neighbouring frames
+    add).
 
     Parameters
     ----------
@@ -96,17 +113,16 @@ class TemporalNet(nn.Module):
     output_size
         Length of one frame's output.
     options
-        Network options: ``linear_size`` (channels of the convolutions), ``dropout``,
-        ``linear_skip``, ``set_size``, ``set_stage`` (``num_stage`` is not used: the depth
-        follows from the receptive field; ``view_gate`` must be off).
+        The frame network's options (:class:`~liftpose_dlc.lifter.model.ModelOptions`).
     temporal
-        The window (:class:`TemporalOptions`).
+        The window and the convolutions' width (:class:`TemporalOptions`).
     groups
         Each target set's input and output columns (for the set branches).
 
     Examples
     --------
-    >>> net = TemporalNet(12, 9, ModelOptions(linear_size=32), TemporalOptions(temporal=9))
+    >>> opts = ModelOptions(linear_size=32)
+    >>> net = TemporalNet(12, 9, opts, TemporalOptions(temporal=9, channels=16))
     >>> net.eval()(torch.zeros(4, 9, 12)).shape
     torch.Size([4, 9])
     >>> net.forward_sequence(torch.zeros(2, 30 + 8, 12)).shape
@@ -122,13 +138,12 @@ class TemporalNet(nn.Module):
         groups: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
         super().__init__()
-        if options.view_gate:
-            raise ConfigError("a temporal lifter has no view gate: give view_gate=False")
-        width = options.linear_size
+        width = temporal.channels
         self.input_size, self.output_size = input_size, output_size
         self.receptive_field = temporal.temporal
         self.causal = temporal.causal
         self.before = temporal.context[0]
+        self.frame = LiftPoseNet(input_size, output_size, options, groups)
         levels = receptive_levels(temporal.temporal)
         self.expand = nn.Conv1d(input_size, width, KERNEL, bias=False)
         self.expand_bn = nn.BatchNorm1d(width)
@@ -141,17 +156,19 @@ class TemporalNet(nn.Module):
         )
         self.point_bns = nn.ModuleList([nn.BatchNorm1d(width) for _ in range(levels - 1)])
         self.shrink = nn.Conv1d(width, output_size, 1)
-        self.dropout = nn.Dropout(options.dropout)
-        self.skip: nn.Linear | None = None
-        if options.linear_skip:
-            self.skip = nn.Linear(input_size, output_size)
-            for p in (self.skip.weight, self.skip.bias, self.shrink.weight, self.shrink.bias):
-                nn.init.zeros_(p)  # the linear path alone at first, the convolutions add to it
-        self.sets: SetBranches | None = None
-        if options.set_size > 0:
-            self.sets = SetBranches(input_size, *_need(groups), output_size, options)
-        #: no view gate (the training loop asks)
-        self.view = None
+        nn.init.zeros_(self.shrink.weight)
+        nn.init.zeros_(self.shrink.bias)
+        self.dropout = nn.Dropout(temporal.temporal_dropout)
+
+    @property
+    def skip(self) -> nn.Linear | None:
+        """The frame network's linear path (initialised by the training session)."""
+        return self.frame.skip
+
+    @property
+    def view(self) -> nn.Module | None:
+        """The frame network's view gate, if any."""
+        return self.frame.view
 
     def _layer(self, h: torch.Tensor, conv: nn.Conv1d, bn: nn.Module, **how: int) -> torch.Tensor:
         return self.dropout(F.relu(bn(F.conv1d(h, conv.weight, conv.bias, **how))))
@@ -175,23 +192,21 @@ class TemporalNet(nn.Module):
             h = res + self._layer(y, point, pbn)
         return self.shrink(h)
 
-    def _frame_paths(self, x: torch.Tensor) -> torch.Tensor | None:
-        """The linear path and set branches on frames' own inputs ``(B, F)``."""
-        out = None
-        if self.skip is not None:
-            out = self.skip(x)
-        if self.sets is not None:
-            s = self.sets(x)
-            out = s if out is None else out + s
-        return out
+    def _check(self, x: torch.Tensor) -> None:
+        if x.shape[1] != self.receptive_field:
+            raise ValueError(f"windows must have {self.receptive_field} frames, got {x.shape[1]}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map windows ``(B, temporal, F)`` to the output of their frame ``(B, output_size)``."""
-        if x.shape[1] != self.receptive_field:
-            raise ValueError(f"windows must have {self.receptive_field} frames, got {x.shape[1]}")
-        out = self._trunk(x.transpose(1, 2), strided=True)[:, :, 0]
-        extra = self._frame_paths(x[:, self.before])
-        return out if extra is None else out + extra
+        self._check(x)
+        return self.frame(x[:, self.before]) + self._trunk(x.transpose(1, 2), True)[:, :, 0]
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """With a view gate: the general output, the expert's and the gate logit of windows."""
+        self._check(x)
+        general, expert, logit = self.frame.parts(x[:, self.before])
+        trunk = self._trunk(x.transpose(1, 2), True)[:, :, 0]
+        return general + trunk, expert + trunk, logit
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """Map padded sequences ``(S, L + temporal - 1, F)`` to outputs ``(S, L, output_size)``.
@@ -205,5 +220,4 @@ class TemporalNet(nn.Module):
             raise ValueError(f"a padded sequence needs >= {self.receptive_field} frames, got {n}")
         out = self._trunk(x.transpose(1, 2), strided=False).transpose(1, 2)
         own = x[:, self.before : self.before + length].reshape(s * length, f)
-        extra = self._frame_paths(own)
-        return out if extra is None else out + extra.reshape(s, length, -1)
+        return out + self.frame(own).reshape(s, length, -1)

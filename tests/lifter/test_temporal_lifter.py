@@ -31,7 +31,7 @@ def walk(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def trained() -> TemporalLifter:
     p2, p3 = walk(120)
-    lifter = Lifter(KP, [0], [[1, 2, 3]], temporal=9, linear_size=32, set_size=16)
+    lifter = Lifter(KP, [0], [[1, 2, 3]], temporal=9, linear_size=32, set_size=16, channels=16)
     return lifter.fit(p2, p3, epochs=3, verbose=False)
 
 
@@ -48,15 +48,15 @@ def test_options_make_a_temporal_lifter():
         Lifter(KP, [0], [[1, 2, 3]], temporal=10)
     with pytest.raises(ConfigError, match="give temporal"):
         Lifter(KP, [0], [[1, 2, 3]], causal=True)
-    with pytest.raises(ConfigError, match="view gate"):
-        Lifter(KP, [0], [[1, 2, 3]], temporal=9, view_gate=True)
+    with pytest.raises(ConfigError, match="channels"):
+        Lifter(KP, [0], [[1, 2, 3]], temporal=9, channels=0)
 
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_windows_and_sequences_agree(causal):
     """The strided (training) and dilated (prediction) forms give the same outputs."""
     torch.manual_seed(0)
-    opts = TemporalOptions(temporal=27, causal=causal)
+    opts = TemporalOptions(temporal=27, causal=causal, channels=16)
     net = TemporalNet(7, 6, ModelOptions(linear_size=16, linear_skip=True, set_size=0), opts)
     for p in net.parameters():
         torch.nn.init.normal_(p, 0, 0.3)
