@@ -94,9 +94,9 @@ def _seed_call(p: dict, kwargs: dict | None) -> tuple[dict[str, float], float]:
     return _scores(p, gt, pred), time.perf_counter() - t0
 
 
-def accuracy(dev: bool, frame: bool) -> dict[str, dict]:
+def accuracy(dev: bool, frame: bool, names: list[str]) -> dict[str, dict]:
     out = {}
-    for name in ("P1", "P2", "P3"):
+    for name in names:
         p = load_protocol(name, dev=dev)
         temporal, t_s = _seed_call(p, TEMPORAL)
         row = {"temporal": temporal, "temporal_seconds": t_s}
@@ -376,15 +376,33 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--protocols", default="P1,P2,P3", help="comma-separated; '' for none")
+    ap.add_argument("--save", type=Path, default=None, help="write this run's numbers (JSON)")
+    ap.add_argument(
+        "--render", type=Path, nargs="*", default=None, help="merge saved runs and write RESULTS"
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    acc = accuracy(args.dev, not args.no_frame)
-    spd = None if args.no_speed else speed(args.device, args.speed_samples)
-    stream = None if args.no_stream else streaming(args.frames, args.threads)
     lp022 = json.loads(LP022.read_text()) if LP022.exists() else None
+    if args.render is not None:  # runs made apart (e.g. in parallel processes), merged
+        acc, spd, stream = {}, None, None
+        for path in args.render:
+            part = json.loads(path.read_text())
+            acc.update(part["accuracy"])
+            spd = part["speed"] or spd
+            stream = part["streaming"] or stream
+        acc = {k: acc[k] for k in sorted(acc)}
+    else:
+        names = [n for n in args.protocols.split(",") if n]
+        acc = accuracy(args.dev, not args.no_frame, names)
+        spd = None if args.no_speed else speed(args.device, args.speed_samples)
+        stream = None if args.no_stream else streaming(args.frames, args.threads)
+        if args.save is not None:
+            part = {"accuracy": acc, "speed": spd, "streaming": stream, "dev": args.dev}
+            args.save.write_text(json.dumps(part, indent=2))
     block = render(acc, spd, stream, args.dev, lp022)
     print(block)
-    if not args.no_write and not args.dev:
+    if not args.no_write and not args.dev and args.save is None:
         write_section(SECTION, block)
         (HERE / "results_temporal.json").write_text(
             json.dumps({"accuracy": acc, "speed": spd, "streaming": stream}, indent=2)

@@ -77,7 +77,7 @@ class TemporalOptions(OptionsMixin):
 
     temporal: int = 27
     causal: bool = False
-    channels: int = 128
+    channels: int = 64
     temporal_dropout: float = 0.25
 
     def __post_init__(self) -> None:
