@@ -158,6 +158,7 @@ def test_seed_api_trains_and_tests_a_temporal_lifter(tmp_path):
 
     p2, p3 = walk(100)
     t2, t3 = walk(40, seed=9)
+    t2, t3 = {"t1": t2[:25], "t2": t2[25:]}, {"t1": t3[:25], "t2": t3[25:]}
     lifter = train(
         {"s1": p2[:60], "s2": p2[60:]},
         t2,

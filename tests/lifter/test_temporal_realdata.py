@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 ROOTS, SETS = [0, 5, 10], [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14]]
 CLAWS = [4, 9, 14]
 NET = {"linear_size": 64, "set_size": 0, "view_gate": False}
-EPOCHS = 40
+FIT = {"epochs": 60, "lr": 3e-3, "verbose": False}
 
 
 def _claw_error(pred: np.ndarray, truth: np.ndarray, frames: np.ndarray) -> float:
@@ -46,9 +46,9 @@ def test_temporal_lifter_infers_occluded_claws(shared_data):
 
     torch.manual_seed(0)
     frame = Lifter(15, ROOTS, SETS, **NET)
-    frame.fit(train_2d, train_3d, epochs=EPOCHS, augment=augment, verbose=False)
+    frame.fit(train_2d, train_3d, augment=augment, **FIT)
     temporal = Lifter(15, ROOTS, SETS, temporal=3, channels=64, **NET)
-    temporal.fit(train_2d, train_3d, epochs=EPOCHS, augment=augment, verbose=False)
+    temporal.fit(train_2d, train_3d, augment=augment, **FIT)
     mean_pose = np.broadcast_to(train_3d.mean(0), test_3d.shape)
 
     errors = {
