@@ -65,6 +65,27 @@ BEGIN, END = "<!-- bench_temporal:begin -->", "<!-- bench_temporal:end -->"
 LP022 = HERE / "results_liftpose022.json"
 TARGETS = {"P1": 0.040, "P2": 0.045, "P3": 0.045}
 TEMPORAL = {"temporal": 27}
+#: What was tried, on the dev split only (train 0-639, test 640-799), P1, 600 optimisation
+#: steps (``training_kwargs={"temporal": 27, "min_steps": 600}``), one run each.
+NOTES = """Research (dev split only: train frames 0-639, test 640-799; P1; 600 optimisation
+steps, `training_kwargs={"temporal": 27, "min_steps": 600}`; one run each, on a shared machine):
+
+| temporal network (27 frames) | MPJPE mm | accel. error mm/frame² |
+|---|---|---|
+| dilated convolutions alone (VideoPose3D), 128 channels | 0.0772 | 0.118 |
+| + linear path and set branches on the lifted frame's input, 256 channels | 0.0555 | 0.082 |
+| the same, 128 channels | 0.0554 | 0.082 |
+| frame network (defaults, view gate) on the lifted frame + convolutions, 128 ch. | 0.0534 | 0.083 |
+| the same, 64 channels (**default**: a quarter of the convolutions' cost) | 0.0534 | 0.084 |
+| least squares | 0.0576 | 0.096 |
+| mean pose (= the true motion's own mean acceleration) | 0.273 | 0.181 |
+
+The fly's legs move fast for the frame rate: the true joints accelerate by 0.18 mm/frame² on
+average, against a 2D noise of 1 px. The acceleration error of every lifter is dominated by
+real motion, not by frame-to-frame jitter, so temporal smoothing cannot halve it here; the
+temporal convolutions' gain on this data is small. Not tried for lack of time: a longer
+schedule for the convolutions, transformers (MotionBERT, PoseFormer).
+"""
 
 
 def _scores(p: dict, gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -361,7 +382,7 @@ def render(acc: dict, spd: dict | None, stream: dict | None, dev: bool, lp022: d
             f"max difference {s['chunked_vs_whole_max_diff']:.2g}, NaN identical: "
             f"{s['chunked_vs_whole_nan_same']}.",
         ]
-    lines += ["", END, ""]
+    lines += ["", END, "", NOTES]
     return "\n".join(lines)
 
 
