@@ -317,7 +317,14 @@ def _f(v: float | None, digits: int = 4) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def render(acc: dict, spd: dict | None, stream: dict | None, dev: bool, lp022: dict | None) -> str:
+def render(
+    acc: dict,
+    spd: dict | None,
+    stream: dict | None,
+    dev: bool,
+    lp022: dict | None,
+    note: str = "",
+) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs visible, torch {torch.__version__}"
     lines = [
         SECTION,
@@ -331,6 +338,7 @@ def render(acc: dict, spd: dict | None, stream: dict | None, dev: bool, lp022: d
         '`training_kwargs={"temporal": 27}`; frame lifter: the same call without it. '
         "Error: root-relative MPJPE, mm; velocity / acceleration error: mean per-joint error "
         "of the first / second difference over consecutive test frames (mm/frame, mm/frame²).",
+        *([""] + [note] if note else []),
         "",
         "| protocol | temporal: MPJPE | required | frame: MPJPE | least squares | "
         "liftpose 0.22 | accel. error: temporal / frame / least sq. | ≤ half the frame's | "
@@ -398,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--protocols", default="P1,P2,P3", help="comma-separated; '' for none")
+    ap.add_argument("--note", default="", help="a line added to the results (conditions)")
     ap.add_argument("--save", type=Path, default=None, help="write this run's numbers (JSON)")
     ap.add_argument(
         "--render", type=Path, nargs="*", default=None, help="merge saved runs and write RESULTS"
@@ -421,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.save is not None:
             part = {"accuracy": acc, "speed": spd, "streaming": stream, "dev": args.dev}
             args.save.write_text(json.dumps(part, indent=2))
-    block = render(acc, spd, stream, args.dev, lp022)
+    block = render(acc, spd, stream, args.dev, lp022, args.note)
     print(block)
     if not args.no_write and not args.dev and args.save is None:
         write_section(SECTION, block)

@@ -121,7 +121,7 @@ class TemporalLifter(Lifter):
             keypoints, roots, target_sets, **{**TEMPORAL_MODEL_OPTIONS, **model_options}
         )
 
-    session_class = None  # set below (TemporalSession)
+    session_class = TrainingSession  # TemporalSession, set below
 
     def _make_net(self) -> TemporalNet:  # type: ignore[override]
         enc = self.encoder
@@ -523,4 +523,4 @@ def _pair_lengths(pairs: Pairs) -> list[int]:
     return list(getattr(pairs, "lengths", ())) or [len(pairs.pose_2d)]
 
 
-TemporalLifter.session_class = TemporalSession  # type: ignore[assignment]
+TemporalLifter.session_class = TemporalSession
