@@ -1,4 +1,4 @@
-"""Errors between 3D poses: MPJPE, Procrustes-aligned MPJPE and per-joint errors.
+"""Errors between 3D poses: MPJPE, Procrustes-aligned MPJPE, per-joint and smoothness errors.
 
 All functions take poses as arrays of shape ``(n_frames, n_joints, 3)`` (a single pose
 ``(n_joints, 3)`` is accepted too) and return errors in the units of the data (e.g. mm).
@@ -27,6 +27,8 @@ __all__ = [
     "mpjpe",
     "procrustes_align",
     "procrustes_mpjpe",
+    "velocity_error",
+    "acceleration_error",
 ]
 
 TargetSets = Sequence[int] | Sequence[Sequence[int]]
@@ -341,3 +343,92 @@ def procrustes_mpjpe(
         pred = root_relative(pred, roots_, sets)[:, keep]
     aligned = procrustes_align(pred, gt, scale=scale)
     return _nanmean(np.linalg.norm(aligned - gt, axis=-1))
+
+
+def _derivative_error(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    order: int,
+    roots: Sequence[int] | None,
+    target_sets: TargetSets | None,
+    lengths: Sequence[int] | None,
+) -> float:
+    """Mean Euclidean error of the ``order``-th finite difference over frames, per sequence."""
+    gt, pred = _as_poses(gt, pred)
+    if roots is not None:
+        gt = root_relative(gt, roots, target_sets)
+        pred = root_relative(pred, roots, target_sets)
+        for root in normalize_target_sets(roots, target_sets, gt.shape[1])[0]:
+            gt[:, root] = np.nan  # roots have no error
+    lens = [gt.shape[0]] if lengths is None else [int(n) for n in lengths]
+    if sum(lens) != gt.shape[0] or min(lens, default=0) < 0:
+        raise PosesValidationError(f"sequence lengths {lens} do not add up to {gt.shape[0]} frames")
+    errs = []
+    start = 0
+    for n in lens:
+        if n > order:
+            d_gt = np.diff(gt[start : start + n], order, axis=0)
+            d_pred = np.diff(pred[start : start + n], order, axis=0)
+            errs.append(np.linalg.norm(d_pred - d_gt, axis=-1).ravel())
+        start += n
+    return _nanmean(np.concatenate(errs)) if errs else float("nan")
+
+
+def velocity_error(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    roots: Sequence[int] | None = None,
+    target_sets: TargetSets | None = None,
+    lengths: Sequence[int] | None = None,
+) -> float:
+    """Mean per-joint velocity error: ``|(pred[t+1] - pred[t]) - (gt[t+1] - gt[t])|``.
+
+    Parameters
+    ----------
+    gt, pred
+        Ground truth and prediction, shape ``(n_frames, n_joints, 3)``: consecutive frames.
+    roots, target_sets
+        When given, the velocities are root-relative (as for :func:`mpjpe`).
+    lengths
+        Frame counts of consecutive sequences in the arrays (default: one sequence);
+        no difference is taken across two sequences.
+
+    Returns
+    -------
+    float
+        In the data's units per frame; a difference with a missing joint in either of its
+        frames is left out; NaN if none is left.
+
+    Examples
+    --------
+    >>> gt = np.zeros((3, 1, 3))
+    >>> pred = gt.copy(); pred[1, 0, 0] = 1.0     # one frame jumps by 1
+    >>> velocity_error(gt, pred)
+    1.0
+    """
+    return _derivative_error(gt, pred, 1, roots, target_sets, lengths)
+
+
+def acceleration_error(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    roots: Sequence[int] | None = None,
+    target_sets: TargetSets | None = None,
+    lengths: Sequence[int] | None = None,
+) -> float:
+    """Mean per-joint acceleration error (second differences over frames): the jitter.
+
+    ``|(pred[t+1] - 2 pred[t] + pred[t-1]) - (gt[t+1] - 2 gt[t] + gt[t-1])|``, averaged; the
+    parameters are those of :func:`velocity_error`. A prediction that is off by a constant
+    or by a smooth drift has none; one that jitters from frame to frame has much.
+
+    Examples
+    --------
+    >>> gt = np.zeros((3, 1, 3))
+    >>> pred = gt.copy(); pred[1, 0, 0] = 1.0
+    >>> acceleration_error(gt, pred)
+    2.0
+    >>> acceleration_error(gt, gt + 5.0)
+    0.0
+    """
+    return _derivative_error(gt, pred, 2, roots, target_sets, lengths)

@@ -250,7 +250,9 @@ def test(
     fallback = first[:, None, :] + lifter.root_offsets[None]
     missing = ~np.isfinite(root_pos).all(-1)
     root_pos[missing] = fallback[missing]
-    pred = lifter.predict(a2, device=device, root_positions=root_pos)
+    # a temporal lifter lifts each test sequence (dictionary key) on its own
+    seq = {"lengths": [int(n) for n in lengths]} if hasattr(lifter, "context_frames") else {}
+    pred = lifter.predict(a2, device=device, root_positions=root_pos, **seq)
     targets = [j for ts in lifter.target_sets for j in ts]
     good = np.zeros(a2.shape[:2], dtype=bool)
     good[:, targets] = True

@@ -53,6 +53,7 @@ from liftpose_dlc.lifter.session import (
     TrainOptions,
     resolve_device,
 )
+from liftpose_dlc.lifter.temporal_net import TemporalOptions
 
 __all__ = [
     "Lifter",
@@ -102,6 +103,7 @@ def known_options() -> list[str]:
         {
             *EncoderOptions.names(),
             *ModelOptions.names(),
+            *TemporalOptions.names(),
             *TrainOptions.names(),
             *FIT_OPTIONS,
             *FIT_DATA,
@@ -150,7 +152,7 @@ def split_options(
     for key, value in options.items():
         if key in EncoderOptions.names():
             encoder[key] = value
-        elif key in ModelOptions.names():
+        elif key in ModelOptions.names() or key in TemporalOptions.names():
             model[key] = value
         elif key in TrainOptions.names() or key in FIT_OPTIONS or key in FIT_DATA:
             train[key] = value
@@ -199,7 +201,21 @@ class Lifter:
     >>> lifter = lifter.fit(pose_2d, pose_3d, epochs=2, verbose=False)
     >>> lifter.predict(pose_2d[:5]).shape
     (5, 4, 3)
+
+    With ``temporal=27`` (a receptive field: 3, 9, 27, 81, ...; ``causal=True`` for past
+    frames only) it is a :class:`~liftpose_dlc.lifter.temporal.TemporalLifter`.
     """
+
+    #: The training loop (a temporal lifter's trains on windows of frames).
+    session_class: type[TrainingSession] = TrainingSession
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Lifter:
+        """A :class:`~liftpose_dlc.lifter.temporal.TemporalLifter` when ``temporal`` is set."""
+        if cls is Lifter and kwargs.get("temporal"):
+            from liftpose_dlc.lifter.temporal import TemporalLifter
+
+            cls = TemporalLifter
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -208,6 +224,8 @@ class Lifter:
         target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
         **model_options: Any,
     ) -> None:
+        if not model_options.pop("temporal", 0) and model_options.pop("causal", False):
+            raise ConfigError("causal=True is an option of a temporal lifter: give temporal too")
         known = [*ModelOptions.names(), *EncoderOptions.names()]
         unknown = sorted(set(model_options) - set(known))
         if unknown:
@@ -405,7 +423,7 @@ class Lifter:
             if stats is not None:
                 raise ConfigError("give stats or init (whose statistics are used), not both")
             self._check_init(init)
-        session = TrainingSession(
+        session = self.session_class(
             self,
             opts,
             augment=augment,

@@ -60,6 +60,10 @@ class Evaluation:
         The units of the 3D (e.g. ``"mm"``), or None.
     root_relative
         Whether :attr:`mpjpe` is root-relative.
+    velocity_error, acceleration_error
+        Mean per-joint velocity and acceleration errors (first and second differences over
+        consecutive frames of each individual, root-relative like :attr:`mpjpe`; per frame):
+        the smoothness of the lifted motion (see :func:`~liftpose_dlc.metrics.velocity_error`).
     """
 
     mpjpe: float
@@ -69,6 +73,8 @@ class Evaluation:
     n_points: int
     units: str | None = None
     root_relative: bool = False
+    velocity_error: float = math.nan
+    acceleration_error: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types, for YAML/JSON."""
@@ -79,6 +85,8 @@ class Evaluation:
             "units": self.units,
             "coverage": _num(self.coverage),
             "n_points": int(self.n_points),
+            "velocity_error": _num(self.velocity_error),
+            "acceleration_error": _num(self.acceleration_error),
             "per_keypoint": {k: _num(v) for k, v in self.per_keypoint.items()},
         }
 
@@ -88,7 +96,9 @@ class Evaluation:
         kind = "root-relative MPJPE" if self.root_relative else "MPJPE"
         return (
             f"{kind} {self.mpjpe:.3g}{u}, Procrustes-aligned {self.procrustes_mpjpe:.3g}{u} "
-            f"over {self.n_points} points ({100 * self.coverage:.1f}% of the true points lifted)"
+            f"over {self.n_points} points ({100 * self.coverage:.1f}% of the true points lifted); "
+            f"velocity error {self.velocity_error:.3g}{u}/frame, acceleration error "
+            f"{self.acceleration_error:.3g}{u}/frame²"
         )
 
 
@@ -139,6 +149,14 @@ def _align(
         raise PosesValidationError(f"prediction {p.shape} and truth {t.shape} differ in shape")
     names = names or tnames or [str(j) for j in range(p.shape[1])]
     return p, t, names
+
+
+def _sequence_lengths(poses: Poses | np.ndarray, n: int) -> list[int]:
+    """Frames of each individual's sequence in the stacked ``(N, J, 3)`` array."""
+    if isinstance(poses, Poses):
+        return [poses.n_frames] * poses.n_individuals
+    shape = np.shape(poses)
+    return [shape[0]] * shape[1] if len(shape) == 4 else [n]
 
 
 def _indices(names: list[str], wanted: Sequence[int | str]) -> list[int]:
@@ -205,7 +223,12 @@ def evaluate(
     >>> evaluate(pred, truth, roots=[0]).mpjpe
     2.5
     """
-    from liftpose_dlc.metrics import per_joint_errors, procrustes_mpjpe
+    from liftpose_dlc.metrics import (
+        acceleration_error,
+        per_joint_errors,
+        procrustes_mpjpe,
+        velocity_error,
+    )
 
     p, t, names = _align(pred, truth)
     r, sets = _layout(names, roots, target_sets)
@@ -228,7 +251,10 @@ def evaluate(
         pa = float(procrustes_mpjpe(t, p))
     except Exception:  # noqa: BLE001 - too few points in every frame
         pa = math.nan
+    lengths = _sequence_lengths(pred, len(p))
     return Evaluation(
+        velocity_error=velocity_error(t, p, r, sets, lengths),
+        acceleration_error=acceleration_error(t, p, r, sets, lengths),
         mpjpe=mean,
         procrustes_mpjpe=pa,
         per_keypoint=per_kp,

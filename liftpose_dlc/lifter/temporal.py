@@ -1,0 +1,526 @@
+"""The temporal lifter: each frame's 3D from a window of frames around it.
+
+:class:`TemporalLifter` is a :class:`~liftpose_dlc.Lifter` whose network
+(:class:`~liftpose_dlc.lifter.temporal_net.TemporalNet`) sees the encoded 2D of
+``temporal`` frames (3, 9, 27, 81, ...) around each frame, or before it (``causal``).
+``Lifter(keypoints, roots, target_sets, temporal=27)`` makes one, and so does the seed API's
+``train(..., training_kwargs={"temporal": 27})``. Everything else is the frame lifter's:
+the input encoder (roots and target sets, masking of missing 2D points with visibility
+flags, statistics), the linear path, augmentation (the same rotation and camera for the
+whole window: a window is augmented as one pose), model files (safetensors + JSON, with
+the window's options), ``predict``, fine-tuning and checkpoints.
+
+Data are sequences: an array is one sequence, each key of a seed dictionary is one and each
+individual of a :class:`~liftpose_dlc.Poses` is one; windows never cross from one sequence
+into another, and frames without any 2D point split a sequence (see
+:mod:`~liftpose_dlc.lifter.windows`). The lifting engine
+(:mod:`~liftpose_dlc.engine`) reads :attr:`TemporalLifter.context_frames` and calls
+:meth:`TemporalLifter.predict_sequences`, so that every front end (``lift_poses``,
+``lift_file``, ``lift_dlc_project``, the CLI, napari) lifts with it unchanged, streamed in
+chunks that overlap by the window.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from liftpose_dlc.errors import ConfigError
+from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch
+from liftpose_dlc.lifter.encoder import InputEncoder
+from liftpose_dlc.lifter.inputs import Structure, from_array, to_array
+from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, Lifter
+from liftpose_dlc.lifter.session import (
+    EpochResult,
+    Pairs,
+    TrainingSession,
+    _clip_grad_norm,
+    _lr_at,
+    _view_gate_loss,
+    loss_scale,
+    masked_loss,
+    parse_augmentation,
+    resolve_device,
+    validation_mask,
+)
+from liftpose_dlc.lifter.temporal_net import TemporalNet, TemporalOptions
+from liftpose_dlc.lifter.windows import segments, window_index
+
+__all__ = ["TemporalLifter", "TemporalSession", "TEMPORAL_MODEL_OPTIONS", "SequencePairs"]
+
+#: The temporal lifter's default frame network and input (``benchmarks/RESULTS.md``,
+#: "Temporal lifter"): the frame lifter's.
+TEMPORAL_MODEL_OPTIONS: dict[str, Any] = dict(DEFAULT_MODEL_OPTIONS)
+
+
+@dataclass
+class SequencePairs(Pairs):
+    """:class:`~liftpose_dlc.lifter.session.Pairs` that know their sequences' lengths."""
+
+    lengths: Sequence[int] = ()
+
+    def take(self, rows: np.ndarray) -> SequencePairs:
+        """The pairs of the frames ``rows`` (bool), with the sequences' lengths that remain."""
+        rows = np.asarray(rows, dtype=bool)
+        kept, start = [], 0
+        for n in self.lengths:
+            kept.append(int(rows[start : start + n].sum()))
+            start += n
+        return SequencePairs(self.pose_2d[rows], self.pose_3d[rows], self.mask[rows], kept)
+
+
+class TemporalLifter(Lifter):
+    """Lift sequences of 2D poses to 3D with dilated temporal convolutions.
+
+    Parameters
+    ----------
+    keypoints, roots, target_sets
+        As for :class:`~liftpose_dlc.Lifter`.
+    temporal
+        Receptive field in frames (3, 9, 27, 81, ...).
+    causal
+        Use only past frames (the window ends at the lifted frame).
+    channels, temporal_dropout
+        Width and dropout of the temporal convolutions.
+    **model_options
+        The frame network's and the input's options, as for :class:`~liftpose_dlc.Lifter`;
+        unset ones take :data:`TEMPORAL_MODEL_OPTIONS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 6, 120)[:, None, None]
+    >>> pose_3d = np.concatenate([np.cos(t * [1, 2, 3]), np.sin(t * [2, 1, 3])], 1) + 1.0
+    >>> lifter = Lifter(2, roots=[0], target_sets=[[1]], temporal=9, linear_size=32)
+    >>> type(lifter).__name__, lifter.context_frames
+    ('TemporalLifter', (4, 4))
+    >>> lifter = lifter.fit(pose_3d[..., :2], pose_3d, epochs=2, verbose=False)
+    >>> lifter.predict(pose_3d[:50, :, :2]).shape
+    (50, 2, 3)
+    """
+
+    def __init__(
+        self,
+        keypoints: Sequence[str] | int,
+        roots: Sequence[int | str] | int | str,
+        target_sets: Sequence[Sequence[int | str]] | Sequence[int | str],
+        temporal: int = 27,
+        causal: bool = False,
+        channels: int = TemporalOptions.channels,
+        temporal_dropout: float = TemporalOptions.temporal_dropout,
+        **model_options: Any,
+    ) -> None:
+        self.temporal = TemporalOptions(temporal, bool(causal), channels, temporal_dropout)
+        super().__init__(
+            keypoints, roots, target_sets, **{**TEMPORAL_MODEL_OPTIONS, **model_options}
+        )
+
+    session_class = TrainingSession  # TemporalSession, set below
+
+    def _make_net(self) -> TemporalNet:  # type: ignore[override]
+        enc = self.encoder
+        return TemporalNet(
+            enc.input_size, enc.output_size, self.options, self.temporal, groups=enc.set_columns()
+        )
+
+    @property
+    def context_frames(self) -> tuple[int, int]:
+        """Frames before and after each frame that the network sees (the lifting engine's)."""
+        return self.temporal.context
+
+    @property
+    def lifter_options(self) -> dict[str, Any]:
+        """The network's, the encoder's and the window's options, as :class:`Lifter` takes them."""
+        return {**super().lifter_options, **self.temporal.as_dict()}
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("Lifter(", f"TemporalLifter({self.temporal}, ", 1)
+
+    def _pairs(
+        self, poses_2d: Any, poses_3d: Any, keypts: Any, what: str
+    ) -> tuple[Pairs, Structure]:
+        pairs, struct = super()._pairs(poses_2d, poses_3d, keypts, what)
+        lengths = _lengths(struct, len(pairs.pose_2d))
+        return SequencePairs(pairs.pose_2d, pairs.pose_3d, pairs.mask, lengths), struct
+
+    # --------------------------------------------------------------- predict
+    @torch.no_grad()
+    def predict(
+        self,
+        poses_2d: Any,
+        batch_size: int = 65536,
+        device: str | torch.device | None = None,
+        root_positions: str | np.ndarray = "zero",
+        lengths: Sequence[int] | None = None,
+    ) -> Any:
+        """Lift sequences of 2D poses to 3D.
+
+        Parameters
+        ----------
+        poses_2d
+            :class:`~liftpose_dlc.Poses` (each individual one sequence), an array
+            ``(N, J, 2)`` (one sequence, or ``lengths``) or a seed dictionary (each key one
+            sequence); NaN where a point is missing. Not modified.
+        batch_size
+            Frames per forward pass (memory bound only; results do not depend on it).
+        device
+            As in :meth:`fit`; None: CUDA when available, else CPU.
+        root_positions
+            As for :meth:`Lifter.predict <liftpose_dlc.Lifter.predict>`.
+        lengths
+            Frame counts of the consecutive sequences of an array (default: its
+            dictionary keys, individuals, or one sequence).
+
+        Returns
+        -------
+        The same container as ``poses_2d``, as :meth:`Lifter.predict
+        <liftpose_dlc.Lifter.predict>` gives.
+        """
+        if not self.is_trained:
+            raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
+        seq = _lengths(struct, len(arr)) if lengths is None else [int(n) for n in lengths]
+        rel, vis_root = self._predict_rel(arr, batch_size, resolve_device(device), seq)
+        return from_array(self._assemble(rel, vis_root, root_positions), struct)
+
+    @torch.no_grad()
+    def predict_sequences(
+        self,
+        x: np.ndarray,
+        *,
+        batch_size: int = 65536,
+        device: str | torch.device | None = None,
+        root_positions: str | np.ndarray = "zero",
+    ) -> np.ndarray:
+        """Lift ``(n_sequences, n_frames, J, 2)`` to ``(n_sequences, n_frames, J, 3)``.
+
+        The lifting engine's entry point (see :mod:`liftpose_dlc.engine`): each sequence is
+        lifted on its own, edge-padded at its ends and at its gaps.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        s, n = x.shape[:2]
+        flat = x.reshape(s * n, *x.shape[2:])
+        out = self.predict(
+            flat,
+            batch_size=batch_size,
+            device=device,
+            root_positions=root_positions,
+            lengths=[n] * s,
+        )
+        return out.reshape(s, n, *out.shape[1:])
+
+    def _predict_rel(  # type: ignore[override]
+        self,
+        arr: np.ndarray,
+        batch_size: int,
+        dev: torch.device,
+        lengths: Sequence[int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility."""
+        net = self.net.to(dev).eval()
+        n = arr.shape[0]
+        before, after = self.context_frames
+        pad = before + after
+        rel = np.full((n, self.layout.n_targets, 3), np.nan)
+        present = np.isfinite(arr).all(-1).any(-1)
+        # pieces of segments, each with its edge-padded context; several pieces run as one
+        # sequence (the outputs whose window straddles two pieces are dropped)
+        pieces = []
+        for a, b in segments(present, lengths or [n]):
+            step = max(1, batch_size)
+            for p in range(a, b, step):
+                pieces.append((a, b, p, min(b, p + step)))
+        group: list[tuple[int, int, int, int]] = []
+        size = 0
+        for piece in pieces:
+            length = piece[3] - piece[2] + pad
+            if group and size + length > batch_size + pad:
+                self._run_pieces(net, arr, group, rel, dev)
+                group, size = [], 0
+            group.append(piece)
+            size += length
+        if group:
+            self._run_pieces(net, arr, group, rel, dev)
+        vis_root = np.isfinite(arr[:, list(self.layout.roots)]).all(-1)
+        return rel, vis_root
+
+    def _run_pieces(
+        self,
+        net: TemporalNet,
+        arr: np.ndarray,
+        group: list[tuple[int, int, int, int]],
+        rel: np.ndarray,
+        dev: torch.device,
+    ) -> None:
+        before, after = self.context_frames
+        idx, starts = [], []
+        offset = 0
+        for a, b, p, q in group:
+            frames = np.clip(np.arange(p - before, q + after), a, b - 1)
+            idx.append(frames)
+            starts.append(offset)
+            offset += len(frames)
+        rows = np.concatenate(idx)
+        p2 = torch.as_tensor(arr[rows], dtype=torch.float32, device=dev)
+        x = self.encoder.encode(p2, torch.isfinite(p2).all(-1))
+        out = net.forward_sequence(x[None])[0]
+        pred = self.encoder.decode(out).double().cpu().numpy()
+        for (_, _, p, q), start in zip(group, starts, strict=True):
+            rel[p:q] = pred[start : start + q - p]
+
+
+def _lengths(struct: Structure, n: int) -> list[int]:
+    """The sequences of a converted input: dictionary keys, individuals or one array."""
+    if struct.kind == "poses" and struct.poses is not None:
+        return [struct.poses.n_frames] * struct.poses.n_individuals
+    return list(struct.lengths) or [n]
+
+
+# ----------------------------------------------------------------------- training
+@dataclass
+class _Windows:
+    """Training windows: frames (tensors), each window's frame indices and its own frame."""
+
+    frames: PoseBatch
+    index: torch.Tensor  # (M, W) into the frames
+
+    def __len__(self) -> int:
+        return self.index.shape[0]
+
+
+def _windows(
+    pairs: Pairs, lengths: Sequence[int], context: tuple[int, int], dev: torch.device
+) -> _Windows:
+    """Windows around every frame that has a 3D target (edge-padded at segment ends)."""
+    frames = pairs.batch(dev)
+    present = np.isfinite(pairs.pose_2d).all(-1).any(-1)
+    target = (pairs.mask & np.isfinite(pairs.pose_3d).all(-1)).any(-1)
+    rows = np.flatnonzero(target & present)
+    index = window_index(present, lengths, context[0], context[1], frames=rows)
+    return _Windows(frames, torch.as_tensor(index, device=dev))
+
+
+def _window_batch(
+    frames: PoseBatch,
+    index: torch.Tensor,
+    encoder: InputEncoder,
+    before: int,
+    augs: Sequence[Augmentation] = (),
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, PoseBatch, PoseBatch]:
+    """Input ``(B, W, F)``, target and weights of the windows ``index`` ``(B, W)``.
+
+    A window is augmented as one pose of ``W * J`` points: one rotation, one camera.
+    Also returns the windows' own frames before and after augmentation.
+    """
+    b, w = index.shape
+    j = frames.pose_2d.shape[1]
+    flat = frames.index(index.reshape(-1))
+    batch = orig = PoseBatch(
+        flat.pose_2d.reshape(b, w * j, 2),
+        flat.pose_3d.reshape(b, w * j, 3),
+        flat.valid_2d.reshape(b, w * j),
+        flat.weight_3d.reshape(b, w * j),
+    )
+    for aug in augs:
+        batch = aug(batch)
+    x = encoder.encode(batch.pose_2d.reshape(b * w, j, 2), batch.valid_2d.reshape(b * w, j))
+    own = _own_frame(batch, w, before)
+    y, wt = encoder.target(own.pose_3d, own.weight_3d)
+    return x.reshape(b, w, -1), y, wt, _own_frame(orig, w, before), own
+
+
+def _own_frame(batch: PoseBatch, w: int, before: int) -> PoseBatch:
+    j = batch.pose_2d.shape[1] // w
+    sl = slice(before * j, (before + 1) * j)
+    return PoseBatch(
+        batch.pose_2d[:, sl], batch.pose_3d[:, sl], batch.valid_2d[:, sl], batch.weight_3d[:, sl]
+    )
+
+
+@torch.no_grad()
+def evaluate_windows(
+    net: TemporalNet, data: _Windows, encoder: InputEncoder, loss_kind: str, before: int
+) -> tuple[float, float]:
+    """Loss and MPJPE of ``net`` on windows (as :func:`~liftpose_dlc.lifter.session.evaluate`)."""
+    net.eval()
+    scale = loss_scale(encoder.tensors(data.index.device))
+    loss_sum = w_sum = err_sum = n_err = 0.0
+    for i in range(0, len(data), 4096):
+        x, y, w, _, _ = _window_batch(data.frames, data.index[i : i + 4096], encoder, before)
+        out = net(x)
+        n_w = float(w.sum()) if loss_kind != "mpjpe" else float(w.sum()) / 3
+        loss_sum += float(masked_loss(out, y, w, loss_kind, scale)) * n_w
+        w_sum += n_w
+        wj = w.reshape(w.shape[0], -1, 3)[..., 0]
+        dist = torch.linalg.vector_norm(encoder.decode(out) - encoder.decode(y), dim=-1)
+        err_sum += float((dist * wj).sum())
+        n_err += float(wj.sum())
+    nan = float("nan")
+    return (loss_sum / w_sum if w_sum else nan, err_sum / n_err if n_err else nan)
+
+
+class TemporalSession(TrainingSession):
+    """A :class:`~liftpose_dlc.lifter.session.TrainingSession` on windows of frames.
+
+    The same settings, setup (statistics and linear path from the frames, augmentation
+    fitted on them), schedule, checkpoints and log; each sample is the window around a frame
+    that has a 3D target, and the loss is that frame's.
+    """
+
+    lifter: TemporalLifter
+
+    def run(
+        self,
+        train: Pairs,
+        lengths: Sequence[int],
+        val: Pairs | None = None,
+        test: Pairs | None = None,
+        stats: Any = None,
+    ) -> None:
+        """Train on the sequences of ``train`` (``lengths``: their frame counts)."""
+        lifter, dev, opts = self.lifter, self.device, self.options
+        ctx = lifter.context_frames
+        seq = SequencePairs(train.pose_2d, train.pose_3d, train.mask, list(lengths))
+        val_w = None if val is None else _windows(val, _pair_lengths(val), ctx, dev)
+        if val is None and opts.val_fraction > 0:
+            is_val = validation_mask(lengths, opts.val_fraction)
+            if is_val.any():
+                part = seq.take(is_val)
+                val_w = _windows(part, part.lengths, ctx, dev)
+                seq = seq.take(~is_val)
+        test_w = None if test is None else _windows(test, _pair_lengths(test), ctx, dev)
+        data = _windows(seq, seq.lengths, ctx, dev)
+        if len(data) < 2:
+            raise ConfigError(f"need at least 2 training frames with a 3D target, got {len(data)}")
+        opts = self.options = opts.resolved(len(data))
+        augs = self.augmentation = parse_augmentation(self._augment)
+        ckpt = self._find_checkpoint()
+        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+            torch.manual_seed(opts.seed)
+            best_state = self._setup(data.frames, stats, ckpt)
+            lifter.train_options = opts.as_dict()
+            lifter.augmentation = [repr(a) for a in augs]
+            self._start_log()
+            if not self.resume:
+                lifter.history = []
+            assert opts.epochs is not None
+            total = max(opts.epochs - self.state.epoch, 0) * len(data)
+            bar = None
+            if self.verbose and total:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=total, desc="training temporal lifter", unit="window")
+            try:
+                best = self._loop_windows(
+                    data, val_w, test_w, best_state, None if bar is None else bar.update
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            lifter.net.load_state_dict(best)
+            lifter.best_epoch = self.state.best_epoch
+        lifter.net.eval()
+
+    def _loop_windows(
+        self,
+        train: _Windows,
+        val: _Windows | None,
+        test: _Windows | None,
+        best_state: dict[str, torch.Tensor] | None,
+        progress: Callable[[int], Any] | None,
+    ) -> dict[str, torch.Tensor]:
+        """Train from ``state.epoch`` to ``options.epochs``; return the best weights."""
+        net, encoder, state, opts = self.lifter.net, self.lifter.encoder, self.state, self.options
+        optimizer = self.optimizer
+        assert optimizer is not None
+        assert opts.epochs is not None
+        before = self.lifter.context_frames[0]
+        n, dev = len(train), train.index.device
+        bs = min(opts.batch_size, n)
+        best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
+        ema_net = self.ema_net
+        ema_params = [] if ema_net is None else list(ema_net.parameters())
+        net_params = list(net.parameters())
+        eval_net = net if ema_net is None else ema_net
+        scale = loss_scale(encoder.tensors(dev))
+        steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= 2)
+        total_steps = opts.epochs * steps_per_epoch
+        cosine = opts.lr_schedule == "cosine"
+        clip = (
+            0.0 if not opts.max_norm else (1.0 if opts.max_norm is True else float(opts.max_norm))
+        )
+        for epoch in range(state.epoch, opts.epochs):
+            net.train()
+            perm = torch.randperm(n, device=dev)
+            loss_sum = w_sum = 0.0
+            for start in range(0, n, bs):
+                idx = perm[start : start + bs]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                state.step += 1
+                if cosine or state.step == 1 or state.step % opts.lr_decay == 0:
+                    state.lr = _lr_at(state.step, opts, total_steps)
+                    for group in optimizer.param_groups:
+                        group["lr"] = state.lr
+                x, y, w, orig, own = _window_batch(
+                    train.frames,
+                    train.index.index_select(0, idx),
+                    encoder,
+                    before,
+                    self.augmentation,
+                )
+                if net.view is not None:
+                    loss = _view_gate_loss(net, x, y, w, orig, own, opts.loss, scale)
+                else:
+                    loss = masked_loss(net(x), y, w, opts.loss, scale)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if clip:
+                    _clip_grad_norm(net_params, clip)
+                optimizer.step()
+                if ema_net is not None:
+                    with torch.no_grad():
+                        torch._foreach_lerp_(ema_params, net_params, 1.0 - float(opts.ema))
+                ws = float(w.sum())
+                loss_sum += float(loss.detach()) * ws
+                w_sum += ws
+                if progress is not None:
+                    progress(len(idx))
+            loss_train = loss_sum / w_sum if w_sum else float("nan")
+            if ema_net is not None:  # BatchNorm statistics follow the raw network
+                for b_e, b in zip(ema_net.buffers(), net.buffers(), strict=True):
+                    b_e.copy_(b)
+            err_val = float("nan")
+            if val is not None and len(val):
+                _, err_val = evaluate_windows(eval_net, val, encoder, opts.loss, before)
+            loss_test = err_test = float("nan")
+            if test is not None and len(test):
+                loss_test, err_test = evaluate_windows(eval_net, test, encoder, opts.loss, before)
+            if val is None or not len(val):
+                is_best = True
+            else:
+                is_best = bool(err_val < state.best_err) or not math.isfinite(state.best_err)
+            if is_best:
+                state.best_err = err_val if math.isfinite(err_val) else state.best_err
+                state.best_epoch = epoch + 1
+                best = copy.deepcopy(eval_net.state_dict())
+            state.epoch = epoch + 1
+            self._epoch_end(
+                EpochResult(epoch + 1, state.lr, loss_train, loss_test, err_test, err_val, is_best)
+            )
+        return best
+
+
+def _pair_lengths(pairs: Pairs) -> list[int]:
+    return list(getattr(pairs, "lengths", ())) or [len(pairs.pose_2d)]
+
+
+TemporalLifter.session_class = TemporalSession
