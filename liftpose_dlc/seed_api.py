@@ -33,6 +33,7 @@ from liftpose_dlc._files import atomic_path, check_file
 from liftpose_dlc.errors import ConfigError, FileFormatError, MissingFileError
 from liftpose_dlc.lifter.inputs import to_array, to_mask
 from liftpose_dlc.lifter.lifter import CKPT_BEST, FIT_DATA, Lifter, known_options, split_options
+from liftpose_dlc.lifter.temporal import TemporalLifter
 
 __all__ = ["train", "test", "load_test_results", "TRAINING_KWARGS"]
 
@@ -251,8 +252,12 @@ def test(
     missing = ~np.isfinite(root_pos).all(-1)
     root_pos[missing] = fallback[missing]
     # a temporal lifter lifts each test sequence (dictionary key) on its own
-    seq = {"lengths": [int(n) for n in lengths]} if hasattr(lifter, "context_frames") else {}
-    pred = lifter.predict(a2, device=device, root_positions=root_pos, **seq)
+    if isinstance(lifter, TemporalLifter):
+        pred = lifter.predict(
+            a2, device=device, root_positions=root_pos, lengths=[int(n) for n in lengths]
+        )
+    else:
+        pred = lifter.predict(a2, device=device, root_positions=root_pos)
     targets = [j for ts in lifter.target_sets for j in ts]
     good = np.zeros(a2.shape[:2], dtype=bool)
     good[:, targets] = True

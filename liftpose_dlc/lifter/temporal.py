@@ -26,7 +26,7 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -154,9 +154,10 @@ class TemporalLifter(Lifter):
     def predict(
         self,
         poses_2d: Any,
-        batch_size: int = 65536,
+        batch_size: int | None = None,
         device: str | torch.device | None = None,
         root_positions: str | np.ndarray = "zero",
+        amp: bool = False,
         lengths: Sequence[int] | None = None,
     ) -> Any:
         """Lift sequences of 2D poses to 3D.
@@ -168,11 +169,15 @@ class TemporalLifter(Lifter):
             ``(N, J, 2)`` (one sequence, or ``lengths``) or a seed dictionary (each key one
             sequence); NaN where a point is missing. Not modified.
         batch_size
-            Frames per forward pass (memory bound only; results do not depend on it).
+            Frames per forward pass (memory bound only; results do not depend on it);
+            None: 65536.
         device
             As in :meth:`fit`; None: CUDA when available, else CPU.
         root_positions
             As for :meth:`Lifter.predict <liftpose_dlc.Lifter.predict>`.
+        amp
+            Not used by the temporal network (it runs in float32); accepted so that a
+            temporal lifter is called like a frame lifter.
         lengths
             Frame counts of the consecutive sequences of an array (default: its
             dictionary keys, individuals, or one sequence).
@@ -184,6 +189,8 @@ class TemporalLifter(Lifter):
         """
         if not self.is_trained:
             raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
+        if batch_size is None:
+            batch_size = 65536
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
@@ -225,7 +232,7 @@ class TemporalLifter(Lifter):
         lengths: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility."""
-        net = self.net.to(dev).eval()
+        net = cast(TemporalNet, self.net.to(dev).eval())
         n = arr.shape[0]
         before, after = self.context_frames
         pad = before + after
@@ -484,11 +491,15 @@ class TemporalSession(TrainingSession):
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip:
-                    _clip_grad_norm(net_params, clip)
+                    _clip_grad_norm(list[torch.Tensor](net_params), clip)
                 optimizer.step()
                 if ema_net is not None:
                     with torch.no_grad():
-                        torch._foreach_lerp_(ema_params, net_params, 1.0 - float(opts.ema))
+                        torch._foreach_lerp_(
+                            list[torch.Tensor](ema_params),
+                            list[torch.Tensor](net_params),
+                            1.0 - float(opts.ema),
+                        )
                 ws = float(w.sum())
                 loss_sum += float(loss.detach()) * ws
                 w_sum += ws
@@ -500,10 +511,14 @@ class TemporalSession(TrainingSession):
                     b_e.copy_(b)
             err_val = float("nan")
             if val is not None and len(val):
-                _, err_val = evaluate_windows(eval_net, val, encoder, opts.loss, before)
+                _, err_val = evaluate_windows(
+                    cast(TemporalNet, eval_net), val, encoder, opts.loss, before
+                )
             loss_test = err_test = float("nan")
             if test is not None and len(test):
-                loss_test, err_test = evaluate_windows(eval_net, test, encoder, opts.loss, before)
+                loss_test, err_test = evaluate_windows(
+                    cast(TemporalNet, eval_net), test, encoder, opts.loss, before
+                )
             if val is None or not len(val):
                 is_best = True
             else:

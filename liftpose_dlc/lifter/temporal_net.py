@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -157,7 +157,7 @@ class TemporalNet(nn.Module):
         self.point_bns = nn.ModuleList([nn.BatchNorm1d(width) for _ in range(levels - 1)])
         self.shrink = nn.Conv1d(width, output_size, 1)
         nn.init.zeros_(self.shrink.weight)
-        nn.init.zeros_(self.shrink.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.shrink.bias))
         self.dropout = nn.Dropout(temporal.temporal_dropout)
 
     @property
@@ -170,7 +170,7 @@ class TemporalNet(nn.Module):
         """The frame network's view gate, if any."""
         return self.frame.view
 
-    def _layer(self, h: torch.Tensor, conv: nn.Conv1d, bn: nn.Module, **how: int) -> torch.Tensor:
+    def _layer(self, h: torch.Tensor, conv: Any, bn: nn.Module, **how: int) -> torch.Tensor:
         return self.dropout(F.relu(bn(F.conv1d(h, conv.weight, conv.bias, **how))))
 
     def _trunk(self, h: torch.Tensor, strided: bool) -> torch.Tensor:
