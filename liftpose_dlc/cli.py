@@ -710,7 +710,8 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--epochs",
         type=_number(int, 0),
-        help="training epochs (default: at least 30, and enough for {code:min_steps} steps)",
+        help="training epochs (default: at least 30, and enough for {code:min_steps} steps "
+        "but at most {code:max_auto_epochs})",
     )
     g.add_argument(
         "--batch-size",

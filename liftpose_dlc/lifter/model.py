@@ -27,7 +27,14 @@ from torch import nn
 from liftpose_dlc.errors import ConfigError
 from liftpose_dlc.lifter._options import OptionsMixin
 
-__all__ = ["ModelOptions", "LiftPoseNet", "SetBranches", "ViewGate", "weight_init"]
+__all__ = [
+    "ModelOptions",
+    "LiftPoseNet",
+    "SetBranches",
+    "ViewGate",
+    "PoolDropout",
+    "weight_init",
+]
 
 #: Hidden width of the view gate's classifier.
 GATE_WIDTH = 64
@@ -90,6 +97,58 @@ class ModelOptions(OptionsMixin):
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
 
+#: Smallest pool of dropout masks, and the seed of its own generator (see :class:`PoolDropout`).
+MASK_POOL_MIN = 1 << 20
+MASK_POOL_SEED = 20211
+_MASK_POOLS: dict[tuple[int, float, torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def _mask_pool(n: int, p: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Scaled Bernoulli masks (0 or ``1 / (1 - p)``), at least ``8 * n`` of them."""
+    size = max(MASK_POOL_MIN, 1 << (8 * n - 1).bit_length())
+    key = (size, p, dtype, device)
+    pool = _MASK_POOLS.get(key)
+    if pool is None:
+        if len(_MASK_POOLS) > 16:
+            _MASK_POOLS.clear()
+        gen = torch.Generator().manual_seed(MASK_POOL_SEED)
+        keep = torch.rand(size, generator=gen) >= p
+        pool = (keep.to(dtype) / (1.0 - p)).to(device)
+        _MASK_POOLS[key] = pool
+    return pool
+
+
+class PoolDropout(nn.Module):
+    """Dropout whose masks are cut from a pool of random masks drawn once.
+
+    In training, each call multiplies its input by a slice of a pool of scaled Bernoulli
+    masks (0 with probability ``p``, else ``1 / (1 - p)``) starting at an offset drawn from
+    torch's (CPU) generator: the same distribution per unit as :class:`torch.nn.Dropout`,
+    without drawing one random number per unit and step, which on the CPU cost more than
+    the layers' matrix products at the default network's sizes (``benchmarks/RESULTS.md``,
+    "Training time"). The pool comes from its own generator with a fixed seed, so that a
+    run is reproducible and a resumed run continues it exactly. In evaluation mode it is
+    the identity.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+
+    def extra_repr(self) -> str:
+        """The dropout probability."""
+        return f"p={self.p}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` times a random mask in training, ``x`` itself in evaluation mode."""
+        if not self.training or self.p == 0.0:
+            return x
+        n = x.numel()
+        pool = _mask_pool(n, self.p, x.dtype, x.device)
+        start = int(torch.randint(len(pool) - n + 1, (1,)))
+        return x * pool[start : start + n].view(x.shape)
+
+
 def weight_init(module: nn.Module) -> None:
     """Kaiming-normal initialisation of linear weights (the original's ``weight_init``)."""
     if isinstance(module, nn.Linear):
@@ -106,7 +165,7 @@ class _Block(nn.Module):
         self.w2 = nn.Linear(size, size)
         self.batch_norm2 = nn.BatchNorm1d(size)
         self.relu = nn.ReLU(inplace=True)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = PoolDropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
@@ -151,7 +210,7 @@ class _GroupLayer(nn.Module):
         self.bn_bias = nn.Parameter(torch.zeros(groups, 1, n_out))
         self.register_buffer("running_mean", torch.zeros(groups, 1, n_out))
         self.register_buffer("running_var", torch.ones(groups, 1, n_out))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = PoolDropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lin = self.linear
@@ -280,7 +339,7 @@ class LiftPoseNet(nn.Module):
         )
         self.w2 = nn.Linear(opt.linear_size, output_size)
         self.relu = nn.ReLU(inplace=True)
-        self.dropout = nn.Dropout(opt.dropout)
+        self.dropout = PoolDropout(opt.dropout)
         self.apply(weight_init)
         self.skip: nn.Linear | None = None
         if opt.linear_skip:

@@ -256,3 +256,24 @@ def test_set_columns_match_the_columns_make_input_fills():
     hidden[:, 5] = False
     changed = (make_input(pose, hidden, layout, stats, False) != x).any(0)
     assert set(torch.nonzero(changed)[:, 0].tolist()) <= set(ins[1])
+
+
+def test_pool_dropout_is_dropout_with_pooled_masks():
+    from liftpose_dlc.lifter.model import PoolDropout
+
+    drop = PoolDropout(0.25)
+    x = torch.ones(64, 300)
+    torch.manual_seed(0)
+    a, b = drop(x), drop(x)
+    # each unit is 0 or 1 / (1 - p); about p of them are dropped; two calls differ
+    assert torch.unique(a).tolist() == [0.0, pytest.approx(4 / 3)]
+    assert (a == 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
+    assert not torch.equal(a, b)
+    # the same generator state gives the same masks (runs are reproducible and resumable)
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), a)
+    # evaluation mode and p = 0: the identity
+    assert drop.eval()(x) is x
+    assert PoolDropout(0.0)(x) is x
+    net = LiftPoseNet(12, 6, ModelOptions(linear_size=16, num_stage=1, dropout=0.3))
+    assert [m.p for m in net.modules() if isinstance(m, PoolDropout)] == [0.3, 0.3]

@@ -96,3 +96,59 @@ def test_mpjpe_loss_and_clipping():
     _clip_grad_norm(list(b.parameters()), 1.0)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa.grad, pb.grad)
+
+
+def test_checkpoints_of_a_long_run_are_spaced(tmp_path, monkeypatch):
+    from liftpose_dlc.lifter.session import TrainingSession, checkpoint_every
+
+    assert [checkpoint_every(e) for e in (1, 20, 21, 40, 286)] == [1, 1, 2, 2, 15]
+    written = []
+    write = TrainingSession._write_checkpoint
+
+    def spy(self, path, with_optimizer):
+        written.append((self.state.epoch, path.name))
+        write(self, path, with_optimizer)
+
+    monkeypatch.setattr(TrainingSession, "_write_checkpoint", spy)
+    rng = np.random.default_rng(0)
+    p3 = rng.normal(size=(40, 3, 3))
+    lifter = Lifter(3, [0], [[1, 2]], linear_size=8, num_stage=1, set_size=0, view_gate=False)
+    lifter.fit(p3[..., :2], p3, epochs=45, batch_size=40, out_dir=tmp_path, verbose=False)
+    # 45 epochs: every third epoch and the last, ckpt_last and ckpt_best each time
+    epochs = [3 * k for k in range(1, 16)]
+    assert written == [
+        (e, n) for e in epochs for n in ("ckpt_last.safetensors", "ckpt_best.safetensors")
+    ]
+    log = (tmp_path / "train_log.txt").read_text().splitlines()
+    assert len(log) == 46  # the log still gets every epoch
+    written.clear()
+    # a held-out set selects the epoch: a new best is written at once
+    lifter.fit(p3[..., :2], p3, epochs=45, batch_size=40, val=0.2, out_dir=tmp_path, verbose=False)
+    best = [e for e, n in written if n == "ckpt_best.safetensors"]
+    assert best == [i + 1 for i, r in enumerate(lifter.history) if r.is_best]
+    assert [e for e, n in written if n == "ckpt_last.safetensors"] == epochs
+
+
+def test_automatic_epochs_grow_with_the_data_up_to_min_steps():
+    opts = TrainOptions()
+    # P1-sized data (800 frames, 7 steps of 128): the epoch cap, 1,120 steps
+    assert opts.resolved(800).epochs == opts.max_auto_epochs == 160
+    # from about 1,600 frames on: enough epochs for min_steps (2,000) steps
+    assert opts.resolved(1600).epochs == 154
+    assert opts.resolved(100_000).epochs == 30
+    # given epochs are kept as they are, and the schedule spans them
+    assert TrainOptions(epochs=15).resolved(800).epochs == 15
+    assert TrainOptions(max_auto_epochs=500).resolved(800).epochs == 286
+    with pytest.raises(ConfigError, match="max_auto_epochs"):
+        TrainOptions(max_auto_epochs=0)
+
+
+def test_given_epochs_set_the_cosine_schedule():
+    rng = np.random.default_rng(1)
+    p3 = rng.normal(size=(64, 3, 3))
+    lifter = Lifter(3, [0], [[1, 2]], linear_size=8, num_stage=1, set_size=0, view_gate=False)
+    lifter.fit(p3[..., :2], p3, epochs=7, batch_size=32, augment=None, verbose=False)
+    assert len(lifter.history) == 7
+    # 7 epochs of 2 steps: the rate after epoch k is the cosine at step 2k of 14
+    expected = [1e-3 * 0.5 * (1 + np.cos(np.pi * 2 * k / 14)) for k in range(1, 8)]
+    np.testing.assert_allclose([r.lr for r in lifter.history], expected, atol=1e-12)
