@@ -253,12 +253,10 @@ def _train_from_arrays(args: argparse.Namespace, training: dict[str, Any]) -> in
     augmentation = None
     if args.no_augment:
         augmentation = []
-    elif args.angle_ranges:
+    elif (ranges := _angle_ranges(args.angle_ranges)) is not None:
         from liftpose_dlc.lifter.augmentation import random_project
 
-        augmentation = [
-            random_project(eangles={0: _angle_ranges(args.angle_ranges)}, axsorder="zyx")
-        ]
+        augmentation = [random_project(eangles={0: ranges}, axsorder="zyx")]
     kwargs = dict(training)
     kwargs["verbose"] = not args.quiet
     kwargs["seed"] = args.seed
@@ -389,9 +387,8 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
     if args.plot:
         from liftpose_dlc.io.dlc import load_dlc
 
-        for video in result.lifted:
-            path = video.output
-            _plot(args, load_dlc(video.analysis, config=config), load_dlc(path), path)
+        for analysis, path in result.outputs.items():
+            _plot(args, load_dlc(analysis, config=config), load_dlc(path), path)
     _say(args, f"{len(result.lifted)} file(s) lifted")
     return 0
 

@@ -357,7 +357,7 @@ class LiftPoseWidget(QWidget):
         out = []
         for row in range(self.individuals.count()):
             item = self.individuals.item(row)
-            if item.checkState() == Qt.CheckState.Checked:
+            if item is not None and item.checkState() == Qt.CheckState.Checked:
                 out.append(item.data(Qt.ItemDataRole.UserRole))
         return out
 

@@ -37,7 +37,14 @@ import pandas as pd
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
-from liftpose_dlc.io._hdf5 import attr_str, check_hdf5_tree, is_hdf5, memory_store, write_image
+from liftpose_dlc.io._hdf5 import (
+    attr_str,
+    check_hdf5_tree,
+    is_hdf5,
+    json_attr,
+    memory_store,
+    write_image,
+)
 from liftpose_dlc.io._sniff import DLCCSVHead, describe_content, dlc_csv_head, flat_dlc_header
 from liftpose_dlc.io.dlc_project import (
     as_config,
@@ -202,8 +209,12 @@ def _read_inferred_array(
         if not isinstance(ds, h5py.Dataset) or ds.ndim != 3:
             return None
         mask = np.asarray(ds[()]) > 0
-        names_i = json.loads(attr_str(ds.attrs["individuals"]))
-        names_k = json.loads(attr_str(ds.attrs["keypoints"]))
+        names_i = json_attr(ds.attrs.get("individuals"))
+        names_k = json_attr(ds.attrs.get("keypoints"))
+    if not isinstance(names_i, list) or not isinstance(names_k, list):
+        raise FileFormatError(
+            f"{path}: the {INFERRED_KEY} array lacks its individuals and keypoints names"
+        )
     out = np.zeros((mask.shape[0], len(individuals), len(keypoints)), dtype=bool)
     index_i = {n: i for i, n in enumerate(names_i)}
     index_k = {n: k for k, n in enumerate(names_k)}
@@ -484,7 +495,7 @@ def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
                 if np.isfinite(fps) and fps > 0:
                     out["fps"] = fps
             if f"{_ATTR}skeleton" in attrs:
-                edges = json.loads(attr_str(attrs[f"{_ATTR}skeleton"]))
+                edges = json_attr(attrs[f"{_ATTR}skeleton"])
                 out["skeleton"] = [(str(a), str(b)) for a, b in edges]
             if f"{_ATTR}individual" in attrs:
                 out["individual"] = attr_str(attrs[f"{_ATTR}individual"])
@@ -840,7 +851,10 @@ def same_hdf_table(frame: pd.DataFrame) -> Any:
     """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.h5`` holds ``frame``."""
 
     def verify(path: Path) -> None:
-        _same_values(path, frame, pd.read_hdf(path, HDF_KEY), rtol=0.0)
+        got = pd.read_hdf(path, HDF_KEY)
+        if not isinstance(got, pd.DataFrame):
+            raise ValueError(f"a {type(got).__name__} read back, a table written")
+        _same_values(path, frame, got, rtol=0.0)
 
     return verify
 

@@ -105,8 +105,8 @@ def _cameras_for_training(
         raise ConfigError("angle_ranges is for virtual cameras: give it with cameras=None")
     if isinstance(cameras, (str, os.PathLike)):
         path = check_file(cameras, "camera calibration")
-        cams = load_calibration(path)
-        return cams, {"kind": "calibration", "file": str(path), "names": list(cams)}
+        calibrated = load_calibration(path)
+        return calibrated, {"kind": "calibration", "file": str(path), "names": list(calibrated)}
     if isinstance(cameras, Camera):
         cameras = [cameras]
     names = list(cameras) if isinstance(cameras, Mapping) else [c.name for c in cameras]
@@ -300,6 +300,7 @@ def train_from_library(
             fit_opts.setdefault(key, value)
         fit_opts["init"] = tune.base
     else:
+        assert target_sets is not None  # filled in above when there is no init
         lifter = Lifter(names, roots_, target_sets, **encoder_opts, **model_opts)
     fit_opts.setdefault("seed", seed)
     if "val" not in fit_opts and "val_fraction" not in fit_opts:
