@@ -124,6 +124,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         "epochs": "epochs",
         "batch_size": "batch_size",
         "lr": "lr",
+        "val": "val",
         "linear_size": "linear_size",
         "num_stage": "num_stage",
         "dropout": "dropout",
@@ -665,6 +666,13 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="poses per optimisation step (default: {code:batch_size})",
     )
     g.add_argument("--lr", type=_number(float, 0), help="learning rate (default: {code:lr})")
+    g.add_argument(
+        "--val",
+        type=_number(float, 0, 1, open_high=True),
+        metavar="FRACTION",
+        help="hold out the last FRACTION of each sequence to choose the epoch and log a "
+        "validation error (default: {code:val_fraction}, every pose trained on)",
+    )
     g.add_argument(
         "--linear-size",
         type=_number(int, 1),
