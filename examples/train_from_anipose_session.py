@@ -53,6 +53,7 @@ lifter = train_from_library(
     units="mm",
     epochs=5,
     linear_size=128,
+    val=0.1,  # hold out the last 10% of the library's frames: a validation error
     overwrite=True,
     verbose=False,
 )

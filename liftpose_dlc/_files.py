@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +22,13 @@ __all__ = [
     "default_file_mode",
     "fsync_path",
     "replace_atomic",
+    "remove_stale_temps",
     "write_error",
 ]
+
+#: When this process started to use this module: a temporary file of ours older than this
+#: was left by an earlier process.
+_STARTED = time.time()
 
 
 def check_file(path: str | os.PathLike, what: str = "file") -> Path:
@@ -126,6 +134,70 @@ def write_error(dest: Path, exc: BaseException, tmp: Path | None = None) -> Writ
     return err
 
 
+def _temp_prefix(dest: Path) -> str:
+    """The start of the name of :func:`atomic_path`'s temporary files for ``dest``.
+
+    ``.NAME.PID-`` (hidden, the writer's process id), to which :func:`tempfile.mkstemp`
+    adds 8 random characters and ``.tmp``; a writer may derive a second file from it
+    (``….tmp.first.h5``).
+    """
+    return f".{dest.name}.{os.getpid()}-"
+
+
+def _stale_temp_pattern(dest: Path) -> re.Pattern[str]:
+    """Names of our temporary files for ``dest``, with the writer's process id or not (older)."""
+    name = re.escape(dest.name)
+    return re.compile(rf"\.{name}\.(?:(\d+)-)?[a-z0-9_]{{8}}\.tmp(?:\.first\.h5)?")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (EPERM): it exists
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that an earlier, killed writer left beside ``path``.
+
+    A writer killed by ``SIGKILL`` (or a power cut) cannot remove its hidden temporary file
+    (see :func:`atomic_path`). Removed here are only files named as ours for this very
+    ``path`` (``.NAME.PID-XXXXXXXX.tmp``, and its ``.tmp.first.h5``), that are plain files,
+    were last modified before this process started, and whose writer (``PID``) is no longer
+    running. Nothing else is touched: not the user's files, not a file of a writer still at
+    work. Errors (a file removed meanwhile, no permission) are ignored.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    dest = Path(path)
+    pattern = _stale_temp_pattern(dest)
+    removed: list[Path] = []
+    try:
+        names = [n for n in os.listdir(dest.parent) if n.startswith(f".{dest.name}.")]
+    except OSError:
+        return removed
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or (m.group(1) is not None and _running(int(m.group(1)))):
+            continue
+        candidate = dest.parent / name
+        try:
+            info = os.lstat(candidate)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime >= _STARTED:
+                continue
+            candidate.unlink()
+        except OSError:
+            continue
+        removed.append(candidate)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(
     path: str | os.PathLike,
@@ -142,6 +214,8 @@ def atomic_path(
     (:func:`default_file_mode`), and it is renamed onto ``path``. The destination is never
     left half-written: if anything fails, the temporary file is removed, a previous file at
     ``path`` is untouched, and a failure to write raises :class:`WriteError` naming ``path``.
+    Temporary files that a killed writer left for ``path`` are removed first
+    (:func:`remove_stale_temps`).
 
     Parameters
     ----------
@@ -170,9 +244,10 @@ def atomic_path(
     'hello'
     """
     dest = check_overwrite(path, overwrite)
+    remove_stale_temps(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=dest.parent)
         os.close(fd)
     except OSError as exc:
         raise write_error(dest, exc) from exc

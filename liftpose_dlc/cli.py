@@ -125,6 +125,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         "epochs": "epochs",
         "batch_size": "batch_size",
         "lr": "lr",
+        "val": "val",
         "linear_size": "linear_size",
         "num_stage": "num_stage",
         "dropout": "dropout",
@@ -254,12 +255,10 @@ def _train_from_arrays(args: argparse.Namespace, training: dict[str, Any]) -> in
     augmentation = None
     if args.no_augment:
         augmentation = []
-    elif args.angle_ranges:
+    elif (ranges := _angle_ranges(args.angle_ranges)) is not None:
         from liftpose_dlc.lifter.augmentation import random_project
 
-        augmentation = [
-            random_project(eangles={0: _angle_ranges(args.angle_ranges)}, axsorder="zyx")
-        ]
+        augmentation = [random_project(eangles={0: ranges}, axsorder="zyx")]
     kwargs = dict(training)
     kwargs["verbose"] = not args.quiet
     kwargs["seed"] = args.seed
@@ -431,8 +430,10 @@ def _lift_project(args: argparse.Namespace, config: Path) -> int:
         from liftpose_dlc.io.dlc import load_dlc
 
         for video in result.lifted:
-            path = video.output
-            two_d, three_d = load_dlc(video.analysis, config=config), load_dlc(path)
+            path, analysis = video.output, video.analysis
+            if path is None or analysis is None:  # not lifted: result.lifted has none
+                continue
+            two_d, three_d = load_dlc(analysis, config=config), load_dlc(path)
             _plot(args, two_d, three_d, path, video=video.video)
     _say(args, f"{len(result.lifted)} file(s) lifted")
     if result.failed:
@@ -719,6 +720,13 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="poses per optimisation step (default: {code:batch_size})",
     )
     g.add_argument("--lr", type=_number(float, 0), help="learning rate (default: {code:lr})")
+    g.add_argument(
+        "--val",
+        type=_number(float, 0, 1, open_high=True),
+        metavar="FRACTION",
+        help="hold out the last FRACTION of each sequence to choose the epoch and log a "
+        "validation error (default: {code:val_fraction}, every pose trained on)",
+    )
     g.add_argument(
         "--linear-size",
         type=_number(int, 1),

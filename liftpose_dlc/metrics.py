@@ -15,6 +15,7 @@ Without ``roots`` the error is the plain distance between corresponding joints.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def normalize_target_sets(
             raise KeypointError("target_sets must be given unless there is a single root")
         sets = [[j for j in range(n_joints) if j != roots[0]]]
     else:
-        items = list(target_sets)
+        items: list[Any] = list(target_sets)
         if items and all(np.ndim(t) == 0 for t in items):
             items = [items]  # flat list for a single root
         sets = [[_as_index(j, "target joint") for j in t] for t in items]

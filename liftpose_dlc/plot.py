@@ -242,9 +242,9 @@ def _pose(arr: Any, dims: int, what: str) -> np.ndarray:
 def _keypoint_mask(good_keypts: Any, n_joints: int) -> np.ndarray | None:
     if good_keypts is None:
         return None
-    mask = np.asarray(good_keypts).astype(bool)
+    mask: np.ndarray = np.asarray(good_keypts).astype(bool)
     if mask.ndim == 2:
-        mask = mask.all(axis=1)  # (J, D) as in 0.22
+        mask = np.asarray(mask.all(axis=1))  # (J, D) as in 0.22
     if mask.shape != (n_joints,):
         raise PosesValidationError(
             f"good_keypts must have shape ({n_joints},) or ({n_joints}, D), "
@@ -380,16 +380,16 @@ def plot_pose_3d(
     2
     """
     _require_3d(ax)
-    if tar is None and pred is None:
-        raise PosesValidationError("give a pose to plot: tar, pred or both")
     tar = None if tar is None else _pose(tar, 3, "tar")
     pred = None if pred is None else _pose(pred, 3, "pred")
+    ref = pred if pred is not None else tar
+    if ref is None:
+        raise PosesValidationError("give a pose to plot: tar, pred or both")
     if tar is not None and pred is not None and tar.shape != pred.shape:
         raise PosesValidationError(f"tar and pred shapes differ: {tar.shape} vs {pred.shape}")
-    n_joints = (tar if tar is not None else pred).shape[0]  # type: ignore[union-attr]
+    n_joints = ref.shape[0]
     bones_ = _check_bones(bones, n_joints)
     if normalize:
-        ref = pred if pred is not None else tar
         centre = np.nanmedian(ref, axis=0, keepdims=True)
         tar = None if tar is None else tar - centre
         pred = None if pred is None else pred - centre
@@ -1033,7 +1033,11 @@ def _write_ffmpeg(
     from matplotlib import animation
 
     fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}[suffix]
-    writer = animation.FFMpegWriter(fps=fps, extra_args=["-f", fmt, "-pix_fmt", "yuv420p"])
+    # ffmpeg takes a fractional rate (29.97); matplotlib's stubs say int
+    writer = animation.FFMpegWriter(
+        fps=fps,  # type: ignore[arg-type]
+        extra_args=["-f", fmt, "-pix_fmt", "yuv420p"],
+    )
     with writer.saving(fig, str(tmp), dpi=dpi):
         for i in frames:
             draw(i)
@@ -1115,7 +1119,7 @@ def violin_plot(
     if test_keypoints is not None:
         mask = np.asarray(test_keypoints).astype(bool)
         if mask.ndim == 3:
-            mask = mask.all(axis=2)
+            mask = np.asarray(mask.all(axis=2))
         if mask.shape != gt.shape[:2]:
             raise PosesValidationError(
                 f"test_keypoints must have shape {gt.shape[:2]} or {gt.shape}, "

@@ -27,7 +27,6 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Generator, Sequence
@@ -45,6 +44,7 @@ from liftpose_dlc.poses import Poses
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.engine import LiftResult
     from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.pretrained.adapt import MappedLifter
     from napari_liftpose.layers import LayerData
     from napari_liftpose.video import VideoArray
 
@@ -334,7 +334,7 @@ def _sleap_video_name(p: Path) -> str | None:
     """The first video's file name stored in a SLEAP ``.slp`` or analysis ``.h5``, or None."""
     import h5py
 
-    from liftpose_dlc.io._hdf5 import attr_str, is_hdf5
+    from liftpose_dlc.io._hdf5 import attr_str, is_hdf5, json_attr
 
     try:
         if not is_hdf5(p):
@@ -344,7 +344,7 @@ def _sleap_video_name(p: Path) -> str | None:
                 entries = f["videos_json"]
                 if len(entries) == 0:
                     return None
-                video = json.loads(attr_str(entries[0]))
+                video = json_attr(entries[0])
                 backend = video.get("backend", {}) if isinstance(video, dict) else {}
                 name = backend.get("filename") or video.get("filename")
                 if isinstance(name, list):  # an image sequence
@@ -453,7 +453,7 @@ def rows_to_keypoint_map(rows: Sequence[tuple[str, str]]) -> dict[str, str | Non
 
 def prepare_lifter(
     model: Any, keypoints: Sequence[str], keypoint_map: Any = None, *, view: Any = None
-) -> tuple[Lifter, str]:
+) -> tuple[Lifter | MappedLifter, str]:
     """The lifter to lift tracking with these keypoint names, and its keypoint map as text.
 
     A pretrained model (a name from :func:`pretrained_choices`, or a model file with a card)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 from napari.utils import cancelable_progress
@@ -416,8 +416,9 @@ class LiftPoseWidget(QWidget):
             return None
         rows = []
         for row in range(table.rowCount()):
-            box = table.cellWidget(row, 1)
-            rows.append((table.item(row, 0).text(), box.currentData() or ""))
+            box = cast(QComboBox, table.cellWidget(row, 1))
+            item = table.item(row, 0)
+            rows.append(("" if item is None else item.text(), box.currentData() or ""))
         return rows_to_keypoint_map(rows)
 
     def _fill(self, field: _PathField, key: str, value: Path | None) -> None:
@@ -434,7 +435,7 @@ class LiftPoseWidget(QWidget):
         out = []
         for row in range(self.individuals.count()):
             item = self.individuals.item(row)
-            if item.checkState() == Qt.CheckState.Checked:
+            if item is not None and item.checkState() == Qt.CheckState.Checked:
                 out.append(item.data(Qt.ItemDataRole.UserRole))
         return out
 

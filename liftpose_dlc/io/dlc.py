@@ -25,9 +25,11 @@ DeepLabCut's own columns.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+import pickle
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,7 +39,14 @@ import pandas as pd
 from liftpose_dlc._boundary import reader_boundary
 from liftpose_dlc._files import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
-from liftpose_dlc.io._hdf5 import attr_str, check_hdf5_tree, is_hdf5, memory_store, write_image
+from liftpose_dlc.io._hdf5 import (
+    attr_str,
+    check_hdf5_tree,
+    is_hdf5,
+    json_attr,
+    memory_store,
+    write_image,
+)
 from liftpose_dlc.io._sniff import DLCCSVHead, describe_content, dlc_csv_head, flat_dlc_header
 from liftpose_dlc.io.dlc_project import (
     as_config,
@@ -202,8 +211,12 @@ def _read_inferred_array(
         if not isinstance(ds, h5py.Dataset) or ds.ndim != 3:
             return None
         mask = np.asarray(ds[()]) > 0
-        names_i = json.loads(attr_str(ds.attrs["individuals"]))
-        names_k = json.loads(attr_str(ds.attrs["keypoints"]))
+        names_i = json_attr(ds.attrs.get("individuals"))
+        names_k = json_attr(ds.attrs.get("keypoints"))
+    if not isinstance(names_i, list) or not isinstance(names_k, list):
+        raise FileFormatError(
+            f"{path}: the {INFERRED_KEY} array lacks its individuals and keypoints names"
+        )
     out = np.zeros((mask.shape[0], len(individuals), len(keypoints)), dtype=bool)
     index_i = {n: i for i, n in enumerate(names_i)}
     index_k = {n: k for k, n in enumerate(names_k)}
@@ -260,7 +273,7 @@ def _find_3d_key_h5(path: Path) -> str | None:
             and node.attrs.get("pandas_type") in (b"frame", b"frame_table", "frame", "frame_table")
         ]
     for key in keys:
-        columns = pd.read_hdf(path, key, start=0, stop=0).columns
+        columns = _table_columns(path, key)
         if (
             isinstance(columns, pd.MultiIndex)
             and columns.nlevels in (3, 4)
@@ -268,6 +281,17 @@ def _find_3d_key_h5(path: Path) -> str | None:
         ):
             return key
     return None
+
+
+def _table_columns(path: Path, key: str) -> pd.Index:
+    """The column index of a pandas table (h5py; pandas for layouts h5py reading lacks)."""
+    from liftpose_dlc.io._pandas_hdf import Unsupported
+
+    try:
+        with open_pandas_table(path, key) as (table, _):
+            return table.columns
+    except Unsupported:
+        return pd.read_hdf(path, key, start=0, stop=0).columns
 
 
 class DLCTable(NamedTuple):
@@ -298,30 +322,26 @@ def read_dlc_table(path: str | os.PathLike, *, key: str | None = None) -> DLCTab
 
 
 def _read_hdf(path: Path, key: str | None) -> DLCTable:
+    """The table of a DeepLabCut ``.h5``, read with h5py when it can, else with pandas.
+
+    h5py (:mod:`~liftpose_dlc.io._pandas_hdf`) reads the layouts DeepLabCut writes; other
+    layouts pandas writes go to pandas (PyTables) after the h5py check of the file.
+    """
+    from liftpose_dlc.io._pandas_hdf import Unsupported
+
     check_hdf5_tree(path, "DeepLabCut HDF5 file")  # before PyTables, which may crash on it
+    try:
+        with open_pandas_table(path, key) as (table, wanted):
+            frame = table.read()
+        return DLCTable(frame, wanted.lstrip("/"))
+    except Unsupported:
+        pass  # a layout pandas writes and h5py reading does not know: ask pandas
     try:
         store = pd.HDFStore(path, mode="r")
     except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
         raise FileFormatError(f"{path}: cannot open the HDF5 file: {exc}") from exc
     with store:
-        keys = store.keys()
-        if key is not None:
-            wanted = key if key.startswith("/") else f"/{key}"
-            if wanted not in keys:
-                raise FileFormatError(f"{path}: no table {key!r} in the file; tables: {keys}")
-        elif len(keys) == 1:
-            wanted = keys[0]
-        elif not keys:
-            raise FileFormatError(
-                f"{path}: the HDF5 file holds no pandas pose table (top-level objects: "
-                f"{_h5_names(path)}); DeepLabCut files hold one table"
-                f"{_sleap_hint(path)}"
-            )
-        else:
-            raise FileFormatError(
-                f"{path}: the HDF5 file holds several pandas tables {keys}; pass key=... "
-                "to choose one"
-            )
+        wanted = pick_table_key(path, store.keys(), key)
         try:
             frame = store.get(wanted)
         except Exception as exc:  # noqa: BLE001
@@ -331,6 +351,76 @@ def _read_hdf(path: Path, key: str | None) -> DLCTable:
             f"{path}: table {wanted!r} is a {type(frame).__name__}, not a DeepLabCut DataFrame"
         )
     return DLCTable(frame, wanted.lstrip("/"))
+
+
+def pick_table_key(path: Path, keys: list[str], key: str | None) -> str:
+    """The key (``"/name"``) of the pose table among a file's pandas ``keys``.
+
+    Raises
+    ------
+    FileFormatError
+        If ``key`` is not among them, or without ``key`` there is none or several.
+    """
+    if key is not None:
+        wanted = key if key.startswith("/") else f"/{key}"
+        if wanted not in keys:
+            raise FileFormatError(f"{path}: no table {key!r} in the file; tables: {keys}")
+        return wanted
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise FileFormatError(
+            f"{path}: the HDF5 file holds no pandas pose table (top-level objects: "
+            f"{_h5_names(path)}); DeepLabCut files hold one table"
+            f"{_sleap_hint(path)}"
+        )
+    raise FileFormatError(
+        f"{path}: the HDF5 file holds several pandas tables {keys}; pass key=... to choose one"
+    )
+
+
+@contextlib.contextmanager
+def open_pandas_table(path: Path, key: str | None) -> Iterator[tuple[Any, str]]:
+    """Yield ``(PandasTable, key)``: the pose table of a DeepLabCut ``.h5``, open with h5py.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is damaged, holds no (or several) tables, or the table is not a frame.
+    Unsupported
+        If the table has a layout pandas writes that the h5py reader does not decode (the
+        caller reads it with pandas).
+    """
+    import h5py
+
+    from liftpose_dlc.io._pandas_hdf import PandasTable, Unsupported, pandas_keys
+
+    try:
+        f = h5py.File(path, "r")
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError and others on damage
+        raise FileFormatError(f"{path}: cannot open the HDF5 file: {exc}") from exc
+    with f:
+        wanted = None
+        try:
+            wanted = pick_table_key(path, pandas_keys(f), key)
+            table = PandasTable(f[wanted])
+        except (FileFormatError, Unsupported):
+            raise
+        except Exception as exc:  # noqa: BLE001 - damaged content of any kind
+            what = f"table {wanted!r}" if wanted else "the file's tables"
+            raise FileFormatError(f"{path}: cannot read {what}: {_h5_reason(exc)}") from exc
+        try:
+            yield table, wanted
+        except (FileFormatError, Unsupported):
+            raise
+        except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+            raise FileFormatError(f"{path}: cannot read table {wanted!r}: {exc}") from exc
+
+
+def _h5_reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a name is not UTF-8 ({exc})"
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, OSError) else str(exc)
 
 
 def _h5_names(path: Path) -> list[str]:
@@ -484,7 +574,7 @@ def _read_our_attrs(path: Path, key: str) -> dict[str, Any]:
                 if np.isfinite(fps) and fps > 0:
                     out["fps"] = fps
             if f"{_ATTR}skeleton" in attrs:
-                edges = json.loads(attr_str(attrs[f"{_ATTR}skeleton"]))
+                edges = json_attr(attrs[f"{_ATTR}skeleton"])
                 out["skeleton"] = [(str(a), str(b)) for a, b in edges]
             if f"{_ATTR}individual" in attrs:
                 out["individual"] = attr_str(attrs[f"{_ATTR}individual"])
@@ -846,7 +936,10 @@ def same_hdf_table(frame: pd.DataFrame) -> Any:
     """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.h5`` holds ``frame``."""
 
     def verify(path: Path) -> None:
-        _same_values(path, frame, pd.read_hdf(path, HDF_KEY), rtol=0.0)
+        got = pd.read_hdf(path, HDF_KEY)
+        if not isinstance(got, pd.DataFrame):
+            raise ValueError(f"a {type(got).__name__} read back, a table written")
+        _same_values(path, frame, got, rtol=0.0)
 
     return verify
 
@@ -887,6 +980,11 @@ def _like_options(path: Path) -> dict[str, Any]:
         return {"scorer": reader.scorer, "multianimal": reader.multianimal}
 
 
+def _file_dims(probe: Probe) -> int:
+    """3 for a table of x, y, z (its chunk reader's ``n_dims`` tells it from the same header)."""
+    return 3 if find_dlc_3d_key(probe.path) is not None else 2
+
+
 def _chunk_reader(path: str | os.PathLike, **options: Any) -> Any:
     from liftpose_dlc.io.dlc_stream import DLCChunkReader
 
@@ -913,5 +1011,6 @@ FORMATS = (
         like_options=_like_options,
         chunk_reader=_chunk_reader,
         chunk_writer=_chunk_writer,
+        file_dims=_file_dims,
     ),
 )

@@ -2,9 +2,11 @@
 
 A DeepLabCut ``.h5`` of a long recording need not fit in memory:
 
-* :class:`DLCChunkReader` reads the pose table a slice of rows at a time (pandas
-  ``HDFStore.select(start=, stop=)``, which works for DeepLabCut's *table* format and for
-  the *fixed* format this package writes). A ``.csv`` is read whole.
+* :class:`DLCChunkReader` reads the pose table a slice of rows at a time, DeepLabCut's
+  *table* format and the *fixed* format this package writes with h5py
+  (:mod:`~liftpose_dlc.io._pandas_hdf`: no PyTables, whose state a damaged file can
+  corrupt), other layouts pandas writes with ``HDFStore.select(start=, stop=)``. A ``.csv``
+  is read whole.
 * :class:`DLCChunkWriter` writes the 3D table in pandas' *fixed* format (the one pandas 2.x,
   which DeepLabCut pins, reads), which pandas itself can only write from a whole
   DataFrame: the writer lets :func:`~liftpose_dlc.io.dlc.save_dlc` write the first rows
@@ -38,6 +40,8 @@ from liftpose_dlc.io._hdf5 import check_hdf5_tree, is_hdf5
 from liftpose_dlc.io.dlc import (
     HDF_KEY,
     INFERRED_KEY,
+    open_pandas_table,
+    pick_table_key,
     poses_from_dlc_table,
     poses_to_dlc_table,
     read_dlc_table,
@@ -83,12 +87,16 @@ class DLCChunkReader:
         ``{individual: bodyparts it has columns for}``.
     scorer
         The table's scorer.
+    n_dims
+        2 for a table of x, y (and likelihood), 3 for x, y, z.
     """
 
     def __init__(self, path: str | os.PathLike, *, key: str | None = None) -> None:
         self.path = check_file(path, "DeepLabCut file")
         self.source = Source(self.path, "DeepLabCut")
         self._store: pd.HDFStore | None = None
+        self._table: Any = None  # the table read with h5py (io/_pandas_hdf.py)
+        self._files = contextlib.ExitStack()
         self._frame: pd.DataFrame | None = None
         if is_hdf5(self.path):
             self._open_hdf(key)
@@ -97,7 +105,9 @@ class DLCChunkReader:
             self.n_frames = len(self._frame)
             head = self._frame.iloc[:1]
         try:
-            if self._store is not None:
+            if self._table is not None:
+                head = self._read_table(0, 1)
+            elif self._store is not None:
                 head = self._store.select(self.key, start=0, stop=1)
             self._set_columns(head)
         except BaseException:
@@ -105,24 +115,24 @@ class DLCChunkReader:
             raise
 
     def _open_hdf(self, key: str | None) -> None:
+        from liftpose_dlc.io._pandas_hdf import Unsupported
+
         check_hdf5_tree(self.path, "DeepLabCut HDF5 file")  # PyTables may crash on damage
+        try:  # h5py for the layouts DeepLabCut writes: no PyTables state a damaged file corrupts
+            self._table, self.key = self._files.enter_context(open_pandas_table(self.path, key))
+            self.n_frames = self._table.n_rows
+            return
+        except Unsupported:
+            self._files.close()
         try:
             store = pd.HDFStore(self.path, mode="r")
         except Exception as exc:  # noqa: BLE001 - PyTables raises many kinds
             raise FileFormatError(f"{self.path}: cannot open the HDF5 file: {exc}") from exc
-        keys = store.keys()
-        if key is not None:
-            wanted = key if key.startswith("/") else f"/{key}"
-            if wanted not in keys:
-                store.close()
-                raise FileFormatError(f"{self.path}: no table {key!r} in the file; tables: {keys}")
-        elif len(keys) == 1:
-            wanted = keys[0]
-        else:
+        try:
+            wanted = pick_table_key(self.path, store.keys(), key)
+        except FileFormatError:
             store.close()
-            # let the reader of io/dlc.py explain (no table, several tables, a SLEAP file)
-            read_dlc_table(self.path, key=key)
-            raise FileFormatError(f"{self.path}: not a DeepLabCut pose table")  # pragma: no cover
+            raise
         self._store, self.key = store, wanted
         storer = store.get_storer(wanted)  # type: ignore[operator]  # not in pandas-stubs
         if getattr(storer, "is_table", False):
@@ -146,6 +156,7 @@ class DLCChunkReader:
         self.multianimal = head.columns.nlevels == 4
         self.individuals = poses.individuals
         self.keypoints = poses.keypoints
+        self.n_dims = poses.n_dims
         cols = head.columns
         levels = [[str(v) for v in cols.get_level_values(i)] for i in range(cols.nlevels)]
         self.scorer = levels[0][0] if levels[0] else "liftpose-dlc"
@@ -157,10 +168,20 @@ class DLCChunkReader:
             present[poses.individuals[0]] = set(levels[1])
         self.present = present
 
+    def _read_table(self, a: int, b: int) -> pd.DataFrame:
+        try:
+            return cast(pd.DataFrame, self._table.read(a, b))
+        except Exception as exc:  # noqa: BLE001 - damaged rows of any kind
+            raise FileFormatError(
+                f"{self.path}: cannot read rows {a}-{b} of {self.key!r}: {exc}"
+            ) from exc
+
     def read(self, start: int, stop: int) -> Poses:
         """Rows ``start`` to ``stop`` (exclusive) as 2D :class:`~liftpose_dlc.Poses`."""
         a, b = int(start), min(self.n_frames, int(stop))
-        if self._store is not None:
+        if self._table is not None:
+            frame = self._read_table(a, b)
+        elif self._store is not None:
             try:
                 # a DeepLabCut pose table is stored as a DataFrame
                 frame = cast(pd.DataFrame, self._store.select(self.key, start=a, stop=b))
@@ -183,6 +204,8 @@ class DLCChunkReader:
 
     def close(self) -> None:
         """Close the file."""
+        self._table = None
+        self._files.close()
         if self._store is not None:
             self._store.close()
             self._store = None

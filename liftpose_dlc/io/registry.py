@@ -26,7 +26,17 @@ from liftpose_dlc._files import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io._hdf5 import attr_str, is_hdf5, open_hdf5
 
-__all__ = ["Format", "Probe", "FORMAT_MODULES", "formats", "get_format", "sniff", "writer_for"]
+__all__ = [
+    "Format",
+    "Probe",
+    "FORMAT_MODULES",
+    "formats",
+    "get_format",
+    "recognise",
+    "require_2d",
+    "sniff",
+    "writer_for",
+]
 
 #: The modules that declare formats (each has a ``FORMATS`` tuple), in sniffing order.
 FORMAT_MODULES: tuple[str, ...] = (
@@ -75,7 +85,13 @@ class Format:
         ``like_options(input_path) -> dict``: writer options taken from the input a result
         came from (e.g. DeepLabCut's scorer), or None.
     chunk_reader, chunk_writer
-        Classes reading / writing the format a chunk of frames at a time, or None.
+        Classes reading / writing the format a chunk of frames at a time, or None. A chunk
+        reader reads the file's header once and tells ``keypoints``, ``individuals``,
+        ``n_frames`` and ``n_dims``.
+    file_dims
+        ``file_dims(probe) -> 2 or 3``: the dimensions of the poses one file holds, for a
+        format whose files may hold either (a DeepLabCut table, a SLEAP analysis-style file
+        written from 3D); None: those of ``dims``.
     """
 
     name: str
@@ -91,6 +107,13 @@ class Format:
     like_options: Callable[[Path], dict[str, Any]] | None = None
     chunk_reader: Any = None
     chunk_writer: Any = None
+    file_dims: Callable[[Probe], int] | None = None
+
+    def dims_of(self, probe: Probe) -> int | None:
+        """The dimensions of the poses in the file ``probe`` looked at (None: unknown)."""
+        if self.file_dims is not None:
+            return self.file_dims(probe)
+        return self.dims[0] if len(self.dims) == 1 else None
 
 
 @dataclass
@@ -203,13 +226,21 @@ def sniff(path: str | os.PathLike, *, dims: int | None = None) -> Format:
     FileFormatError
         If no format recognises it (the message says what the file looks like).
     """
+    return recognise(path, dims=dims)[0]
+
+
+def recognise(path: str | os.PathLike, *, dims: int | None = None) -> tuple[Format, Probe]:
+    """:func:`sniff`, and the :class:`Probe` it looked with (for :meth:`Format.dims_of`).
+
+    Raises the errors of :func:`sniff`.
+    """
     what = {2: "2D pose file", 3: "3D pose file"}.get(dims or 0, "pose file")
     p = check_file(path, what)
     probe = Probe.of(p)
     candidates = [f for f in formats() if f.read is not None and (dims is None or dims in f.dims)]
     for fmt in candidates:
         if fmt.sniff(probe):
-            return fmt
+            return fmt, probe
     from liftpose_dlc.io._sniff import describe_content
 
     hdf5 = [f.description for f in candidates if f.name in _HDF5_FORMATS]
@@ -222,6 +253,24 @@ def sniff(path: str | os.PathLike, *, dims: int | None = None) -> Format:
         f"{p}: not a recognised {what}; liftpose-dlc reads "
         f"{'; '.join(f.description for f in candidates)}. The file is {describe_content(p)}"
     )
+
+
+def require_2d(path: str | os.PathLike, n_dims: int | None) -> None:
+    """Raise a clear error when a file of 3D poses (a lifted ``_3d.h5``) is given to be lifted.
+
+    ``n_dims`` is what :meth:`Format.dims_of` (or a chunk reader, from the header it read)
+    says the file holds; ``None`` (not known) passes.
+
+    Raises
+    ------
+    FileFormatError
+        If ``n_dims`` is 3.
+    """
+    if n_dims == 3:
+        raise FileFormatError(
+            f"{path}: this is already 3D (x, y, z poses, e.g. a lifted _3d.h5); lifting takes "
+            "2D tracking (DeepLabCut or SLEAP output)"
+        )
 
 
 _HDF5_FORMATS = ("dlc", "sleap", "sleap_analysis", "sleap-anipose")

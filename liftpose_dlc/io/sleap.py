@@ -940,6 +940,16 @@ def _sniff_analysis(probe: Probe) -> bool:
     return bool(h5) and "tracks" in h5["datasets"] and "node_names" in h5["names"]
 
 
+def _analysis_dims(probe: Probe) -> int:
+    """3 for an analysis-layout file that holds 3D (ours, or ``tracks`` ``(F, T, N, 3)``)."""
+    h5 = probe.h5
+    shape: tuple[int, ...] = h5["datasets"].get("tracks") or ()
+    three_d = h5["format"] == POINTS3D_FORMAT or (
+        len(shape) == 4 and shape[-1] == 3 and 2 not in shape[1:3]
+    )
+    return 3 if three_d else 2
+
+
 def _sniff_slp(probe: Probe) -> bool:
     if probe.is_hdf5:
         names = set(probe.h5["names"])
@@ -973,6 +983,7 @@ FORMATS = (
         read=load_sleap,
         software=(SOFTWARE,),
         write_as=_WRITE_AS,
+        file_dims=_analysis_dims,
     ),
     Format(
         name="sleap",

@@ -40,6 +40,7 @@ __all__ = [
     "EpochResult",
     "TrainState",
     "validation_mask",
+    "DEFAULT_VAL_FRACTION",
     "evaluate",
     "resolve_device",
     "observe_training",
@@ -77,6 +78,15 @@ LOSSES = ("l1", "mse", "mpjpe")
 LR_SCHEDULES = ("step", "cosine")
 
 
+#: The fraction of the training frames held out for validation unless one is asked for, by
+#: every way into training (``Lifter.fit``, ``train_from_library``, ``train_dlc_project``, the
+#: seed's ``train`` and the command line): none. With the cosine schedule the last epoch is
+#: the best one (``benchmarks/RESULTS.md``), so every frame is trained on; ``val=0.1`` holds
+#: out the last 10% of each sequence (:func:`validation_mask`) to select the epoch and
+#: report a validation error.
+DEFAULT_VAL_FRACTION = 0.0
+
+
 @dataclass(frozen=True)
 class TrainOptions(OptionsMixin):
     """Training settings.
@@ -86,8 +96,8 @@ class TrainOptions(OptionsMixin):
     max_norm=True, weight_decay=0, loss="l1"`` with the staircase schedule alone and the
     epoch selected on held-out frames (with the network's ``dropout=0.5``); the defaults
     differ in ``epochs``, ``batch_size``, ``lr_schedule`` (cosine: training ends at a low
-    rate, so the last epoch is kept), ``val_fraction`` (0: every frame is trained on) and
-    ``loss`` (``"mpjpe"``, the evaluation metric itself).
+    rate, so the last epoch is kept), ``val_fraction`` (:data:`DEFAULT_VAL_FRACTION`, 0: every
+    frame is trained on) and ``loss`` (``"mpjpe"``, the evaluation metric itself).
 
     Attributes
     ----------
@@ -115,8 +125,9 @@ class TrainOptions(OptionsMixin):
     weight_decay
         Adam's L2 weight decay.
     val_fraction
-        Fraction of the training frames held out (the last frames of each sequence) to
-        select the best epoch; 0 (default) trains on every frame and keeps the last epoch.
+        Fraction of the training frames held out (:func:`validation_mask`: the last frames
+        of each sequence) to select the best epoch and report a validation error;
+        :data:`DEFAULT_VAL_FRACTION` (0) trains on every frame and keeps the last epoch.
     loss
         ``"l1"`` (the seed's) or ``"mse"`` on the standardised coordinates, or ``"mpjpe"``
         (default): the mean Euclidean distance per joint in the data's units (the
@@ -143,7 +154,7 @@ class TrainOptions(OptionsMixin):
     lr_schedule: str = "cosine"
     max_norm: bool | float = True
     weight_decay: float = 0.0
-    val_fraction: float = 0.0
+    val_fraction: float = DEFAULT_VAL_FRACTION
     loss: str = "mpjpe"
     ema: float = 0.0
     seed: int = 0

@@ -117,20 +117,12 @@ class ModelCard:
     @property
     def licences(self) -> list[str]:
         """The licences of the training data (each once, in order)."""
-        out: list[str] = []
-        for d in self.training_data:
-            if d.licence not in out:
-                out.append(d.licence)
-        return out
+        return list(dict.fromkeys(d.licence for d in self.training_data))
 
     @property
     def citations(self) -> list[str]:
         """The citations of the training data (each once, in order)."""
-        out: list[str] = []
-        for d in self.training_data:
-            if d.citation not in out:
-                out.append(d.citation)
-        return out
+        return list(dict.fromkeys(d.citation for d in self.training_data))
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "model card") -> ModelCard:

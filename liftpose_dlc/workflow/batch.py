@@ -121,12 +121,15 @@ def _lift_task(
     options: Mapping[str, Any],
 ) -> tuple[str, int, int]:
     """Lift one video on a worker; return ``(dest, process id, id of the lifter used)``."""
+    from liftpose_dlc.io.registry import get_format
     from liftpose_dlc.workflow.dlc_project import _check_bodyparts
     from liftpose_dlc.workflow.files import lift_dlc_file
 
     lifter = worker_lifter(model, bodyparts, keypoint_map, where)
-    _check_bodyparts(cfg, Path(analysis))
-    lift_dlc_file(analysis, dest, lifter, **options)
+    # one read of the table's header serves the bodyparts check, the 3D check and the lift
+    with get_format("dlc").chunk_reader(analysis) as reader:
+        _check_bodyparts(cfg, Path(analysis), reader.keypoints)
+        lift_dlc_file(analysis, dest, lifter, reader=reader, **options)
     return dest, os.getpid(), id(lifter)
 
 

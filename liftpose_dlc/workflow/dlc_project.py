@@ -431,6 +431,7 @@ def lift_dlc_project(
         find_analysis_outputs,
         read_dlc_config,
     )
+    from liftpose_dlc.io.registry import get_format
 
     cfg = read_dlc_config(config_path)
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
@@ -499,8 +500,12 @@ def lift_dlc_project(
             if parallel:
                 jobs[video] = (Path(analysis), dest)
                 continue
-            _check_bodyparts(cfg, analysis)
-            with progress_bar(verbose, total=None, desc=video.name, leave=False) as frames_bar:
+            # one read of the table's header serves the bodyparts check, the 3D check and the lift
+            with (
+                get_format("dlc").chunk_reader(analysis) as reader,
+                progress_bar(verbose, total=None, desc=video.name, leave=False) as frames_bar,
+            ):
+                _check_bodyparts(cfg, analysis, reader.keypoints)
                 lift_dlc_file(
                     analysis,
                     dest,
@@ -520,6 +525,7 @@ def lift_dlc_project(
                     floor=floor,
                     root_height=root_height,
                     model_ref=project_lifter_path(cfg["config_path"]) if model is None else model,
+                    reader=reader,
                 )
             report[video] = VideoLift(
                 Path(video), Path(analysis), dest, csv_dest if save_as_csv else None
@@ -587,13 +593,13 @@ class BodypartsWarning(UserWarning):
     """An analysis output's bodyparts are not the config's (renamed after the analysis?)."""
 
 
-def _check_bodyparts(cfg: Mapping[str, Any], analysis: Path) -> None:
-    """Warn when ``analysis`` has other bodyparts than ``config.yaml`` (the file's are used)."""
-    from liftpose_dlc.io.dlc_project import config_bodyparts
-    from liftpose_dlc.io.dlc_stream import DLCChunkReader
+def _check_bodyparts(cfg: Mapping[str, Any], analysis: Path, in_file: Sequence[str]) -> None:
+    """Warn when ``analysis`` has other bodyparts (``in_file``) than ``config.yaml``.
 
-    with DLCChunkReader(analysis) as reader:
-        in_file = list(reader.keypoints)
+    The file's are used.
+    """
+    from liftpose_dlc.io.dlc_project import config_bodyparts
+
     in_config = config_bodyparts(cfg)
     if set(in_file) == set(in_config):
         return

@@ -21,6 +21,7 @@ partial file, and an existing output is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -132,68 +133,69 @@ def lift_file(
     >>> lift_file("centered_pair_predictions.slp", "fly.safetensors")  # doctest: +SKIP
     PosixPath('centered_pair_predictions_3d.h5')
     """
-    from liftpose_dlc.io import detect_format
+    from liftpose_dlc.io.registry import recognise, require_2d
 
     src = check_file(path, "pose file")
-    fmt = detect_format(src)
-    _refuse_3d(src, fmt)
+    fmt, probe = recognise(src, dims=2)
     dest = Path(output).expanduser() if output is not None else output_path(src)
     if dest.resolve() == src.resolve():
         raise FileFormatError(f"{src}: the output would replace the input; choose another output")
-    from liftpose_dlc.pretrained.views import apply_view
+    with contextlib.ExitStack() as stack:
+        # a DeepLabCut table's header, read once, tells its dims, keypoints and size
+        reader = stack.enter_context(fmt.chunk_reader(src)) if fmt.name == "dlc" else None
+        require_2d(src, fmt.dims_of(probe) if reader is None else reader.n_dims)
+        from liftpose_dlc.pretrained.views import apply_view
 
-    lifter = apply_view(as_lifter(model), view)
-    poses_in = None
-    from liftpose_dlc.pretrained.adapt import adapt_lifter, needs_adapting
+        lifter = apply_view(as_lifter(model), view)
+        poses_in = None
+        from liftpose_dlc.pretrained.adapt import adapt_lifter, needs_adapting
 
-    if needs_adapting(lifter, keypoint_map):
-        if fmt == "dlc":
-            from liftpose_dlc.io.registry import get_format
-
-            with get_format("dlc").chunk_reader(src) as reader:
+        if needs_adapting(lifter, keypoint_map):
+            if reader is not None:
                 names = list(reader.keypoints)
-        else:
-            from liftpose_dlc.io import load_poses
+            else:
+                from liftpose_dlc.io import load_poses
 
-            poses_in = load_poses(src, format=fmt)
-            names = poses_in.keypoints
-        # a MappedLifter lifts like a Lifter (keypoints, roots, target_sets, predict)
-        lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
-        if match is not None and not match.is_identity:
-            say(f"{src.name}: {match.describe()}", verbose)
-    options = {
-        "pcutoff": pcutoff,
-        "infer_occluded": infer_occluded,
-        "root_positions": root_positions,
-        "chunk_size": chunk_size,
-        "device": device,
-        "cancel": cancel,
-    }
-    place = {
-        "frame": frame,
-        "cameras": cameras,
-        "camera": camera,
-        "floor": floor,
-        "root_height": root_height,
-    }
-    if fmt == "dlc":
-        check_overwrite(dest, overwrite)
-        with progress_bar(verbose, total=None, desc=src.name) as bar:
-            return lift_dlc_file(
-                src,
-                dest,
-                lifter,
-                overwrite=overwrite,
-                save_as_csv=save_as_csv,
-                progress=bar,
-                model_ref=model,
-                **options,
-                **place,
-            )
+                poses_in = load_poses(src, format=fmt.name)
+                names = poses_in.keypoints
+            # a MappedLifter lifts like a Lifter (keypoints, roots, target_sets, predict)
+            lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
+            if match is not None and not match.is_identity:
+                say(f"{src.name}: {match.describe()}", verbose)
+        options = {
+            "pcutoff": pcutoff,
+            "infer_occluded": infer_occluded,
+            "root_positions": root_positions,
+            "chunk_size": chunk_size,
+            "device": device,
+            "cancel": cancel,
+        }
+        place = {
+            "frame": frame,
+            "cameras": cameras,
+            "camera": camera,
+            "floor": floor,
+            "root_height": root_height,
+        }
+        if reader is not None:
+            check_overwrite(dest, overwrite)
+            with progress_bar(verbose, total=None, desc=src.name) as bar:
+                return lift_dlc_file(
+                    src,
+                    dest,
+                    lifter,
+                    overwrite=overwrite,
+                    save_as_csv=save_as_csv,
+                    progress=bar,
+                    model_ref=model,
+                    reader=reader,
+                    **options,
+                    **place,
+                )
     check_overwrite(dest, overwrite)
     from liftpose_dlc.io import load_poses, save_poses
 
-    poses_2d = poses_in if poses_in is not None else load_poses(src, format=fmt)
+    poses_2d = poses_in if poses_in is not None else load_poses(src, format=fmt.name)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
         result = lift_poses(poses_2d, lifter, progress=bar.update, **options, **place)
     fields = lifted_fields(lifter, poses_2d.source, model, frame=result.poses.frame or "camera")
@@ -234,6 +236,7 @@ def lift_dlc_file(
     camera: str | None = None,
     floor: Any = None,
     root_height: float | None = None,
+    reader: Any = None,
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
@@ -241,16 +244,20 @@ def lift_dlc_file(
     stored in the file's attributes; ``fps`` defaults to DeepLabCut's ``_meta.pickle`` when
     ``read_meta``. ``progress`` is a tqdm-like bar (its ``total`` is set here).
     ``model_ref`` (default ``lifter``) is what the file records as the lifter (a model file's
-    path names it, see :func:`~liftpose_dlc.io.metadata.describe_lifter`). Other
-    parameters: see :func:`lift_file`. Returns ``dest``.
+    path names it, see :func:`~liftpose_dlc.io.metadata.describe_lifter`). ``reader`` is
+    ``src``'s chunk reader when the caller opened it already (its header, read once, served
+    the caller's checks; it stays open). Other parameters: see :func:`lift_file`. Returns
+    ``dest``.
 
     Raises
     ------
+    FileFormatError
+        If ``src`` holds 3D poses, or no frames.
     LiftCancelled
         If ``cancel`` became true: the output is not written (an existing one is kept).
     """
     from liftpose_dlc.io.dlc_project import read_dlc_meta
-    from liftpose_dlc.io.registry import get_format
+    from liftpose_dlc.io.registry import get_format, require_2d
 
     dlc = get_format("dlc")
     src, dest = Path(src), Path(dest)
@@ -270,7 +277,8 @@ def lift_dlc_file(
         root_height=root_height,
         hint=src.name,
     )
-    with dlc.chunk_reader(src) as reader:
+    with contextlib.nullcontext(reader) if reader is not None else dlc.chunk_reader(src) as reader:
+        require_2d(src, reader.n_dims)
         if reader.n_frames == 0:
             raise FileFormatError(f"{src}: the table has no frames")
         if fps is None and read_meta:
@@ -311,27 +319,3 @@ def lift_dlc_file(
                 if progress is not None:
                     progress.update(chunk.n_frames)
     return dest
-
-
-def _refuse_3d(src: Path, fmt: str) -> None:
-    """Raise a clear error for a 3D file (a lifted ``_3d.h5``, a triangulation) given as 2D."""
-    three_d = False
-    if fmt == "dlc":
-        from liftpose_dlc.io.dlc import find_dlc_3d_key
-
-        three_d = find_dlc_3d_key(src) is not None
-    elif fmt == "sleap_analysis":
-        import h5py
-
-        from liftpose_dlc.io.sleap import POINTS3D_FORMAT
-
-        with h5py.File(src, "r") as f:
-            shape = f["tracks"].shape
-            three_d = f.attrs.get("format") == POINTS3D_FORMAT or (
-                len(shape) == 4 and shape[-1] == 3 and 2 not in shape[1:3]
-            )
-    if three_d:
-        raise FileFormatError(
-            f"{src}: this is already 3D (x, y, z poses, e.g. a lifted _3d.h5); lifting takes "
-            "2D tracking (DeepLabCut or SLEAP output)"
-        )

@@ -105,16 +105,12 @@ def _cameras_for_training(
         raise ConfigError("angle_ranges is for virtual cameras: give it with cameras=None")
     if isinstance(cameras, (str, os.PathLike)):
         path = check_file(cameras, "camera calibration")
-        cams = load_calibration(path)
-        return cams, {"kind": "calibration", "file": str(path), "names": list(cams)}
+        calibrated = load_calibration(path)
+        return calibrated, {"kind": "calibration", "file": str(path), "names": list(calibrated)}
     if isinstance(cameras, Camera):
         cameras = [cameras]
     names = list(cameras) if isinstance(cameras, Mapping) else [c.name for c in cameras]
     return cameras, {"kind": "given", "names": [None if n is None else str(n) for n in names]}
-
-
-#: Fraction of each training sequence that :func:`train_from_library` holds out (no ``val``).
-WORKFLOW_VAL_FRACTION = 0.1
 
 
 def _validation_monitor(
@@ -239,9 +235,11 @@ def train_from_library(
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ``init``
         to fine-tune a lifter, ...), sorted by
-        :func:`~liftpose_dlc.lifter.lifter.split_options`. Unlike :meth:`Lifter.fit`, ``val``
-        is :data:`WORKFLOW_VAL_FRACTION` when not given, and its frames are logged as
-        ``loss_test``/``err_test``.
+        :func:`~liftpose_dlc.lifter.lifter.split_options`. ``val`` (default
+        :data:`~liftpose_dlc.lifter.session.DEFAULT_VAL_FRACTION`, as for :meth:`Lifter.fit`:
+        every frame trained on) holds out the last frames of each sequence
+        (:func:`~liftpose_dlc.lifter.session.validation_mask`), which select the epoch and
+        are logged as ``loss_test``/``err_test``.
 
     Returns
     -------
@@ -307,12 +305,10 @@ def train_from_library(
             fit_opts.setdefault(key, value)
         fit_opts["init"] = tune.base
     else:
+        assert target_sets is not None  # filled in above when there is no init
         lifter = Lifter(names, roots_, target_sets, **encoder_opts, **model_opts)
     fit_opts.setdefault("seed", seed)
-    if "val" not in fit_opts and "val_fraction" not in fit_opts:
-        # unlike Lifter.fit (0: every frame trained on), hold out 10% of each sequence to
-        # select the epoch and report a validation error
-        fit_opts["val"] = WORKFLOW_VAL_FRACTION
+    monitor = None
     if "test" not in fit_opts:
         val = fit_opts.get("val", fit_opts.get("val_fraction"))
         monitor = _validation_monitor(pairs_2d, pairs_3d, val)
@@ -386,8 +382,8 @@ def train_from_library(
             "floor_clearance": lifter.floor_clearance,
             "output": "3D of each target set relative to its root, in the library's units, in "
             "the frame of the camera the 2D is seen from",
-            "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt "
-            "(loss_test/err_test: the validation frames)",
+            "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt"
+            + (" (loss_test/err_test: the validation frames)" if monitor is not None else ""),
         }
         with atomic_path(record_path, overwrite) as tmp:
             tmp.write_text(

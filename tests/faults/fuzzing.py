@@ -69,9 +69,6 @@ TARGETS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 GOOD = ("read", "error")  # outcomes that pass
-#: The detail of a case that crashed a worker that had run earlier cases and passed alone
-#: in a fresh one (RELIABILITY.md, open finding): its verdict is the fresh process's.
-AFTER_EARLIER = "crashed after earlier cases in the same worker"
 #: Seconds a worker may take to start (import torch, pandas, h5py, sleap-io).
 STARTUP_TIMEOUT = 180.0
 #: A case that times out is run once more (in a fresh worker) with this many times the time:
@@ -100,6 +97,7 @@ class Outcome:
     kind: str  # read | error | wrong-type | unnamed | hang | crash
     detail: str = ""
     seconds: float = 0.0
+    pid: int | None = None  # the worker process that ran it
 
     @property
     def ok(self) -> bool:
@@ -213,39 +211,31 @@ class _Worker:
         except BrokenPipeError:
             line = None
         seconds = time.perf_counter() - t0
+        pid = self.proc.pid
         if line is None:
             code = self.proc.wait()
             self.proc = None
-            return Outcome(case, "crash", f"the interpreter died (exit code {code})", seconds)
+            return Outcome(case, "crash", f"the interpreter died (exit code {code})", seconds, pid)
         answer = json.loads(line)
         if answer["ok"]:
-            return Outcome(case, "read", "", seconds)
+            return Outcome(case, "read", "", seconds, pid)
         message = answer["message"]
         if not answer["liftpose"]:
-            return Outcome(case, "wrong-type", f"{answer['type']}: {message[:300]}", seconds)
+            return Outcome(case, "wrong-type", f"{answer['type']}: {message[:300]}", seconds, pid)
         assert case.path is not None
         if case.path.name not in message:
-            return Outcome(case, "unnamed", f"{answer['type']}: {message[:300]}", seconds)
-        return Outcome(case, "error", answer["type"], seconds)
-
-
-def _is_hdf5(path: Path) -> bool:
-    from liftpose_dlc.io._hdf5 import is_hdf5
-
-    return is_hdf5(path)
+            return Outcome(case, "unnamed", f"{answer['type']}: {message[:300]}", seconds, pid)
+        return Outcome(case, "error", answer["type"], seconds, pid)
 
 
 def run_cases(cases: list[Case], *, workers: int = 2, timeout: float = 10.0) -> list[Outcome]:
     """Run every case on ``workers`` worker processes; return the outcomes in case order.
 
-    A worker is restarted after a hang or a crash, and after every case whose source is an
-    HDF5 file (``.h5``, ``.slp``) that did not read cleanly: an earlier damaged HDF5 read
-    can corrupt PyTables' state in the process, so the outcome of a later case would
-    depend on which cases the same worker ran before (it did: a segmentation fault on a file
-    that raises a clean error in a fresh process). Each case's outcome is then a property
-    of that case alone, whatever the interleaving of the workers. A crash of a worker that had
-    run earlier cases is run once more in a fresh worker; the fresh run decides the verdict
-    and the detail (``AFTER_EARLIER``) keeps the first crash on record.
+    Each worker is one long-lived interpreter that reads case after case, as a napari session
+    or a batch script does: a damaged file must leave no state behind that breaks a later
+    read (DeepLabCut ``.h5`` files are read with h5py, not PyTables, for this: RELIABILITY.md).
+    A worker is restarted only after a hang or a crash, which fail the run; a case that
+    timed out runs once more with :data:`RETRY_FACTOR` times the time (a busy machine).
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -268,19 +258,7 @@ def run_cases(cases: list[Case], *, workers: int = 2, timeout: float = 10.0) -> 
                     outcome = worker.run(case, RETRY_FACTOR * timeout)
                     if outcome.ok:
                         outcome.detail = f"slow: over {timeout:.0f} s once, then answered"
-                elif outcome.kind == "crash" and worker.cases_run > 1:
-                    # did the case crash, or the state earlier cases left? once more, alone
-                    first = outcome.detail
-                    outcome = worker.run(case, timeout)
-                    if outcome.ok:
-                        outcome.detail = f"{AFTER_EARLIER}: {first}; alone: {outcome.kind}"
                 results[case.index] = outcome
-                if outcome.kind != "read" and _is_hdf5(case.source):
-                    # a damaged HDF5 read can leave HDF5/PyTables state corrupted without a
-                    # visible error, and a later read in the same process then crashes
-                    # (RELIABILITY.md, open finding): each such case ends its worker, so
-                    # every case starts in a process no damaged HDF5 error has touched
-                    worker.stop()
         finally:
             worker.stop()
 

@@ -47,6 +47,7 @@ def test_train_dlc_project_saves_lifter_and_record_inside_the_project(project):
         epochs=1,
         linear_size=16,
         units="mm",
+        val=0.1,
         verbose=False,
     )
     assert project.read_bytes() == before  # DeepLabCut's config is never edited
