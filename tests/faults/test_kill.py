@@ -161,7 +161,8 @@ def test_a_killed_training_keeps_the_previous_lifter_and_its_log(workdir: Path, 
         assert visible == kept  # model, record, log and checkpoints of the kept lifter
         if sig == signal.SIGINT:
             assert _stray(tmp_path) == stray  # Ctrl-C removes the run's folder
-    rerun = subprocess.run([*train, "--epochs", "1", "--overwrite"], env=env, timeout=600)
+    # training is seeded (the same call gives the same bytes): two epochs make a new lifter
+    rerun = subprocess.run([*train, "--epochs", "2", "--overwrite"], env=env, timeout=600)
     assert rerun.returncode == 0
     assert model.read_bytes() != kept[Path("m.safetensors")]
 
