@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             client, _ = open_client("local", n)
             t_start = time.perf_counter() - t0
             try:
-                client.run(lambda: __import__("liftpose_dlc.workflow.files"))
+                client.run(lambda: __import__("liftpose_dlc.workflow.file_lift"))
                 warm = _lift(config, videos, model, scheduler=client)
             finally:
                 client.cluster.close()

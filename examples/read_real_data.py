@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import liftpose_dlc as lp
-from liftpose_dlc.io.dlc_project import config_pcutoff
+from liftpose_dlc.io.dlc_config import config_pcutoff
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LIFTPOSE_SHARED_DATA", REPO.parent / "shared" / "data"))

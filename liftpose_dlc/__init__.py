@@ -24,8 +24,8 @@ _EXPORTS: dict[str, str] = {
     "save_poses": "liftpose_dlc.io",
     "load_dlc": "liftpose_dlc.io.dlc",
     "save_dlc": "liftpose_dlc.io.dlc",
-    "read_dlc_config": "liftpose_dlc.io.dlc_project",
-    "find_analysis_outputs": "liftpose_dlc.io.dlc_project",
+    "read_dlc_config": "liftpose_dlc.io.dlc_config",
+    "find_analysis_outputs": "liftpose_dlc.io.dlc_config",
     "load_sleap": "liftpose_dlc.io.sleap",
     "load_sleap_3d": "liftpose_dlc.io.sleap",
     "save_sleap_3d": "liftpose_dlc.io.sleap",
@@ -68,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.io import load_poses, save_poses
     from liftpose_dlc.io.calibration import load_calibration
     from liftpose_dlc.io.dlc import load_dlc, save_dlc
-    from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
+    from liftpose_dlc.io.dlc_config import find_analysis_outputs, read_dlc_config
     from liftpose_dlc.io.poses3d import load_poses_3d
     from liftpose_dlc.io.sleap import load_sleap, load_sleap_3d, save_sleap_3d
     from liftpose_dlc.keypoint_names import propose_keypoint_map

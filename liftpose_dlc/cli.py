@@ -210,7 +210,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _load_pairs(path: str) -> dict[str, Any]:
     import numpy as np
 
-    from liftpose_dlc._files import check_file
+    from liftpose_dlc._filesystem import check_file
     from liftpose_dlc.errors import FileFormatError
 
     p = check_file(path, "training data (.npz)")
@@ -624,7 +624,7 @@ def _write_evaluation(
 ) -> None:
     import yaml
 
-    from liftpose_dlc._files import atomic_path
+    from liftpose_dlc._filesystem import atomic_path
 
     data = {"errors": evaluation.to_dict(), "figures": {k: str(v) for k, v in figures.items()}}
     with atomic_path(out / "evaluation.yaml", overwrite=overwrite) as tmp:

@@ -439,7 +439,7 @@ def read_keypoint_map(path: str | os.PathLike) -> dict[str, str | None]:
     """
     import yaml
 
-    from liftpose_dlc._files import check_file
+    from liftpose_dlc._filesystem import check_file
 
     p = check_file(path, "keypoint map")
     try:
@@ -471,7 +471,7 @@ def write_keypoint_map(
     """
     import yaml
 
-    from liftpose_dlc._files import atomic_path
+    from liftpose_dlc._filesystem import atomic_path
 
     dest = Path(path)
     lines = ["# your keypoint: model keypoint (null: not used); written by liftpose-dlc"]

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._filesystem import atomic_path, check_file
 from liftpose_dlc.errors import ConfigError, KeypointError
 from liftpose_dlc.metrics import normalize_target_sets
 from liftpose_dlc.skeleton import LIMB_PALETTE, Skeleton

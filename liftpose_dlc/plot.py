@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_image
+from liftpose_dlc._filesystem import atomic_path, check_image
 from liftpose_dlc.errors import (
     ConfigError,
     FileFormatError,

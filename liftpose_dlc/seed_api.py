@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._filesystem import atomic_path, check_file
 from liftpose_dlc.errors import ConfigError, FileFormatError, MissingFileError
 from liftpose_dlc.lifter.inputs import to_array, to_mask
 from liftpose_dlc.lifter.lifter import CKPT_BEST, FIT_DATA, Lifter, known_options, split_options

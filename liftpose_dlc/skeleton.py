@@ -418,7 +418,7 @@ class Skeleton:
         >>> Skeleton.from_dlc_config(cfg).limbs
         (('snout',), ('leftear',), ('rightear',), ('tailbase',))
         """
-        from liftpose_dlc.io.dlc_project import as_config, config_bodyparts
+        from liftpose_dlc.io.dlc_config import as_config, config_bodyparts
 
         cfg = as_config(config)
         where = str(cfg.get("config_path", "DeepLabCut config"))

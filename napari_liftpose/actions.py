@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import ConfigError, FileFormatError, LiftPoseError
-from liftpose_dlc.io.dlc_project import VIDEO_EXTENSIONS
+from liftpose_dlc.io.dlc_config import VIDEO_EXTENSIONS
 from liftpose_dlc.poses import Poses
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,7 +186,7 @@ def inspect_tracking(
 
 def _inspect_dlc_config(config_path: Path, video: str | os.PathLike | None) -> TrackingInfo:
     from liftpose_dlc.io.dlc import load_dlc
-    from liftpose_dlc.io.dlc_project import find_analysis_outputs, read_dlc_config
+    from liftpose_dlc.io.dlc_config import find_analysis_outputs, read_dlc_config
 
     cfg = read_dlc_config(config_path)
     if video is not None:
@@ -209,7 +209,7 @@ def _inspect_dlc_config(config_path: Path, video: str | os.PathLike | None) -> T
 def _dlc_info(
     picked: Path, poses_path: Path, poses: Poses, config: Path | None, video: Path | None
 ) -> TrackingInfo:
-    from liftpose_dlc.io.dlc_project import config_pcutoff, config_skeleton, read_dlc_config
+    from liftpose_dlc.io.dlc_config import config_pcutoff, config_skeleton, read_dlc_config
 
     pcutoff = None
     lifter = None
@@ -245,7 +245,7 @@ def find_dlc_config(
     ... # doctest: +SKIP
     PosixPath('config.yaml')
     """
-    from liftpose_dlc.io.dlc_project import config_bodyparts, read_dlc_config
+    from liftpose_dlc.io.dlc_config import config_bodyparts, read_dlc_config
 
     here = Path(pose_path).expanduser().resolve().parent
     for folder in (here, here.parent):

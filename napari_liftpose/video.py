@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError, MissingDependencyError
 
 __all__ = ["VideoArray"]

@@ -27,7 +27,7 @@ from liftpose_dlc.engine import (  # noqa: E402
 )
 from liftpose_dlc.errors import ConfigError, KeypointError  # noqa: E402
 from liftpose_dlc.workflow import lift_poses  # noqa: E402
-from liftpose_dlc.workflow.files import lift_dlc_file  # noqa: E402
+from liftpose_dlc.workflow.file_lift import lift_dlc_file  # noqa: E402
 
 one_torch_thread = pytest.fixture(autouse=True)(one_thread_fixture)
 

@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 import yaml
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._filesystem import atomic_path
 from liftpose_dlc.workflow._progress import say
 
 __all__ = ["DemoResult", "run_demo", "DEMO_SETTINGS", "QUICK_SETTINGS"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path
+from liftpose_dlc._filesystem import atomic_path
 from liftpose_dlc.demo.scene import project_points, world_to_camera
 from liftpose_dlc.errors import LiftPoseError, MissingDependencyError
 

@@ -97,7 +97,7 @@ def load_poses(
     >>> poses.source.software  # doctest: +SKIP
     'DeepLabCut'
     """
-    from liftpose_dlc._files import check_file
+    from liftpose_dlc._filesystem import check_file
     from liftpose_dlc.io.registry import get_format, sniff
 
     what = {2: "2D pose file", 3: "3D pose file"}.get(dims or 0, "pose file")

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io.registry import Format, Probe
 from liftpose_dlc.poses import Poses, Source

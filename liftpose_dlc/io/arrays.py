@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io._keypoints import array_keypoint_names
 from liftpose_dlc.io.registry import Format, Probe

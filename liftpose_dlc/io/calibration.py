@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.cameras import Camera, rodrigues_to_matrix
 from liftpose_dlc.errors import CalibrationError, MissingDependencyError
 from liftpose_dlc.io._hdf5 import HDF5_SIGNATURE

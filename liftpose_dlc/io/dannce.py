@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError, KeypointError
 from liftpose_dlc.poses import Poses, Source
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io._pickle import load_pickle
 from liftpose_dlc.io.df3d import DF3D_LEG_SEGMENTS

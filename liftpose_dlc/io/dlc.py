@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, PosesValidationError
 from liftpose_dlc.io._hdf5 import (
     attr_str,
@@ -48,7 +48,7 @@ from liftpose_dlc.io._hdf5 import (
     write_image,
 )
 from liftpose_dlc.io._sniff import DLCCSVHead, describe_content, dlc_csv_head, flat_dlc_header
-from liftpose_dlc.io.dlc_project import (
+from liftpose_dlc.io.dlc_config import (
     as_config,
     config_pcutoff,
     config_skeleton,
@@ -110,7 +110,7 @@ def load_dlc(
         else all points are kept.
     config
         The project's ``config.yaml`` (path) or a dict from
-        :func:`~liftpose_dlc.io.dlc_project.read_dlc_config`; gives the default ``pcutoff``
+        :func:`~liftpose_dlc.io.dlc_config.read_dlc_config`; gives the default ``pcutoff``
         and the ``skeleton`` (edges between keypoints present in the file).
     key
         The HDF5 key, needed only when the file holds several pandas tables (the one table of
@@ -118,7 +118,7 @@ def load_dlc(
     read_meta
         Take ``fps`` from DeepLabCut's ``<output>_meta.pickle`` beside the file when present.
         That pickle is written by the user's own DeepLabCut (see
-        :func:`~liftpose_dlc.io.dlc_project.read_dlc_meta`); pass False for files you do not
+        :func:`~liftpose_dlc.io.dlc_config.read_dlc_meta`); pass False for files you do not
         trust. A missing or unreadable pickle gives ``fps=None``.
 
     Returns
@@ -933,7 +933,7 @@ def _same_values(path: Path, expected: pd.DataFrame, got: pd.DataFrame, rtol: fl
 
 
 def same_hdf_table(frame: pd.DataFrame) -> Any:
-    """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.h5`` holds ``frame``."""
+    """A check for :func:`~liftpose_dlc._filesystem.atomic_path`: the ``.h5`` holds ``frame``."""
 
     def verify(path: Path) -> None:
         got = pd.read_hdf(path, HDF_KEY)
@@ -945,7 +945,7 @@ def same_hdf_table(frame: pd.DataFrame) -> Any:
 
 
 def same_csv_table(frame: pd.DataFrame) -> Any:
-    """A check for :func:`~liftpose_dlc._files.atomic_path`: the ``.csv`` holds ``frame``."""
+    """A check for :func:`~liftpose_dlc._filesystem.atomic_path`: the ``.csv`` holds ``frame``."""
 
     def verify(path: Path) -> None:
         n_levels = frame.columns.nlevels

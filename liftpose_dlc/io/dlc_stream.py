@@ -34,7 +34,7 @@ from typing import IO, Any, cast
 import numpy as np
 import pandas as pd
 
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import FileFormatError, WriteError
 from liftpose_dlc.io._hdf5 import check_hdf5_tree, is_hdf5
 from liftpose_dlc.io.dlc import (
@@ -224,7 +224,7 @@ class DLCChunkWriter:
     ----------
     h5_path
         Where to write the HDF5 (a temporary path: the caller renames it, see
-        :func:`~liftpose_dlc._files.atomic_path`). Must not exist.
+        :func:`~liftpose_dlc._filesystem.atomic_path`). Must not exist.
     n_frames
         Total number of rows.
     scorer, multianimal
@@ -429,7 +429,7 @@ def open_dlc_writer(
     The ``.h5`` (and, with ``save_as_csv``, the ``.csv`` beside it) are written to temporary
     files; when the block ends, the writer checks that ``n_frames`` rows were written,
     closes the file, re-reads both files and compares them with a checksum of what was
-    written, and renames them into place (see :func:`~liftpose_dlc._files.atomic_path`).
+    written, and renames them into place (see :func:`~liftpose_dlc._filesystem.atomic_path`).
     If the block raises, or a write or check fails, nothing appears under the final names
     and previous files there are untouched.
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.poses import Poses, Source
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_file
+from liftpose_dlc._filesystem import atomic_path, check_file
 from liftpose_dlc.errors import FileFormatError, MissingDependencyError, PosesValidationError
 from liftpose_dlc.io.metadata import fields_from_attrs, output_attrs
 from liftpose_dlc.io.registry import Format

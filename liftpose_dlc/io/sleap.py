@@ -57,7 +57,7 @@ import h5py
 import numpy as np
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import (
     ConfigError,
     FileFormatError,
@@ -634,7 +634,7 @@ def save_sleap_3d(
 
 
 def _same_points3d(poses: Poses, inferred: np.ndarray | None) -> Any:
-    """A check for :func:`~liftpose_dlc._files.atomic_path`: the file holds these poses."""
+    """A check for :func:`~liftpose_dlc._filesystem.atomic_path`: the file holds these poses."""
 
     def verify(path: Path) -> None:
         with h5py.File(path, "r") as f:

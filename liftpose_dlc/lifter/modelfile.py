@@ -28,7 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import check_file, replace_atomic
+from liftpose_dlc._filesystem import check_file, replace_atomic
 from liftpose_dlc._version import __version__
 from liftpose_dlc.errors import ModelFileError
 

@@ -333,7 +333,7 @@ def keypoint_names_of(source: Any) -> list[str]:
 
         path = Path(source)
         if path.suffix.lower() in (".yaml", ".yml"):
-            from liftpose_dlc.io.dlc_project import config_bodyparts
+            from liftpose_dlc.io.dlc_config import config_bodyparts
 
             return config_bodyparts(path)
         from liftpose_dlc.io import load_poses

@@ -321,7 +321,7 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     """
     import yaml
 
-    from liftpose_dlc._files import check_file
+    from liftpose_dlc._filesystem import check_file
 
     p = check_file(path, "model card")
     try:
@@ -335,7 +335,7 @@ def write_card(card: ModelCard, path: str | os.PathLike, *, overwrite: bool = Fa
     """Write a model card as YAML (atomically; an existing file only with ``overwrite``)."""
     import yaml
 
-    from liftpose_dlc._files import atomic_path
+    from liftpose_dlc._filesystem import atomic_path
 
     dest = Path(path)
     with atomic_path(dest, overwrite) as tmp:

@@ -322,7 +322,7 @@ def load_model(model: Any) -> Lifter:
     ConfigError
         If ``model`` is an untrained Lifter or of another type.
     """
-    from liftpose_dlc._files import check_file
+    from liftpose_dlc._filesystem import check_file
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.pretrained.adapt import MappedLifter
 

@@ -4,7 +4,7 @@ Every front end lifts through the engine (:class:`~liftpose_dlc.engine.LiftEngin
 
 - :func:`lift_poses` (:mod:`~liftpose_dlc.workflow.lifting`): 2D
   :class:`~liftpose_dlc.Poses` in memory to 3D with the missing-point rules.
-- :func:`lift_file` (:mod:`~liftpose_dlc.workflow.files`): a DeepLabCut or SLEAP file to a 3D
+- :func:`lift_file` (:mod:`~liftpose_dlc.workflow.file_lift`): a DeepLabCut or SLEAP file to a 3D
   file beside it.
 - :func:`train_dlc_project`, :func:`lift_dlc_project`
   (:mod:`~liftpose_dlc.workflow.dlc_project`): a DeepLabCut project's lifter, and its
@@ -21,7 +21,7 @@ from liftpose_dlc.workflow.dlc_project import (
     project_lifter_path,
     train_dlc_project,
 )
-from liftpose_dlc.workflow.files import lift_file
+from liftpose_dlc.workflow.file_lift import lift_file
 from liftpose_dlc.workflow.lifting import LiftResult, lift_poses
 
 __all__ = [

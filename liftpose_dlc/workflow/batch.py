@@ -123,7 +123,7 @@ def _lift_task(
     """Lift one video on a worker; return ``(dest, process id, id of the lifter used)``."""
     from liftpose_dlc.io.registry import get_format
     from liftpose_dlc.workflow.dlc_project import _check_bodyparts
-    from liftpose_dlc.workflow.files import lift_dlc_file
+    from liftpose_dlc.workflow.file_lift import lift_dlc_file
 
     lifter = worker_lifter(model, bodyparts, keypoint_map, where)
     # one read of the table's header serves the bodyparts check, the 3D check and the lift
@@ -160,7 +160,7 @@ def lift_on_cluster(
     cfg
         The project's config (for the bodyparts check).
     options
-        Keyword arguments of :func:`~liftpose_dlc.workflow.files.lift_dlc_file`.
+        Keyword arguments of :func:`~liftpose_dlc.workflow.file_lift.lift_dlc_file`.
     scheduler, workers
         See :func:`open_client`.
     progress

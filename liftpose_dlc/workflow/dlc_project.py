@@ -9,7 +9,7 @@ A project's lifter lives inside the project, never in DeepLabCut's own files::
 ``config.yaml`` is read, never written. After ``deeplabcut.analyze_videos``,
 :func:`lift_dlc_project` writes ``<analysis file stem>_3d.h5`` beside each analysis output
 (e.g. ``videoDLC_resnet50_taskAug20shuffle1_30000_3d.h5``), in DeepLabCut's layout (see
-:mod:`liftpose_dlc.workflow.files`).
+:mod:`liftpose_dlc.workflow.file_lift`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from liftpose_dlc.errors import MissingFileError
 from liftpose_dlc.poses import Poses
 from liftpose_dlc.workflow._progress import progress_bar, say
-from liftpose_dlc.workflow.files import lift_dlc_file
+from liftpose_dlc.workflow.file_lift import lift_dlc_file
 from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE, as_lifter, output_path
 from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, as_library, train_from_library
 
@@ -152,7 +152,7 @@ def load_project_lifter(config_path: str | os.PathLike) -> Any:
 def _default_bodyparts(
     cfg: Mapping[str, Any], library: list[Poses], keypoint_map: Mapping[str, str] | None
 ) -> list[str]:
-    from liftpose_dlc.io.dlc_project import config_bodyparts, is_multianimal
+    from liftpose_dlc.io.dlc_config import config_bodyparts, is_multianimal
     from liftpose_dlc.skeleton import map_keypoints
 
     if not is_multianimal(cfg):
@@ -270,7 +270,7 @@ def train_dlc_project(
     ...                            angle_ranges=[[-180, 180], [-20, 20], [-20, 20]],
     ...                            epochs=10)  # doctest: +SKIP
     """
-    from liftpose_dlc.io.dlc_project import read_dlc_config
+    from liftpose_dlc.io.dlc_config import read_dlc_config
 
     cfg = read_dlc_config(config_path)
     model_dir = _project_dir(cfg) / MODEL_DIR
@@ -425,7 +425,7 @@ def lift_dlc_project(
     >>> lift_dlc_project("openfield/config.yaml")  # doctest: +SKIP
     [PosixPath('openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000_3d.h5')]
     """
-    from liftpose_dlc.io.dlc_project import (
+    from liftpose_dlc.io.dlc_config import (
         config_pcutoff,
         config_skeleton,
         find_analysis_outputs,
@@ -439,7 +439,7 @@ def lift_dlc_project(
 
     lifter = apply_view(lifter, view)
     viewed = lifter
-    from liftpose_dlc.io.dlc_project import config_bodyparts
+    from liftpose_dlc.io.dlc_config import config_bodyparts
     from liftpose_dlc.pretrained.adapt import adapt_lifter
 
     lifter, match = adapt_lifter(
@@ -598,7 +598,7 @@ def _check_bodyparts(cfg: Mapping[str, Any], analysis: Path, in_file: Sequence[s
 
     The file's are used.
     """
-    from liftpose_dlc.io.dlc_project import config_bodyparts
+    from liftpose_dlc.io.dlc_config import config_bodyparts
 
     in_config = config_bodyparts(cfg)
     if set(in_file) == set(in_config):

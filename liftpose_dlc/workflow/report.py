@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from liftpose_dlc._files import atomic_path, check_image
+from liftpose_dlc._filesystem import atomic_path, check_image
 from liftpose_dlc.drawing import drawing_skeleton, is_guessed
 from liftpose_dlc.errors import KeypointError, PosesValidationError
 from liftpose_dlc.poses import Poses

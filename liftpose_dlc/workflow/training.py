@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from liftpose_dlc._boundary import check_writable
-from liftpose_dlc._files import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
 from liftpose_dlc.errors import ConfigError, PosesValidationError
 from liftpose_dlc.poses import Poses
 

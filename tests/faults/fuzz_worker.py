@@ -28,7 +28,7 @@ def _lifter_load(path: str, **kwargs: object) -> object:
 def _readers() -> dict:
     import liftpose_dlc as lp
     from liftpose_dlc.io.calibration import load_calibration
-    from liftpose_dlc.io.dlc_project import read_dlc_config
+    from liftpose_dlc.io.dlc_config import read_dlc_config
     from liftpose_dlc.io.poses3d import load_poses_3d
 
     return {

@@ -234,7 +234,7 @@ def _enospc(*args: object, **kwargs: object) -> None:
 @pytest.mark.parametrize("name", sorted(WRITERS))
 @pytest.mark.parametrize("stage", ["write", "fsync"])
 def test_injected_enospc(tmp_path, monkeypatch, name, stage):
-    import liftpose_dlc._files as files
+    import liftpose_dlc._filesystem as files
     import liftpose_dlc.io._hdf5 as hdf5
 
     dest = _final(tmp_path, name)
@@ -257,7 +257,7 @@ def test_injected_enospc(tmp_path, monkeypatch, name, stage):
 
 @pytest.mark.realdata
 def test_injected_enospc_in_the_streamed_writer(shared_data, tmp_path, monkeypatch):
-    import liftpose_dlc._files as files
+    import liftpose_dlc._filesystem as files
 
     model = seeded_model_file(tmp_path / "mouse.safetensors", MOUSE, 60.0, 20.0, seed=1)
     folder = tmp_path / "videos"
@@ -310,7 +310,7 @@ def test_figures_and_animations_with_injected_enospc(tmp_path, monkeypatch, suff
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import liftpose_dlc._files as files
+    import liftpose_dlc._filesystem as files
     from liftpose_dlc.plot import _write_animation
     from liftpose_dlc.workflow.report import _save
 

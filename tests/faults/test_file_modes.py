@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from liftpose_dlc import Lifter, Poses, save_poses
-from liftpose_dlc._files import default_file_mode
+from liftpose_dlc._filesystem import default_file_mode
 from liftpose_dlc.io.dlc import save_dlc
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from liftpose_dlc import Poses, load_dlc, save_dlc
-from liftpose_dlc._files import atomic_path, remove_stale_temps
+from liftpose_dlc._filesystem import atomic_path, remove_stale_temps
 
 HOUR = 3600.0
 

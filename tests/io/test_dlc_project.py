@@ -13,7 +13,7 @@ from realdata import shared_file
 
 from liftpose_dlc import find_analysis_outputs, load_dlc, read_dlc_config
 from liftpose_dlc.errors import ConfigError, MissingFileError
-from liftpose_dlc.io.dlc_project import (
+from liftpose_dlc.io.dlc_config import (
     config_bodyparts,
     meta_pickle_candidates,
     read_dlc_meta,

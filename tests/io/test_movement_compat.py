@@ -24,7 +24,7 @@ from liftpose_dlc.io.nwb import save_nwb
 from liftpose_dlc.io.sleap import load_sleap_3d, load_sleap_3d_inferred
 from liftpose_dlc.poses import Source
 from liftpose_dlc.workflow.dlc_project import lift_dlc_project, train_dlc_project
-from liftpose_dlc.workflow.files import lift_file
+from liftpose_dlc.workflow.file_lift import lift_file
 from liftpose_dlc.workflow.training import train_from_library
 
 movement_io = pytest.importorskip(

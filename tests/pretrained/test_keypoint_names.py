@@ -4,7 +4,7 @@ from zoo_helpers import FLY_KEYPOINTS
 
 from liftpose_dlc import load_poses
 from liftpose_dlc.errors import ConfigError, KeypointError
-from liftpose_dlc.io.dlc_project import config_bodyparts
+from liftpose_dlc.io.dlc_config import config_bodyparts
 from liftpose_dlc.keypoint_names import (
     name_concepts,
     propose_keypoint_map,

@@ -14,7 +14,7 @@ from seeded_model import MOUSE, seeded_model_file
 from liftpose_dlc.cli import main
 from liftpose_dlc.io.dlc import load_dlc
 from liftpose_dlc.workflow import lift_dlc_project
-from liftpose_dlc.workflow.files import lift_dlc_file
+from liftpose_dlc.workflow.file_lift import lift_dlc_file
 
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra (dask)")
 

@@ -20,7 +20,7 @@ import pytest
 from realdata import shared_file
 from seeded_model import FLY, MOUSE, seeded_model_file
 
-from liftpose_dlc.workflow.files import lift_file
+from liftpose_dlc.workflow.file_lift import lift_file
 
 OPENFIELD = "dlc/openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 SLEAP = "sleap/centered_pair_predictions.slp"

@@ -25,7 +25,7 @@ import attrs
 import yaml
 
 from liftpose_dlc._boundary import reader_boundary
-from liftpose_dlc._files import check_file
+from liftpose_dlc._filesystem import check_file
 from liftpose_dlc.errors import ConfigError, MissingFileError
 from liftpose_dlc.poses import check_pcutoff
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from liftpose_dlc._files import check_file, check_overwrite
+from liftpose_dlc._filesystem import check_file, check_overwrite
 from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, Cancel, LiftEngine, as_lifter
 from liftpose_dlc.errors import FileFormatError
 from liftpose_dlc.io.metadata import lifted_fields
@@ -256,7 +256,7 @@ def lift_dlc_file(
     LiftCancelled
         If ``cancel`` became true: the output is not written (an existing one is kept).
     """
-    from liftpose_dlc.io.dlc_project import read_dlc_meta
+    from liftpose_dlc.io.dlc_config import read_dlc_meta
     from liftpose_dlc.io.registry import get_format, require_2d
 
     dlc = get_format("dlc")
