@@ -134,6 +134,7 @@ class MappedLifter:
         batch_size: int = 65536,
         device: Any = None,
         root_positions: str | np.ndarray = "zero",
+        lengths: Sequence[int] | None = None,
     ) -> Any:
         """Lift 2D poses in the user's keypoints (see :meth:`Lifter.predict`).
 
@@ -141,7 +142,8 @@ class MappedLifter:
         Untracked model keypoints are given to the model as missing; the 3D holds the
         user's keypoints, NaN for those in no lifted target set. ``root_positions``:
         ``"zero"``, ``"mean"`` (the first lifted root at the origin) or the lifted roots'
-        positions ``(R, 3)``/``(N, R, 3)``.
+        positions ``(R, 3)``/``(N, R, 3)``. ``lengths``: for a temporal base model, the
+        frame counts of the array's consecutive sequences (default: one sequence).
         """
         if isinstance(poses_2d, Mapping):
             return {
@@ -181,11 +183,41 @@ class MappedLifter:
                     f"root_positions must have shape ({kept}, 3) or ({n}, {kept}, 3), got "
                     f"{given.shape}"
                 )
+        sequences = {} if lengths is None else {"lengths": [int(k) for k in lengths]}
         out = np.asarray(
-            base.predict(full, batch_size=batch_size, device=device, root_positions=rp)
+            base.predict(full, batch_size=batch_size, device=device, root_positions=rp, **sequences)
         )[:, self._index]
         out[:, ~self._lifted] = np.nan
         return out
+
+
+class MappedTemporalLifter(MappedLifter):
+    """A :class:`MappedLifter` of a temporal base model: the engine hands it windows.
+
+    It has the base's ``context_frames`` and a ``predict_sequences`` (see
+    :mod:`liftpose_dlc.engine`), so a temporal model lifts through a keypoint map with
+    its frames around each frame, as it does without one.
+    """
+
+    @property
+    def context_frames(self) -> Any:
+        """The base model's frames of context (before, after)."""
+        return self.base.context_frames  # type: ignore[attr-defined]
+
+    def predict_sequences(
+        self,
+        x: np.ndarray,
+        *,
+        batch_size: int = 65536,
+        device: Any = None,
+        root_positions: str | np.ndarray = "zero",
+    ) -> np.ndarray:
+        """Lift ``(n_sequences, n_frames, len(keypoints), 2)``, each sequence on its own."""
+        x = np.asarray(x, dtype=np.float64)
+        s, n = x.shape[:2]
+        flat = x.reshape(s * n, *x.shape[2:])
+        out = self.predict(flat, batch_size, device, root_positions, lengths=[n] * s)
+        return np.asarray(out).reshape(s, n, *np.asarray(out).shape[1:])
 
 
 def _too_small(base: Lifter, match: KeypointMatch, where: str) -> str:
@@ -299,7 +331,8 @@ def adapt_lifter(
     logger.info("%s onto %s: %s", where, _model_name(base), match.describe())
     if match.is_identity:
         return base, match
-    mapped = MappedLifter(base, match, where=where)
+    kind = MappedTemporalLifter if hasattr(base, "context_frames") else MappedLifter
+    mapped = kind(base, match, where=where)
     if mapped.dropped:
         names = base.keypoints
         parts = []

@@ -186,3 +186,21 @@ def test_seed_api_trains_and_tests_a_temporal_lifter(tmp_path):
         verbose=False,
     )
     assert lifter2.history[-1].epoch == 3
+
+
+def test_a_keypoint_map_keeps_the_temporal_context(trained):
+    """Through a keypoint map (the user's names) a temporal model still gets its windows."""
+    from liftpose_dlc.pretrained.adapt import MappedTemporalLifter, adapt_lifter
+
+    users = ["Root", "A", "B", "C"]
+    mapping = dict(zip(users, KP, strict=True))
+    mapped, match = adapt_lifter(trained, users, mapping)
+    assert isinstance(mapped, MappedTemporalLifter)
+    assert mapped.context_frames == trained.context_frames == (4, 4)
+    p2, _ = walk(60, seed=3)
+    direct = lift_poses(Poses(p2[:, None], keypoints=KP), trained).poses.data
+    through = lift_poses(Poses(p2[:, None], keypoints=users), mapped).poses.data
+    np.testing.assert_allclose(through, direct, atol=1e-5)
+    # lifted frame by frame instead, the output would differ (the window matters)
+    frames = np.stack([np.asarray(trained.predict(p2[i : i + 1]))[0] for i in range(5)])
+    assert np.abs(frames - direct[:5, 0]).max() > 1e-4
