@@ -183,9 +183,12 @@ class MappedLifter:
                     f"root_positions must have shape ({kept}, 3) or ({n}, {kept}, 3), got "
                     f"{given.shape}"
                 )
+        model: Any = base  # a temporal base model also takes the sequences' lengths
         sequences = {} if lengths is None else {"lengths": [int(k) for k in lengths]}
         out = np.asarray(
-            base.predict(full, batch_size=batch_size, device=device, root_positions=rp, **sequences)
+            model.predict(
+                full, batch_size=batch_size, device=device, root_positions=rp, **sequences
+            )
         )[:, self._index]
         out[:, ~self._lifted] = np.nan
         return out
