@@ -561,7 +561,12 @@ def _evaluate_training_dir(args: argparse.Namespace, folder: Path) -> int:
     gt_poses = Poses(gt, names)
     with np.load(folder / TEST_RESULTS) as z:
         inputs = z["input"]
-    loss = report.plot_training(folder, out / "loss_curves.png", overwrite=args.overwrite)
+    loss = report.plot_training(
+        folder,
+        out / "loss_curves.png",
+        overwrite=args.overwrite,
+        units=args.units or getattr(lifter, "units", None),
+    )
     return _report_evaluation(
         args,
         out,
