@@ -106,7 +106,8 @@ def test_a_killed_lift_keeps_the_previous_output(workdir: Path, tmp_path: Path):
     model = str(workdir / "lifter.safetensors")
     out = folder / f"v1{SCORER}_3d.h5"
     env = _env()
-    lift = _cli("lift", str(src), "--model", model, "--chunk-size", "200", "-q")
+    # small chunks: the lift takes long enough (seconds) for a signal to reach it mid-write
+    lift = _cli("lift", str(src), "--model", model, "--chunk-size", "25", "-q")
     subprocess.run(lift, check=True, env=env, timeout=600)
     before = out.read_bytes()
     _analysis(src, seed=2)  # new 2D: a completed rerun would change the output
