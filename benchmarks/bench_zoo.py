@@ -101,6 +101,17 @@ def _subset(view: TestView, keep: list[int]) -> TestView:
     return TestView(view.name, view.view, p2, p3, view.real_2d)
 
 
+def split_data(species: str, test: str, train: list[str]):
+    """A split's species, held-out animal, training bodies and training views (None: the
+    species')."""
+    sp = SPECIES[species]
+    held = load_animal(species, test)
+    if species == "rat":  # one animal: its first 70%, over views that exclude a sector
+        return sp, held, {held.name: held.train_3d}, rat_train_views()
+    animals = [load_animal(species, n) for n in train]
+    return sp, held, {a.name: a.body_3d for a in animals if a.shippable}, None
+
+
 def run_split(
     species: str,
     test: str,
@@ -111,15 +122,7 @@ def run_split(
     given022: dict | None = None,
 ) -> dict:
     """One split: zoo, (a), (c) per test camera (and (b) if ``do022``; only (b): ``only022``)."""
-    sp = SPECIES[species]
-    held = load_animal(species, test)
-    animals = [load_animal(species, n) for n in train]
-    if species == "rat":
-        bodies = {held.name: held.train_3d}
-        views = rat_train_views()
-    else:
-        bodies = {a.name: a.body_3d for a in animals if a.shippable}
-        views = None
+    sp, held, bodies, views = split_data(species, test, train)
     known = _known(sp, bodies)
     t0 = time.perf_counter()
     if only022:

@@ -118,6 +118,54 @@ def shippable_animals(species: str) -> list[Animal]:
     return [a for a in out if a.shippable]
 
 
+#: virtual_views options written into the card's pose_library recipe (explicit values, so
+#: that a later change of a default does not change what a specialist is trained with)
+AUG_KEYS = ("bone_scale", "body_scale", "axis_scale", "distance", "noise", "noise_df",
+            "p_outlier", "miss_rate", "p_set_miss", "p_subset", "p_chain_subset")  # fmt: skip
+
+
+def library_recipe(sp: Species, animals: list[Animal]) -> dict[str, Any]:
+    """The card's ``pose_library``: the library file and the zoo recipe, machine-readable."""
+    sets = [sp.idx(t) for t in sp.target_sets]
+    aug = virtual_views(sp.views, sp.parent_idx, sp.idx(sp.roots), sets, **ZOO_AUG.get(sp.name, {}))
+    plain = {k: getattr(aug, k) for k in AUG_KEYS}
+    return {
+        "file": f"{sp.name}.library.safetensors",
+        "frames": int(sum(len(a.body_3d) for a in animals)),
+        "animals": [a.name for a in animals],
+        "parents": [int(q) for q in sp.parent_idx],
+        "augmentation": {k: list(v) if isinstance(v, tuple) else v for k, v in plain.items()},
+        "model_options": dict(ZOO_MODEL_OPTIONS),
+        "train_options": dict(ZOO_TRAIN),
+    }
+
+
+def write_library(sp: Species, animals: list[Animal], folder: Path = MODELS_DIR) -> Path:
+    """The 3D poses the model is trained on, as package data (float32, mm, body frame)."""
+    from safetensors.numpy import save_file
+
+    path = folder / f"{sp.name}.library.safetensors"
+    tensors = {f"poses/{a.name}": np.ascontiguousarray(a.body_3d, np.float32) for a in animals}
+    save_file(tensors, str(path), metadata={"units": "mm", "frame": "body, +z up"})
+    path.chmod(0o644)
+    return path
+
+
+def add_library(name: str) -> Path:
+    """Write a shipped model's pose library and its card's ``pose_library`` (no training)."""
+    sp = SPECIES[name]
+    animals = shippable_animals(name)
+    path = write_library(sp, animals)
+    card_path = MODELS_DIR / f"{name}.yaml"
+    text = card_path.read_text(encoding="utf-8")
+    head = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    card = yaml.safe_load(text)
+    card["pose_library"] = library_recipe(sp, animals)
+    card_path.write_text(head + yaml.safe_dump(card, sort_keys=False, width=100), encoding="utf-8")
+    print(f"{name}: pose library {path.stat().st_size / 1e6:.2f} MB -> {path}", flush=True)
+    return path
+
+
 def write_card(
     sp: Species,
     lifter: Lifter,
@@ -166,6 +214,7 @@ def write_card(
             "torch_threads": torch.get_num_threads(),
         },
         "liftpose_dlc_version": __version__,
+        "pose_library": library_recipe(sp, animals),
     }
     path.write_text(
         "# liftpose-dlc pretrained model card (written by benchmarks/train_zoo.py)\n"
@@ -186,6 +235,7 @@ def train_model(
     path = MODELS_DIR / f"{name}.safetensors"
     lifter.save(path, overwrite=True)
     path.chmod(0o644)  # package data: readable by all
+    write_library(sp, animals)
     card_path = path.with_suffix(".yaml")
     if metrics is None and card_path.exists():  # keep the benchmark's numbers
         metrics = (yaml.safe_load(card_path.read_text()) or {}).get("metrics")
@@ -208,11 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--progress", action="store_true", help="show a progress bar")
+    ap.add_argument(
+        "--library-only",
+        action="store_true",
+        help="only write the pose library and the card's pose_library (no training)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     names = list(SPECIES) if args.model == "all" else [args.model]
     for n in names:
-        train_model(n, seed=args.seed, verbose=args.progress)
+        if args.library_only:
+            add_library(n)
+        else:
+            train_model(n, seed=args.seed, verbose=args.progress)
     return 0
 
 

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the first seed")
     ap.add_argument("--lstsq", action="store_true")
     ap.add_argument("--tag", default="")
+    ap.add_argument(
+        "--specialist", default="", help="train on this subset's keypoints only (a SUBSETS key)"
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     species, tr, te = PAIRS[args.pair]
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     views = json.loads(args.views) if args.views else None
     dev = held.train_block_views
     subs: dict[str, list] = {}
+    keeps: dict[str, list[int]] = {}
     if species == "mouse":
         from benchmarks.bench_zoo import _subset
 
@@ -84,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
                 keep = sorted(set(sp.idx(sp.roots)) | set(rng.choice(cand, names, replace=False)))
             else:
                 keep = sp.idx(names)
+            keeps[label] = list(keep)
             subs[label] = [_subset(v, keep) for v in dev]
+    aug = json.loads(args.aug)
+    if args.specialist:
+        aug["inputs"] = keeps[args.specialist]
+        subs = {args.specialist: subs[args.specialist]}
     sub_preds: dict[str, list[list[np.ndarray]]] = {k: [[] for _ in dev] for k in subs}
     preds: list[list[np.ndarray]] = [[] for _ in dev]
     secs = 0.0
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         tz.ZOO_TRAIN.update(json.loads(args.train))
         # dev curve: the first dev camera, monitored each epoch (never used for selection)
         lifter, t = fit_zoo(sp, bodies, views=views, seed=s, min_steps=args.steps,
-                            aug=json.loads(args.aug), model=json.loads(args.model))  # fmt: skip
+                            aug=aug, model=json.loads(args.model))  # fmt: skip
         tz.ZOO_TRAIN.clear()
         tz.ZOO_TRAIN.update(saved)
         secs += t
@@ -116,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         res.append(errors(sp, np.mean(preds[i], 0), v, m))
         per_seed.append([errors(sp, p, v, m)["mpjpe"] for p in preds[i]])
     out = {
-        "tag": args.tag, "pair": args.pair, "steps": args.steps, "model": args.model,
+        "tag": args.tag, "pair": args.pair, "specialist": args.specialist, "steps": args.steps,
+        "model": args.model,
         "aug": args.aug, "views": args.views, "train": args.train, "seeds": args.seeds,
         "seed": args.seed,
         "mpjpe": float(np.mean([r["mpjpe"] for r in res])),
@@ -140,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         for k, vs in subs.items():
             out[f"lstsq sub {k}"] = float(np.mean([
                 errors(sp, ls.predict(w.pose_2d), w, eval_mask(sp, w, known))["mpjpe"] for w in vs
+            ]))  # fmt: skip
+            out[f"blend sub {k}"] = float(np.mean([
+                errors(sp, 0.5 * (ls.predict(w.pose_2d) + np.mean(sub_preds[k][i], 0)), w,
+                       eval_mask(sp, w, known))["mpjpe"] for i, w in enumerate(vs)
             ]))  # fmt: skip
     print(json.dumps(out), flush=True)
     with open(HERE / "_work" / "zoo_research.jsonl", "a") as fh:

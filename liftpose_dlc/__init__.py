@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     # pretrained lifters (the zoo)
     "load_pretrained": "liftpose_dlc.pretrained",
     "list_models": "liftpose_dlc.pretrained",
+    "specialise": "liftpose_dlc.pretrained",
     "propose_keypoint_map": "liftpose_dlc.keypoint_names",
 }
 _SUBMODULES = {
@@ -75,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.params import load_params
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
-    from liftpose_dlc.pretrained import list_models, load_pretrained
+    from liftpose_dlc.pretrained import list_models, load_pretrained, specialise
     from liftpose_dlc.seed_api import load_test_results, test, train
     from liftpose_dlc.skeleton import Skeleton
     from liftpose_dlc.training_pairs import make_training_pairs

@@ -339,6 +339,10 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         args.model = args.pretrained
     _placement_options(args)  # usage errors before any file is read
     targets = [Path(t) for t in args.targets]
+    if args.specialise_steps is not None and not args.specialise:
+        raise UsageError("--specialise-steps goes with --specialise")
+    if args.specialise:
+        args.model = _specialised(args, targets)
     is_config = [t.suffix.lower() in (".yaml", ".yml") for t in targets]
     if any(is_config):
         if len(targets) != 1:
@@ -360,6 +364,25 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     if given:
         raise UsageError(f"{', '.join(given)} only apply to a DeepLabCut config.yaml")
     return _lift_files(args, targets)
+
+
+def _specialised(args: argparse.Namespace, targets: list[Path]) -> Any:
+    """``--specialise``: the pretrained model trained for the keypoints of the first target."""
+    from liftpose_dlc.pretrained.specialise import specialise
+
+    if args.model is None:
+        raise UsageError("--specialise goes with --pretrained NAME (or --model NAME)")
+    lifter = specialise(
+        args.model,
+        targets[0],
+        _lift_keypoint_map(args.keypoint_map),
+        steps=args.specialise_steps,
+        verbose=not args.quiet,
+    )
+    tracked = getattr(lifter, "specialised_for", None)
+    if tracked and not args.quiet:
+        print(f"specialised {args.model} for {len(tracked)} keypoints: {', '.join(tracked)}")
+    return lifter
 
 
 def _lift_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -869,6 +892,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pretrained model's view of your camera (`models NAME` lists them: top, side, "
         "...) or its Euler angle ranges in degrees; uses a model specialised for it if the "
         "model has one",
+    )
+    li.add_argument(
+        "--specialise",
+        action="store_true",
+        help="train the pretrained model again for exactly the keypoints you track (from the "
+        "3D poses it ships; about a minute on one CPU core, cached in LIFTPOSE_DLC_CACHE or "
+        "~/.cache/liftpose-dlc): better 3D when you track few of its keypoints",
+    )
+    li.add_argument(
+        "--specialise-steps",
+        type=_number(int, 1, None),
+        metavar="N",
+        help="training steps of --specialise (default: the model's recipe, 1200)",
     )
     li.add_argument(
         "--pcutoff",

@@ -64,6 +64,7 @@ class VirtualViews:
         p_set_miss: float = 0.1,
         p_subset: float = 0.3,
         p_chain_subset: float = 0.0,
+        inputs: Sequence[int] | None = None,
     ) -> None:
         if not views:
             raise ConfigError("virtual_views: no views given")
@@ -105,6 +106,12 @@ class VirtualViews:
         self.p_set_miss = float(p_set_miss)
         self.p_subset = float(p_subset)
         self.p_chain_subset = float(p_chain_subset)
+        self.inputs: torch.Tensor | None = None
+        if inputs is not None:
+            mask = torch.zeros(n, dtype=torch.bool)
+            mask[torch.as_tensor(sorted(set(map(int, inputs))), dtype=torch.long)] = True
+            mask[self.roots] = True
+            self.inputs = mask
 
     def __repr__(self) -> str:
         return (
@@ -113,7 +120,12 @@ class VirtualViews:
             f"distance={self.distance}, noise={self.noise}, noise_df={self.noise_df}, "
             f"p_outlier={self.p_outlier}, miss_rate={self.miss_rate}, "
             f"p_set_miss={self.p_set_miss}, p_subset={self.p_subset}"
-            + (f", p_chain_subset={self.p_chain_subset})" if self.p_chain_subset else ")")
+            + (f", p_chain_subset={self.p_chain_subset}" if self.p_chain_subset else "")
+            + (
+                f", inputs={torch.nonzero(self.inputs).flatten().tolist()})"
+                if self.inputs is not None
+                else ")"
+            )
         )
 
     # ------------------------------------------------------------ pieces
@@ -197,6 +209,8 @@ class VirtualViews:
             gone = mode & (torch.rand((b, len(self.chains)), device=uv.device) < 0.5)
             drop = gone.to(uv.dtype) @ self._chain_matrix(j, uv) > 0
             keep = keep & ~drop
+        if self.inputs is not None:
+            keep = keep & self.inputs.to(uv.device)
         keep[:, self.roots.to(uv.device)] = True
         return uv, valid & keep
 
@@ -214,7 +228,10 @@ class VirtualViews:
         valid = torch.isfinite(x_cam).all(-1)
         uv, valid = self._detector(uv, valid)
         uv = torch.where(valid[..., None], uv, torch.full_like(uv, math.nan))
-        return PoseBatch(uv, x_cam, valid, batch.weight_3d & torch.isfinite(x_cam).all(-1))
+        weight = batch.weight_3d & torch.isfinite(x_cam).all(-1)
+        if self.inputs is not None:  # a specialist is scored on what the user tracks
+            weight = weight & self.inputs.to(weight.device)
+        return PoseBatch(uv, x_cam, valid, weight)
 
 
 def _chains(parents: list[int], order: list[int]) -> list[list[int]]:

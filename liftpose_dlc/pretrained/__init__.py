@@ -13,6 +13,8 @@
 - :mod:`~liftpose_dlc.pretrained.card`: :class:`ModelCard`, validated when read.
 - :mod:`~liftpose_dlc.pretrained.adapt`: the model seen through the user's keypoint names
   and subset (:func:`adapt_lifter`); :func:`keypoint_map_for` shows the map before lifting.
+- :mod:`~liftpose_dlc.pretrained.specialise`: :func:`specialise` trains a zoo model again
+  for exactly the keypoints you track, from the 3D pose library it ships (cached).
 - :mod:`~liftpose_dlc.pretrained.views`: the view hint (a name, angle ranges or a calibrated
   camera, :func:`apply_view`) and :func:`to_world_axes`.
 
@@ -44,6 +46,8 @@ _EXPORTS = {
     "resolve_view": "liftpose_dlc.pretrained.views",
     "apply_view": "liftpose_dlc.pretrained.views",
     "to_world_axes": "liftpose_dlc.pretrained.views",
+    "specialise": "liftpose_dlc.pretrained.specialise",
+    "load_pose_library": "liftpose_dlc.pretrained.specialise",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

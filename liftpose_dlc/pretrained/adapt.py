@@ -94,6 +94,14 @@ class MappedLifter:
                 dropped.append(names[r])
         if not kept_k:
             raise KeypointError(_too_small(base, match, where))
+        special = getattr(base, "specialised_for", None)
+        extra = sorted(set(match.mapping.values()) - set(special or match.mapping.values()))
+        if extra:
+            raise KeypointError(
+                f"{where}: this lifter was specialised for {', '.join(special or [])} only, "
+                f"but the input also has {', '.join(extra)}; specialise the model for these "
+                "keypoints (liftpose_dlc.specialise) or lift with the general model"
+            )
         self.base = base
         self.match = match
         self.card = getattr(base, "card", None)

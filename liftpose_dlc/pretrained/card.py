@@ -36,7 +36,7 @@ REQUIRED_KEYS = (
     "trained_with",
     "liftpose_dlc_version",
 )
-_OPTIONAL_KEYS = ("view_models", "keypoint_map")
+_OPTIONAL_KEYS = ("view_models", "keypoint_map", "pose_library")
 
 
 @attrs.frozen
@@ -88,6 +88,14 @@ class ModelCard:
     keypoint_map
         ``{user name: model keypoint}`` a fine-tuned model was trained with (the default
         map when it lifts).
+    pose_library
+        Optional: the 3D poses the model was trained on, shipped beside it, and the recipe,
+        so that :func:`~liftpose_dlc.pretrained.specialise.specialise` can train the same
+        model for exactly the keypoints a user tracks: ``file`` (a safetensors file beside
+        the card, one ``(frames, keypoints, 3)`` tensor per animal), ``parents`` (per
+        keypoint, its parent in the skeleton tree, -1 for none), ``augmentation`` (the
+        :func:`~liftpose_dlc.lifter.virtual_views.virtual_views` options),
+        ``model_options`` and ``train_options``.
     path
         The card file (None for a card made in memory).
     extra
@@ -111,6 +119,7 @@ class ModelCard:
     liftpose_dlc_version: str
     view_models: dict[str, str] = attrs.field(factory=dict)
     keypoint_map: dict[str, str] = attrs.field(factory=dict)
+    pose_library: dict[str, Any] = attrs.field(factory=dict)
     path: Path | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
 
@@ -223,6 +232,20 @@ class ModelCard:
         kmap = data.get("keypoint_map") or {}
         if not isinstance(kmap, Mapping):
             raise bad("keypoint_map", "a mapping your name -> model keypoint")
+        library = data.get("pose_library") or {}
+        if library:
+            if not isinstance(library, Mapping) or not isinstance(library.get("file"), str):
+                raise bad("pose_library", "a mapping with a `file`")
+            parents = library.get("parents")
+            if (
+                not isinstance(parents, Sequence)
+                or len(parents) != len(keypoints)
+                or not all(isinstance(q, int) and -1 <= q < len(keypoints) for q in parents)
+            ):
+                raise bad("pose_library", f"`parents`: one index per keypoint ({len(keypoints)})")
+            for key in ("augmentation", "model_options", "train_options"):
+                if not isinstance(library.get(key) or {}, Mapping):
+                    raise bad("pose_library", f"`{key}`: a mapping")
         path = Path(where) if where.endswith((".yaml", ".yml")) else None
         return cls(
             name=text("name"),
@@ -242,6 +265,7 @@ class ModelCard:
             liftpose_dlc_version=str(data["liftpose_dlc_version"]),
             view_models={str(k): str(v) for k, v in view_models.items()},
             keypoint_map={str(k): str(v) for k, v in kmap.items()},
+            pose_library=dict(library),
             path=path,
             extra={
                 str(k): v
@@ -273,6 +297,8 @@ class ModelCard:
             out["view_models"] = dict(self.view_models)
         if self.keypoint_map:
             out["keypoint_map"] = dict(self.keypoint_map)
+        if self.pose_library:
+            out["pose_library"] = dict(self.pose_library)
         out.update(self.extra)
         return out
 
@@ -294,6 +320,11 @@ class ModelCard:
         ]
         if self.view_models:
             lines.append(f"  view models: {', '.join(self.view_models)}")
+        if self.pose_library:
+            lines.append(
+                f"  pose library: {self.pose_library.get('frames', '?')} poses "
+                f"({self.pose_library['file']}): `specialise` trains it for your keypoints"
+            )
         lines.append("  training data:")
         for d in self.training_data:
             lines.append(f"    - {d.name} ({d.licence}) {d.url}")

@@ -1,0 +1,188 @@
+"""Specialists for the keypoints a user tracks, leave-one-animal-out (``benchmarks/RESULTS.md``).
+
+Usage (from the repository root)::
+
+    PYTHONPATH=. python benchmarks/bench_specialist.py            # every species
+    PYTHONPATH=. python benchmarks/bench_specialist.py --species mouse
+
+For every zoo split of ``bench_zoo.py`` (one held-out animal; training on the others) and
+every keypoint subset (random draws that keep the roots, one per split and size, plus the
+open-field mouse's snout, ears and tail base), on each test camera of the held-out
+animal's test block, root-relative MPJPE (mm) of the tracked keypoints, no camera
+information, for:
+
+* **general**: the zoo recipe trained on the split's animals (one network for every
+  subset; what ``load_pretrained`` gives);
+* **specialist**: the same recipe trained for exactly that subset
+  (:func:`liftpose_dlc.pretrained.specialise.fit_on_library`, what
+  :func:`liftpose_dlc.specialise` gives a user), with its training time;
+* **least squares** fitted on exactly that subset (bench_zoo's (a)).
+
+Results: ``benchmarks/results_specialist.json`` and the generated table in RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.bench_zoo import SPLITS, STEPS, USER_SUBSETS, _known, _subset, split_data  # noqa: E402
+from benchmarks.results_file import write_section  # noqa: E402
+from benchmarks.train_zoo import MODELS_DIR, fit_zoo  # noqa: E402
+from benchmarks.zoo_eval import LeastSquares, errors, eval_mask, lifter_rel, virtual_pairs  # noqa: E402
+from liftpose_dlc.pretrained.card import read_card  # noqa: E402
+from liftpose_dlc.pretrained.specialise import fit_on_library  # noqa: E402
+
+RESULTS_JSON = HERE / "results_specialist.json"
+SIZES = {"fly": [6, 12], "mouse": [2, 4, 8], "rat": [2, 4, 8]}
+HEADING = "## Specialists for the keypoints you track"
+INTRO = (
+    "Regenerate with `PYTHONPATH=. python benchmarks/bench_specialist.py`. A zoo model ships "
+    "its 3D pose library (`<name>.library.safetensors`, the poses it was trained on; card "
+    "key `pose_library`), so that `lp.specialise(model, your_keypoints)` (or "
+    "`liftpose-dlc specialise`) trains it again with the same recipe for exactly the "
+    "keypoints you track, on your machine, and caches it."
+)
+
+
+def subsets(sp, held, known, seed: int) -> dict[str, list[int]]:
+    """The split's keypoint subsets: random draws (one per size) and the user-like ones."""
+    seen = np.zeros(len(sp.keypoints), bool)
+    for v in held.views:
+        seen |= eval_mask(sp, v, known).any(0)
+    roots = sp.idx(sp.roots)
+    cand = [j for j in range(len(sp.keypoints)) if seen[j] and j not in roots]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for k in SIZES[sp.name]:
+        if k < len(cand):
+            out[str(k)] = sorted(set(roots) | set(rng.choice(cand, k, replace=False).tolist()))
+    for label, names in USER_SUBSETS.get(sp.name, {}).items():
+        keep = sp.idx(names)
+        if all(seen[j] for j in keep):
+            out[label] = keep
+    return out
+
+
+def run_split(species: str, test: str, train: list[str], seed: int) -> dict:
+    """General, specialist and least squares on one split's subsets."""
+    sp, held, bodies, views = split_data(species, test, train)
+    card = read_card(MODELS_DIR / f"{species}.yaml")
+    known = _known(sp, bodies)
+    general, secs = fit_zoo(sp, bodies, views=views, seed=seed, min_steps=STEPS)
+    p2, p3 = virtual_pairs(sp, bodies, 50_000, seed + 1, views)
+    ls = LeastSquares(sp, p2, p3)
+    out: dict = {"species": species, "test": test, "train": train, "general_train_s": secs}
+    rows = {}
+    for label, keep in subsets(sp, held, known, seed).items():
+        tracked = [sp.keypoints[j] for j in keep]
+        t0 = time.perf_counter()
+        spec = fit_on_library(card, bodies, tracked, views=views, steps=STEPS, seed=seed)
+        spec_s = time.perf_counter() - t0
+        res: dict[str, list[float]] = {"general": [], "specialist": [], "lstsq": []}
+        for v in held.views:
+            vs = _subset(v, keep)
+            m = eval_mask(sp, vs, known)
+            if not m[:, [j for j in keep if j not in sp.idx(sp.roots)]].any():
+                continue
+            res["general"].append(errors(sp, lifter_rel(general, sp, vs.pose_2d), vs, m)["mpjpe"])
+            res["specialist"].append(errors(sp, lifter_rel(spec, sp, vs.pose_2d), vs, m)["mpjpe"])
+            res["lstsq"].append(errors(sp, ls.predict(vs.pose_2d), vs, m)["mpjpe"])
+        rows[label] = {
+            "keypoints": tracked,
+            "cameras": len(res["general"]),
+            **{k: float(np.mean(x)) for k, x in res.items()},
+            "specialist_train_s": round(spec_s, 1),
+        }
+        r = rows[label]
+        print(
+            f"{species} {test} {label}: general {r['general']:.3f} specialist "
+            f"{r['specialist']:.3f} lstsq {r['lstsq']:.3f} ({spec_s:.0f} s)",
+            flush=True,
+        )
+    out["subsets"] = rows
+    return out
+
+
+def markdown(results: dict) -> str:
+    """The RESULTS.md table."""
+    lines = [
+        f"Measured by `benchmarks/bench_specialist.py` ({results['machine']}; load average "
+        f"{results['load_average']}). Root-relative MPJPE (mm) of the tracked keypoints on "
+        "the held-out animal's test block, mean over its test cameras, no camera "
+        "information. General: one zoo network for every subset; specialist: the same "
+        "recipe trained for exactly the tracked keypoints (`lp.specialise`); least squares: "
+        "fitted on exactly those keypoints. ✓: specialist ≤ 0.8 × least squares.",
+        "",
+        "| species | held-out | tracked | keypoints | general | specialist | least squares "
+        "| specialist / general | specialist / least squares | specialist training | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in results["splits"]:
+        for label, r in s["subsets"].items():
+            ok = "✓" if r["specialist"] <= 0.8 * r["lstsq"] else "✗"
+            lines.append(
+                f"| {s['species']} | {s['test']} | {label} | {', '.join(r['keypoints'])} | "
+                f"{r['general']:.3f} | **{r['specialist']:.3f}** | {r['lstsq']:.3f} | "
+                f"{r['specialist'] / r['general']:.2f} | {r['specialist'] / r['lstsq']:.2f} | "
+                f"{r['specialist_train_s']:.0f} s | {ok} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--species", nargs="+", default=["fly", "mouse", "rat"])
+    ap.add_argument("--split", nargs="+", help="only these held-out animals")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=RESULTS_JSON)
+    ap.add_argument("--report", action="store_true", help="only rewrite RESULTS.md from --out")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    old = json.loads(args.out.read_text()) if args.out.exists() else {"splits": []}
+    if not args.report:
+        keep = [
+            s
+            for s in old["splits"]
+            if s["species"] not in args.species or (args.split and s["test"] not in args.split)
+        ]
+        old["splits"] = keep
+        old["machine"] = (
+            f"liftpose-dlc, {platform.machine()}, {os.cpu_count()} CPUs, torch "
+            f"{torch.__version__}, 1 thread"
+        )
+        old["load_average"] = f"{os.getloadavg()[0]:.1f}"
+        for species in args.species:
+            for test, train in SPLITS[species]:
+                if args.split and test not in args.split:
+                    continue
+                old["splits"].append(run_split(species, test, train, args.seed))
+                args.out.write_text(json.dumps(old, indent=1) + "\n")
+        old["load_average"] += f" at the start, {os.getloadavg()[0]:.1f} at the end"
+        order = {s: i for i, s in enumerate(SPLITS)}
+        old["splits"].sort(
+            key=lambda s: (
+                order[s["species"]],
+                [t for t, _ in SPLITS[s["species"]]].index(s["test"]),
+            )
+        )
+        args.out.write_text(json.dumps(old, indent=1) + "\n")
+    md = markdown(old)
+    write_section(HEADING, f"{HEADING}\n\n{INTRO}\n\n{md}\n")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
