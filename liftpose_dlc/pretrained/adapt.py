@@ -320,10 +320,7 @@ def adapt_lifter(
     KeypointSubsetWarning
         When some of the model's target sets cannot be lifted from the tracked subset.
     """
-    if isinstance(keypoint_map, (str, os.PathLike)):
-        from liftpose_dlc.keypoint_names import read_keypoint_map
-
-        keypoint_map = read_keypoint_map(keypoint_map)
+    keypoint_map = _read_map(keypoint_map)
     if not needs_adapting(lifter, keypoint_map):
         return lifter, None
     if (
@@ -333,12 +330,7 @@ def adapt_lifter(
     ):
         return lifter, lifter.match
     base = lifter.base if isinstance(lifter, MappedLifter) else lifter
-    users = [str(u) for u in user_keypoints]
-    given = keypoint_map
-    card = getattr(base, "card", None)
-    if given is None and card is not None and card.keypoint_map:
-        given = {u: m for u, m in card.keypoint_map.items() if u in users}
-    match = propose_keypoint_map(users, base.keypoints, given)
+    match = match_keypoints(base, user_keypoints, keypoint_map)
     logger.info("%s onto %s: %s", where, _model_name(base), match.describe())
     if match.is_identity:
         return base, match
@@ -358,6 +350,32 @@ def adapt_lifter(
             stacklevel=2,
         )
     return mapped, match
+
+
+def _read_map(keypoint_map: Any) -> Mapping[str, str | None] | None:
+    if isinstance(keypoint_map, (str, os.PathLike)):
+        from liftpose_dlc.keypoint_names import read_keypoint_map
+
+        return read_keypoint_map(keypoint_map)
+    return keypoint_map
+
+
+def match_keypoints(
+    base: Lifter,
+    user_keypoints: Sequence[str],
+    keypoint_map: Mapping[str, str | None] | str | os.PathLike | None = None,
+) -> KeypointMatch:
+    """The map of the user's names onto ``base``'s keypoints that the workflows use.
+
+    ``keypoint_map`` (a mapping or a YAML file) corrects the automatic proposal; without
+    it, the card's ``keypoint_map`` (a fine-tuned model's) applies to the names it lists.
+    """
+    users = [str(u) for u in user_keypoints]
+    given = _read_map(keypoint_map)
+    card = getattr(base, "card", None)
+    if given is None and card is not None and card.keypoint_map:
+        given = {u: m for u, m in card.keypoint_map.items() if u in users}
+    return propose_keypoint_map(users, base.keypoints, given)
 
 
 def keypoint_names_of(source: Any) -> list[str]:
@@ -415,10 +433,6 @@ def keypoint_map_for(
     """
     from liftpose_dlc.pretrained.registry import load_model
 
-    if isinstance(keypoint_map, (str, os.PathLike)):
-        from liftpose_dlc.keypoint_names import read_keypoint_map
-
-        keypoint_map = read_keypoint_map(keypoint_map)
     lifter = load_model(model)
     base = lifter.base if isinstance(lifter, MappedLifter) else lifter
-    return propose_keypoint_map(keypoint_names_of(source), base.keypoints, keypoint_map)
+    return match_keypoints(base, keypoint_names_of(source), keypoint_map)

@@ -188,17 +188,9 @@ def tracked_model_keypoints(
     KeypointError
         If too few of them match to lift any of the model's target sets.
     """
-    from liftpose_dlc.keypoint_names import propose_keypoint_map, read_keypoint_map
-    from liftpose_dlc.pretrained.adapt import MappedLifter, keypoint_names_of
+    from liftpose_dlc.pretrained.adapt import MappedLifter, keypoint_names_of, match_keypoints
 
-    if isinstance(keypoint_map, (str, os.PathLike)):
-        keypoint_map = read_keypoint_map(keypoint_map)
-    card = getattr(model, "card", None)
-    users = keypoint_names_of(keypoints)
-    given = keypoint_map
-    if given is None and card is not None and card.keypoint_map:
-        given = {u: m for u, m in card.keypoint_map.items() if u in users}
-    match = propose_keypoint_map(users, model.keypoints, given)
+    match = match_keypoints(model, keypoint_names_of(keypoints), keypoint_map)
     MappedLifter(model, match, where=where)  # raises KeypointError when too few match
     mapped = set(match.mapping.values())
     return [k for k in model.keypoints if k in mapped]
