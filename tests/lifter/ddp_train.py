@@ -1,8 +1,8 @@
 """A small training run, for the DDP tests: in-process, or as a ``torchrun`` script.
 
 ``python -m torch.distributed.run --nproc_per_node=2 tests/lifter/ddp_train.py OUT EPOCHS
-[--resume] [--kill-after S] [--temporal W]`` trains on the generated library below and, on rank 0, writes
-``OUT/result.json`` (the loss curve, the final error) and ``OUT/lifter.safetensors``.
+[--resume] [--kill-after S] [--temporal W]`` trains on the generated library below and, on
+rank 0, writes ``OUT/result.json`` (the loss curve, the final error) and ``OUT/lifter.safetensors``.
 ``--kill-after S`` makes rank 1 kill itself (SIGKILL) ``S`` seconds after training starts;
 ``--temporal W`` trains a temporal lifter with a ``W``-frame window.
 """
