@@ -29,16 +29,14 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from liftpose_dlc.errors import ConfigError
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch
 from liftpose_dlc.lifter.encoder import InputEncoder
-from liftpose_dlc.lifter.inputs import Structure, from_array, to_array
+from liftpose_dlc.lifter.inputs import Structure
 from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, Lifter
 from liftpose_dlc.lifter.session import (
     Pairs,
     TrainingSession,
     kept_lengths,
-    resolve_device,
     score_batches,
 )
 from liftpose_dlc.lifter.temporal_net import TemporalNet, TemporalOptions
@@ -135,57 +133,12 @@ class TemporalLifter(Lifter):
         self, poses_2d: Any, poses_3d: Any, keypts: Any, what: str
     ) -> tuple[Pairs, Structure]:
         pairs, struct = super()._pairs(poses_2d, poses_3d, keypts, what)
-        lengths = _lengths(struct, len(pairs.pose_2d))
+        lengths = struct.sequences(len(pairs.pose_2d))
         return SequencePairs(pairs.pose_2d, pairs.pose_3d, pairs.mask, lengths), struct
 
     # --------------------------------------------------------------- predict
-    @torch.no_grad()
-    def predict(
-        self,
-        poses_2d: Any,
-        batch_size: int | None = None,
-        device: str | torch.device | None = None,
-        root_positions: str | np.ndarray = "zero",
-        amp: bool = False,
-        lengths: Sequence[int] | None = None,
-    ) -> Any:
-        """Lift sequences of 2D poses to 3D.
-
-        Parameters
-        ----------
-        poses_2d
-            :class:`~liftpose_dlc.Poses` (each individual one sequence), an array
-            ``(N, J, 2)`` (one sequence, or ``lengths``) or a seed dictionary (each key one
-            sequence); NaN where a point is missing. Not modified.
-        batch_size
-            Frames per forward pass (memory bound only; results do not depend on it);
-            None: 65536.
-        device
-            As in :meth:`fit`; None: CUDA when available, else CPU.
-        root_positions
-            As for :meth:`Lifter.predict <liftpose_dlc.Lifter.predict>`.
-        amp
-            Not used by the temporal network (it runs in float32); accepted so that a
-            temporal lifter is called like a frame lifter.
-        lengths
-            Frame counts of the consecutive sequences of an array (default: its
-            dictionary keys, individuals, or one sequence).
-
-        Returns
-        -------
-        The same container as ``poses_2d``, as :meth:`Lifter.predict
-        <liftpose_dlc.Lifter.predict>` gives.
-        """
-        if not self.is_trained:
-            raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
-        if batch_size is None:
-            batch_size = 65536
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
-        seq = _lengths(struct, len(arr)) if lengths is None else [int(n) for n in lengths]
-        rel, vis_root = self._predict_rel(arr, batch_size, resolve_device(device), seq)
-        return from_array(self._assemble(rel, vis_root, root_positions), struct)
+    def _default_batch_size(self, dev: torch.device) -> int:
+        return 65536
 
     @torch.no_grad()
     def predict_sequences(
@@ -213,14 +166,19 @@ class TemporalLifter(Lifter):
         )
         return out.reshape(s, n, *out.shape[1:])
 
-    def _predict_rel(  # type: ignore[override]
+    def _predict_rel(
         self,
         arr: np.ndarray,
         batch_size: int,
         dev: torch.device,
+        amp: bool = False,
         lengths: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility."""
+        """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility.
+
+        Each segment of each sequence (``lengths``) on its own, edge-padded; ``amp`` is not
+        used (the temporal network runs in float32).
+        """
         net = cast(TemporalNet, self.net.to(dev).eval())
         n = arr.shape[0]
         before, after = self.context_frames
@@ -271,13 +229,6 @@ class TemporalLifter(Lifter):
         pred = self.encoder.decode(out).double().cpu().numpy()
         for (_, _, p, q), start in zip(group, starts, strict=True):
             rel[p:q] = pred[start : start + q - p]
-
-
-def _lengths(struct: Structure, n: int) -> list[int]:
-    """The sequences of a converted input: dictionary keys, individuals or one array."""
-    if struct.kind == "poses" and struct.poses is not None:
-        return [struct.poses.n_frames] * struct.poses.n_individuals
-    return list(struct.lengths) or [n]
 
 
 # ----------------------------------------------------------------------- training
