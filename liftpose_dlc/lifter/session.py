@@ -548,6 +548,8 @@ class TrainingSession:
     progress_desc = "training lifter"
     progress_unit = "pose"
     sample_name = "frames"
+    #: Whether ``TrainOptions.amp`` applies (a temporal network trains in float32).
+    mixed_precision = True
 
     def run(
         self,
@@ -725,7 +727,7 @@ class TrainingSession:
         dist = self.dist
         min_batch = 2 if dist is None else dist.min_batch  # BatchNorm needs two per rank
         fwd = net if dist is None else dist.wrap(net)
-        amp = devices.use_amp(opts.amp, dev)
+        amp = devices.use_amp(opts.amp, dev) if self.mixed_precision else False
         scaler = torch.amp.GradScaler("cuda") if amp else None
         steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= min_batch)
         total_steps = opts.epochs * steps_per_epoch

@@ -315,6 +315,7 @@ class TemporalSession(TrainingSession):
     progress_desc = "training temporal lifter"
     progress_unit = "window"
     sample_name = "frames with a 3D target"
+    mixed_precision = False
 
     def _samples(self, pairs: Pairs, lengths: Sequence[int] | None = None) -> _Windows:
         """The windows around the frames of ``pairs`` that have a 3D target."""
