@@ -438,7 +438,8 @@ class Lifter:
             train, lengths = self._check_pairs(poses_2d, poses_3d, keypts)
         else:
             train, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
-            lengths = struct.lengths or [len(train.pose_2d)]
+            # the sequences: a temporal lifter's pairs know theirs (each individual is one)
+            lengths = list(getattr(train, "lengths", ())) or struct.lengths or [len(train.pose_2d)]
         val_pairs = None
         if isinstance(val, tuple | list):
             if len(val) != 2:

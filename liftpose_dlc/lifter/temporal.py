@@ -306,9 +306,11 @@ def evaluate_windows(
 class TemporalSession(TrainingSession):
     """A :class:`~liftpose_dlc.lifter.session.TrainingSession` on windows of frames.
 
-    The same settings, setup (statistics and linear path from the frames, augmentation
-    fitted on them), schedule, checkpoints and log; each sample is the window around a frame
-    that has a 3D target, and the loss is that frame's.
+    The same run (:meth:`~liftpose_dlc.lifter.session.TrainingSession.run`: settings, setup
+    with the statistics and linear path from the frames and the augmentation fitted on them,
+    schedule, ``torchrun``, progress and :func:`~liftpose_dlc.lifter.session.observe_training`,
+    checkpoints and log); only what a sample is differs: the window around a frame that has
+    a 3D target, whose loss is that frame's. It trains in float32 (``amp`` is not used).
     """
 
     lifter: TemporalLifter

@@ -236,3 +236,23 @@ def test_training_reports_progress_and_cancels_through_the_observer(temporal):
     with observe_training(cancel), pytest.raises(_Stop):
         again.fit(p2, p3, epochs=2, batch_size=32, augment=None, verbose=False)
     assert not again.history  # stopped in the first epoch
+
+
+def test_training_windows_stay_within_each_individual(monkeypatch):
+    # each individual of a Poses is one sequence in training too (as in predict)
+    from liftpose_dlc.lifter.temporal import TemporalSession
+
+    seen: list[list[int]] = []
+    samples = TemporalSession._samples
+
+    def spy(self, pairs, lengths=None):
+        seen.append(list(lengths) if lengths is not None else None)
+        return samples(self, pairs, lengths)
+
+    monkeypatch.setattr(TemporalSession, "_samples", spy)
+    (a2, a3), (b2, b3) = walk(60, seed=1), walk(60, seed=2)
+    p2 = Poses(np.stack([a2, b2], 1), keypoints=KP, individuals=["a", "b"])
+    p3 = Poses(np.stack([a3, b3], 1), keypoints=KP, individuals=["a", "b"])
+    lifter = Lifter(KP, [0], [[1, 2, 3]], temporal=9, linear_size=32, channels=16)
+    lifter.fit(p2, p3, epochs=1, augment=None, verbose=False, val=0.1)
+    assert seen == [[6, 6], [54, 54]]  # validation: the last 10% of each; training: the rest
