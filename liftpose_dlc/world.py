@@ -26,7 +26,8 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 import attrs
 import numpy as np
@@ -48,6 +49,8 @@ __all__ = [
     "place_at_depth",
     "select_camera",
     "make_placement",
+    "PlaceOptions",
+    "PlacementKwargs",
     "PLACEMENTS",
 ]
 
@@ -675,3 +678,64 @@ def make_placement(
         root_height = None if not heights else float(heights[0])
         clearance = getattr(lifter, "floor_clearance", None)
     return Placement(cam, "floor", root_height=root_height, floor=floor, clearance=clearance)
+
+
+class PlacementKwargs(TypedDict, total=False):
+    """The placement keywords of the lifting front ends (the fields of :class:`PlaceOptions`)."""
+
+    frame: str
+    cameras: Any
+    camera: str | None
+    floor: Any
+    root_height: float | None
+
+
+@dataclass(frozen=True)
+class PlaceOptions:
+    """Where the lifting front ends put the 3D: their ``frame=``, ``cameras=``... keywords.
+
+    Built once from the keywords of :func:`~liftpose_dlc.lift_poses`,
+    :func:`~liftpose_dlc.lift_file` or :func:`~liftpose_dlc.lift_dlc_project`
+    (:meth:`of`) and passed on as one object; :meth:`placement` makes the engine's
+    :class:`Placement` for one input. The fields are :func:`make_placement`'s.
+    """
+
+    frame: str = "camera"
+    cameras: Any = None
+    camera: str | None = None
+    floor: Any = None
+    root_height: float | None = None
+
+    @classmethod
+    def of(cls, place: PlaceOptions | None, keywords: Mapping[str, Any]) -> PlaceOptions:
+        """``place``, or the options of the placement ``keywords`` (not both).
+
+        Raises
+        ------
+        TypeError
+            If a keyword is not a placement option (as for an unknown keyword argument).
+        ConfigError
+            If both ``place`` and keywords are given.
+        """
+        if place is None:
+            return cls(**keywords)
+        if keywords:
+            raise ConfigError(f"give place= or the keywords {sorted(keywords)}, not both")
+        return place
+
+    @property
+    def placed(self) -> bool:
+        """Whether the 3D is placed (``frame="world"``, or cameras to place it with)."""
+        return self.frame == "world" or self.cameras is not None
+
+    def placement(self, lifter: Any, hint: str | None = None) -> Placement | None:
+        """The engine's :class:`Placement` for ``lifter`` (``hint``: the input's name)."""
+        return make_placement(
+            lifter,
+            self.frame,
+            self.cameras,
+            camera=self.camera,
+            floor=self.floor,
+            root_height=self.root_height,
+            hint=hint,
+        )

@@ -171,17 +171,10 @@ def inspect_tracking(
 
         poses = load_dlc(picked, pcutoff=None)
         config = find_dlc_config(picked, poses.keypoints)
-        return _dlc_info(picked, picked, poses, config, find_video(picked, DLC))
+        return _tracking_info(picked, picked, poses, find_video(picked, DLC), DLC, config)
     from liftpose_dlc.io.sleap import load_sleap
 
-    poses = load_sleap(picked)
-    return TrackingInfo(
-        path=picked,
-        poses_path=picked,
-        software=SLEAP,
-        poses=poses,
-        video_path=find_video(picked, SLEAP),
-    )
+    return _tracking_info(picked, picked, load_sleap(picked), find_video(picked, SLEAP), SLEAP)
 
 
 def _inspect_dlc_config(config_path: Path, video: str | os.PathLike | None) -> TrackingInfo:
@@ -203,12 +196,18 @@ def _inspect_dlc_config(config_path: Path, video: str | os.PathLike | None) -> T
     assert poses_path is not None
     poses = load_dlc(poses_path, pcutoff=None)
     found_video = Path(video_path) if Path(video_path).is_file() else None
-    return _dlc_info(config_path, poses_path, poses, config_path, found_video)
+    return _tracking_info(config_path, poses_path, poses, found_video, DLC, config_path)
 
 
-def _dlc_info(
-    picked: Path, poses_path: Path, poses: Poses, config: Path | None, video: Path | None
+def _tracking_info(
+    picked: Path,
+    poses_path: Path,
+    poses: Poses,
+    video: Path | None,
+    software: str,
+    config: Path | None = None,
 ) -> TrackingInfo:
+    """What was found for ``picked``; a DeepLabCut ``config`` adds its skeleton, pcutoff, lifter."""
     from liftpose_dlc.io.dlc_config import config_pcutoff, config_skeleton, read_dlc_config
 
     pcutoff = None
@@ -221,7 +220,7 @@ def _dlc_info(
     return TrackingInfo(
         path=picked,
         poses_path=poses_path,
-        software=DLC,
+        software=software,
         poses=poses,
         config_path=config,
         video_path=video,

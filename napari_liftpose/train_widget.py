@@ -16,18 +16,15 @@ from napari.utils import cancelable_progress
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from liftpose_dlc.errors import LiftPoseError
 from napari_liftpose.actions import pretrained_choices
+from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
 from napari_liftpose.training import (
     TrainingCancelled,
     TrainOutcome,
@@ -36,7 +33,6 @@ from napari_liftpose.training import (
     run_train,
     train_summary,
 )
-from napari_liftpose.widget import LIFTER_FILTER, _PathField
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -65,15 +61,15 @@ class TrainPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        self.project = _PathField("DeepLabCut config.yaml", "DeepLabCut project", CONFIG_FILTER)
+        self.project = PathField("DeepLabCut config.yaml", "DeepLabCut project", CONFIG_FILTER)
         self.project.setToolTip(
             "The lifter is trained for its bodyparts and saved in its liftpose/"
         )
         self.model_path = QLineEdit()
         self.model_path.setPlaceholderText("or a model file to write (.safetensors)")
-        self.library = _PathField("3D pose files (; between)", "3D library", LIBRARY_FILTER)
+        self.library = PathField("3D pose files (; between)", "3D library", LIBRARY_FILTER)
         self.library.setToolTip("3D poses of your animal (Anipose, DANNCE, DeepLabCut 3D, ...)")
-        self.cameras = _PathField("calibration (optional)", "Calibration", CALIBRATION_FILTER)
+        self.cameras = PathField("calibration (optional)", "Calibration", CALIBRATION_FILTER)
         self.cameras.setToolTip(
             "The cameras that film the animal (e.g. aniposelib calibration.toml); without one, "
             "virtual cameras look at the library from every direction"
@@ -85,7 +81,7 @@ class TrainPanel(QWidget):
                 self.init.addItem(f"fine-tune {label}", name)
         except LiftPoseError as exc:
             self.init.setToolTip(str(exc))
-        self.init_file = _PathField("or a model file to fine-tune", "Model", LIFTER_FILTER)
+        self.init_file = PathField("or a model file to fine-tune", "Model", LIFTER_FILTER)
         self.epochs = QSpinBox()
         self.epochs.setRange(0, 10_000)
         self.epochs.setSpecialValueText("default")
@@ -95,26 +91,19 @@ class TrainPanel(QWidget):
         self.train_button = QPushButton("Train")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
-        self.status = QLabel("Pick a project (or a model file) and a 3D library.")
-        self.status.setWordWrap(True)
-
-        form = QFormLayout()
-        form.addRow("Project", self.project)
-        form.addRow("", self.model_path)
-        form.addRow("3D library", self.library)
-        form.addRow("Cameras", self.cameras)
-        form.addRow("Start", self.init)
-        form.addRow("", self.init_file)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Units", self.units)
-        form.addRow("", self.overwrite)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
+        self.status = status_label("Pick a project (or a model file) and a 3D library.")
+        rows = [
+            ("Project", self.project),
+            ("", self.model_path),
+            ("3D library", self.library),
+            ("Cameras", self.cameras),
+            ("Start", self.init),
+            ("", self.init_file),
+            ("Epochs", self.epochs),
+            ("Units", self.units),
+            ("", self.overwrite),
+        ]
+        layout = panel_layout(self, rows, [self.train_button, self.cancel_button], self.status)
         layout.addStretch(1)
         self.train_button.clicked.connect(self.train)
         self.cancel_button.clicked.connect(self.cancel)

@@ -34,17 +34,12 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -65,6 +60,7 @@ from napari_liftpose.actions import (
     save_lifted,
     view_choices,
 )
+from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -76,7 +72,6 @@ TRACKING_FILTER = (
     "DeepLabCut (*.h5 *.csv config.yaml);;SLEAP (*.slp *.h5);;All files (*)"
 )
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.mpg *.mpeg *.m4v *.webm *.wmv);;All files (*)"
-LIFTER_FILTER = "Lifter model (*.safetensors);;All files (*)"
 DLC_SAVE_FILTER = "DeepLabCut table (*.h5 *.csv)"
 SLEAP_SAVE_FILTER = "SLEAP 3D poses (*.h5)"
 
@@ -115,39 +110,6 @@ class LiftProgress(cancelable_progress):
             self.cancel_callback()
 
 
-class _PathField(QWidget):
-    """A line edit for a path and a "Browse..." button opening a file dialog."""
-
-    def __init__(self, placeholder: str, dialog_title: str, file_filter: str) -> None:
-        super().__init__()
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
-        self.edit.setClearButtonEnabled(True)
-        self.button = QPushButton("Browse…")
-        self._title = dialog_title
-        self._filter = file_filter
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.button)
-        self.button.clicked.connect(self._browse)
-        self.browsed: Callable[[str], None] | None = None
-
-    def text(self) -> str:
-        return self.edit.text().strip()
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming
-        self.edit.setText(text)
-
-    def _browse(self) -> None:
-        start = self.text() or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, self._title, start, self._filter)
-        if path:
-            self.edit.setText(path)
-            if self.browsed is not None:
-                self.browsed(path)
-
-
 class LiftPoseWidget(QWidget):
     """Lift 2D tracking to 3D and show video, 2D keypoints and 3D skeleton in one viewer.
 
@@ -178,7 +140,7 @@ class LiftPoseWidget(QWidget):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.tracking = _PathField(
+        self.tracking = PathField(
             "DLC .h5/.csv or config.yaml, SLEAP .slp/.analysis.h5",
             "Open 2D tracking",
             TRACKING_FILTER,
@@ -187,12 +149,12 @@ class LiftPoseWidget(QWidget):
             "DeepLabCut analysis output (.h5/.csv) or project config.yaml, SLEAP predictions "
             "(.slp) or analysis export (.analysis.h5)"
         )
-        self.video = _PathField("video (optional)", "Open video", VIDEO_FILTER)
+        self.video = PathField("video (optional)", "Open video", VIDEO_FILTER)
         self.video.setToolTip(
             "The video the tracking was computed from; found automatically when the tracking "
             "file names it or sits beside it"
         )
-        self.lifter = _PathField("lifter model (.safetensors)", "Open lifter model", LIFTER_FILTER)
+        self.lifter = PathField("lifter model (.safetensors)", "Open lifter model", LIFTER_FILTER)
         self.lifter.setToolTip(
             "A trained lifter or a pretrained model's name; a DeepLabCut project's own lifter "
             "(<project>/liftpose/lifter.safetensors) is filled in automatically"
@@ -248,28 +210,21 @@ class LiftPoseWidget(QWidget):
         self.cancel_button.setEnabled(False)
         self.save_button = QPushButton("Save 3D…")
         self.save_button.setEnabled(False)
-        self.status = QLabel("Pick a 2D tracking file.")
-        self.status.setWordWrap(True)
+        self.status = status_label("Pick a 2D tracking file.")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        form = QFormLayout()
-        form.addRow("2D tracking", self.tracking)
-        form.addRow("Video", self.video)
-        form.addRow("Lifter", self.lifter)
-        form.addRow("", self.pretrained)
-        form.addRow("View", self.view)
-        form.addRow("Keypoint map", self.keypoint_map)
-        form.addRow("pcutoff", self.pcutoff)
-        form.addRow("Individuals", self.individuals)
-        form.addRow("", self.infer_occluded)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.save_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
+        rows = [
+            ("2D tracking", self.tracking),
+            ("Video", self.video),
+            ("Lifter", self.lifter),
+            ("", self.pretrained),
+            ("View", self.view),
+            ("Keypoint map", self.keypoint_map),
+            ("pcutoff", self.pcutoff),
+            ("Individuals", self.individuals),
+            ("", self.infer_occluded),
+        ]
+        buttons = [self.run_button, self.cancel_button, self.save_button]
+        layout = panel_layout(self, rows, buttons, self.status)
         from napari_liftpose.view_panel import ViewControls
 
         self.view_controls = ViewControls(self.viewer)  # keypoint names on demand
@@ -421,7 +376,7 @@ class LiftPoseWidget(QWidget):
             rows.append(("" if item is None else item.text(), box.currentData() or ""))
         return rows_to_keypoint_map(rows)
 
-    def _fill(self, field: _PathField, key: str, value: Path | None) -> None:
+    def _fill(self, field: PathField, key: str, value: Path | None) -> None:
         """Fill a field the user has not typed into (empty, or still what we filled in)."""
         current = field.text()
         if current and current != self._filled.get(key):

@@ -150,21 +150,6 @@ def _in_world(poses: Any, camera: dict) -> Any:
     return poses.replace(data=(poses.data - t) @ R)
 
 
-def _video_frame(video: Path, index: int) -> np.ndarray | None:
-    try:
-        import av
-    except ImportError:
-        return None
-    try:
-        with av.open(str(video)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i == index:
-                    return frame.to_ndarray(format="rgb24")
-    except Exception:  # noqa: BLE001 - the figure is drawn without the image
-        return None
-    return None
-
-
 def run_demo(
     out_dir: str | os.PathLike = "liftpose_demo",
     *,
@@ -223,6 +208,7 @@ def _run(out_dir: str | os.PathLike, *, seed: int, quick: bool, verbose: bool) -
     from liftpose_dlc.demo.project import make_demo_project
     from liftpose_dlc.io.dlc import load_dlc
     from liftpose_dlc.lifter.augmentation import keypoint_dropout, random_view
+    from liftpose_dlc.plot import video_frame
     from liftpose_dlc.workflow import lift_dlc_project, train_dlc_project
     from liftpose_dlc.workflow.dlc_project import project_lifter_path
     from liftpose_dlc.workflow.report import (
@@ -314,7 +300,7 @@ def _run(out_dir: str | os.PathLike, *, seed: int, quick: bool, verbose: bool) -
         shown,
         results / "pose_3d_beside_2d.png",
         frame=frame_index,
-        image=_video_frame(demo.video_path, frame_index),
+        image=video_frame(demo.video_path, frame_index),
         truth_3d=truth_world,
         title=f"Generated fly, frame {frame_index}: 2D tracking and lifted 3D "
         "(legs placed at their true coxae)",

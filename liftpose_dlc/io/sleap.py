@@ -49,7 +49,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -437,20 +437,37 @@ def _load_analysis_h5(path: Path, video: int) -> Poses:
         conf = np.where(present & np.isnan(conf), 1.0, conf)
 
     fps = _positive(backend_meta.get("fps")) or _probe_fps(video_path, path)
+    return _tracks_poses(data, node_names, track_names, conf, edges, fps, Source(path, SOFTWARE))
+
+
+def _tracks_poses(
+    data: np.ndarray,
+    nodes: list[str],
+    track_names: list[str],
+    confidence: np.ndarray | None,
+    edges: Any,
+    fps: float | None,
+    source: Source,
+    recorded: Mapping[str, Any] | None = None,
+) -> Poses:
+    """The :class:`Poses` of a SLEAP tracks array ``(frames, tracks, nodes, dims)``.
+
+    The individuals are the file's track names, or ``track_0, ...`` when it has none (or not
+    one per track); ``recorded`` adds the fields a liftpose-dlc file records.
+    """
+    n_tracks = data.shape[1]
+    if len(track_names) != n_tracks:
+        track_names = [f"track_{i}" for i in range(n_tracks)]
     return Poses(
         data,
-        keypoints=node_names,
-        individuals=_track_names(track_names, n_tracks),
-        confidence=conf,
+        keypoints=nodes,
+        individuals=track_names,
+        confidence=confidence,
         skeleton=edges,
         fps=fps,
-        source=Source(path, SOFTWARE),
+        source=source,
+        **(recorded or {}),
     )
-
-
-def _track_names(stored: list[str], n_tracks: int) -> list[str]:
-    """The file's track names, or ``track_0, ...`` when it has none (or not one per track)."""
-    return stored if len(stored) == n_tracks else [f"track_{i}" for i in range(n_tracks)]
 
 
 def _analysis_layout(
@@ -763,16 +780,8 @@ def load_sleap_3d(
         scores = _canonical(np.asarray(scores, dtype=np.float64), score_dims, p, "point_scores")
         if scores.shape == (n_frames, n_tracks, n_nodes):
             conf = scores
-    return Poses(
-        raw,
-        keypoints=keypoints,
-        individuals=_track_names(track_names, n_tracks),
-        confidence=conf,
-        skeleton=edges,
-        fps=fps,
-        source=Source(p, software),
-        **recorded,
-    )
+    source = Source(p, software)
+    return _tracks_poses(raw, keypoints, track_names, conf, edges, fps, source, recorded)
 
 
 _POINT_DIMS = ("frame", "track", "node")

@@ -28,6 +28,16 @@ class Structure:
     lengths: list[int] = field(default_factory=list)
     poses: Poses | None = None
 
+    def sequences(self, n: int) -> list[int]:
+        """The frame counts of the input's sequences (``n`` rows in all).
+
+        Each individual of :class:`Poses` is one, each key of a dictionary is one, an
+        array is one.
+        """
+        if self.kind == "poses" and self.poses is not None:
+            return [self.poses.n_frames] * self.poses.n_individuals
+        return list(self.lengths) or [n]
+
 
 def to_array(
     data: Any, n_dims: int, keypoints: Sequence[str], what: str

@@ -438,7 +438,8 @@ class Lifter:
             train, lengths = self._check_pairs(poses_2d, poses_3d, keypts)
         else:
             train, struct = self._pairs(poses_2d, poses_3d, keypts, "train")
-            lengths = struct.lengths or [len(train.pose_2d)]
+            # the sequences: a temporal lifter's pairs know theirs (each individual is one)
+            lengths = list(getattr(train, "lengths", ())) or struct.lengths or [len(train.pose_2d)]
         val_pairs = None
         if isinstance(val, tuple | list):
             if len(val) != 2:
@@ -481,6 +482,7 @@ class Lifter:
         device: str | torch.device | None = None,
         root_positions: str | np.ndarray = "zero",
         amp: bool = False,
+        lengths: Sequence[int] | None = None,
     ) -> Any:
         """Lift 2D poses to 3D.
 
@@ -491,13 +493,20 @@ class Lifter:
             NaN where a point is missing. Not modified.
         batch_size
             Frames per chunk (memory bound only; results do not depend on it); None:
-            chosen for the device (:func:`~liftpose_dlc.lifter.devices.predict_batch_size`).
+            chosen for the device (:func:`~liftpose_dlc.lifter.devices.predict_batch_size`;
+            65536 for a temporal lifter).
         device
             As in :meth:`fit`; None: CUDA when available, else CPU.
         root_positions
             ``"zero"``, ``"mean"`` or an array of root positions: see the module docstring.
         amp
-            Mixed precision (float16) on CUDA; ignored with a warning on the CPU.
+            Mixed precision (float16) on CUDA; ignored with a warning on the CPU (and by a
+            temporal lifter's network, which runs in float32).
+        lengths
+            Frame counts of the consecutive sequences of an array, for a temporal lifter,
+            whose windows do not cross from one sequence into another (default: the
+            dictionary's keys, the individuals, or one sequence). A frame lifter lifts each
+            frame alone.
 
         Returns
         -------
@@ -511,15 +520,28 @@ class Lifter:
         arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
         dev = resolve_device(device)
         if batch_size is None:
-            batch_size = devices.predict_batch_size(dev)
-        rel, vis_root = self._predict_rel(arr, batch_size, dev, devices.use_amp(amp, dev))
+            batch_size = self._default_batch_size(dev)
+        seq = struct.sequences(len(arr)) if lengths is None else [int(n) for n in lengths]
+        rel, vis_root = self._predict_rel(arr, batch_size, dev, devices.use_amp(amp, dev), seq)
         out = self._assemble(rel, vis_root, root_positions)
         return from_array(out, struct)
 
+    def _default_batch_size(self, dev: torch.device) -> int:
+        """Frames per chunk of :meth:`predict` when none is asked for."""
+        return devices.predict_batch_size(dev)
+
     def _predict_rel(
-        self, arr: np.ndarray, batch_size: int, dev: torch.device, amp: bool = False
+        self,
+        arr: np.ndarray,
+        batch_size: int,
+        dev: torch.device,
+        amp: bool = False,
+        lengths: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Root-relative predictions ``(N, T, 3)`` and root visibility ``(N, R)``."""
+        """Root-relative predictions ``(N, T, 3)`` and root visibility ``(N, R)``.
+
+        Each frame alone (``lengths``, the sequences, matter to a temporal lifter only).
+        """
         net = self.net.to(dev).eval()
         n = arr.shape[0]
         rel = np.empty((n, self.layout.n_targets, 3), dtype=np.float64)

@@ -14,10 +14,10 @@ import copy
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -307,13 +307,34 @@ def evaluate(
     MPJPE is the mean Euclidean distance between predicted and true root-relative
     positions over the target joints that have a 3D value (and a root).
     """
+    dev = data.pose_2d.device
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        for i in range(0, len(data), batch_size):
+            b = data.index(torch.arange(i, min(i + batch_size, len(data)), device=dev))
+            y, w = encoder.target(b.pose_3d, b.weight_3d)
+            yield encoder.encode(b.pose_2d, b.valid_2d), y, w
+
+    return score_batches(net, batches(), encoder, loss_kind, dev)
+
+
+@torch.no_grad()
+def score_batches(
+    net: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    encoder: InputEncoder,
+    loss_kind: str,
+    device: torch.device,
+) -> tuple[float, float]:
+    """Loss and MPJPE of ``net`` (in eval mode) over ``(input, target, weights)`` batches.
+
+    The scoring of :func:`evaluate`, for any kind of sample (frames, or the windows of
+    :mod:`~liftpose_dlc.lifter.temporal`).
+    """
     net.eval()
-    scale = loss_scale(encoder.tensors(data.pose_2d.device))
+    scale = loss_scale(encoder.tensors(device))
     loss_sum = w_sum = err_sum = n_err = 0.0
-    for i in range(0, len(data), batch_size):
-        b = data.index(torch.arange(i, min(i + batch_size, len(data)), device=data.pose_2d.device))
-        x = encoder.encode(b.pose_2d, b.valid_2d)
-        y, w = encoder.target(b.pose_3d, b.weight_3d)
+    for x, y, w in batches:
         out = net(x)
         n_w = float(w.sum()) if loss_kind != "mpjpe" else float(w.sum()) / 3
         loss_sum += float(masked_loss(out, y, w, loss_kind, scale)) * n_w
@@ -360,6 +381,22 @@ def validation_mask(lengths: Sequence[int], fraction: float) -> np.ndarray:
             is_val[start + n - k : start + n] = True
         start += n
     return is_val
+
+
+def kept_lengths(lengths: Sequence[int], rows: np.ndarray) -> list[int]:
+    """The frame counts of the sequences once only the frames ``rows`` (bool) are kept.
+
+    Examples
+    --------
+    >>> kept_lengths([3, 2], np.array([True, False, True, True, False]))
+    [2, 1]
+    """
+    rows = np.asarray(rows, dtype=bool)
+    kept, start = [], 0
+    for n in lengths:
+        kept.append(int(rows[start : start + n].sum()))
+        start += n
+    return kept
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -507,6 +544,13 @@ class TrainingSession:
         self.dist: distributed.DistContext | None = None
 
     # ------------------------------------------------------------------ run
+    #: What the progress bar says and counts, and what :meth:`_loop` needs two of.
+    progress_desc = "training lifter"
+    progress_unit = "pose"
+    sample_name = "frames"
+    #: Whether ``TrainOptions.amp`` applies (a temporal network trains in float32).
+    mixed_precision = True
+
     def run(
         self,
         train: Pairs,
@@ -520,20 +564,25 @@ class TrainingSession:
         ``val`` (else the ``val_fraction`` of ``train`` by :func:`validation_mask`) selects
         the epoch; ``test`` is only monitored. ``stats`` replaces the encoder's computed 2D/3D
         statistics (see :meth:`~liftpose_dlc.lifter.encoder.InputEncoder.fit`).
+
+        The one training template: a subclass changes what a sample is
+        (:meth:`_samples`, :meth:`_frames`, :meth:`_batch`, :meth:`_evaluate`), never the
+        run (setup, ``torchrun``, log, progress and :func:`observe_training`, checkpoints).
         """
         lifter, opts = self.lifter, self.options
         self.dist = distributed.from_env(self.device)
         if self.dist is not None:  # torchrun: DDP (see liftpose_dlc.lifter.distributed)
             self.device = self.dist.device
         dev = self.device
-        val_batch = None if val is None else val.batch(dev)
+        val_data = None if val is None else self._samples(val)
         if val is None and opts.val_fraction > 0:
             is_val = validation_mask(lengths, opts.val_fraction)
             if is_val.any():
-                val_batch = train.take(is_val).batch(dev)
+                val_data = self._samples(train.take(is_val), kept_lengths(lengths, is_val))
+                lengths = kept_lengths(lengths, ~is_val)
                 train = train.take(~is_val)
-        test_batch = None if test is None else test.batch(dev)
-        data = train.batch(dev)
+        test_data = None if test is None else self._samples(test)
+        data = self._samples(train, lengths)
         opts = self.options = opts.resolved(len(data))
         augs = self.augmentation = parse_augmentation(self._augment)
         ckpt = self._find_checkpoint()
@@ -542,7 +591,7 @@ class TrainingSession:
 
         with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
             torch.manual_seed(opts.seed)
-            best_state = self._setup(data, stats, ckpt)
+            best_state = self._setup(self._frames(data), stats, ckpt)
             if self.dist is not None:
                 self.dist.broadcast_setup(lifter, augs)
                 torch.manual_seed(distributed.rank_seed(opts.seed, self.dist.rank, self.state.step))
@@ -557,9 +606,9 @@ class TrainingSession:
             if self.verbose and total:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=total, desc="training lifter", unit="pose")
+                bar = tqdm(total=total, desc=self.progress_desc, unit=self.progress_unit)
             try:
-                best = self._loop(data, val_batch, test_batch, best_state, _progress_of(bar, total))
+                best = self._loop(data, val_data, test_data, best_state, _progress_of(bar, total))
             finally:
                 if bar is not None:
                     bar.close()
@@ -568,6 +617,30 @@ class TrainingSession:
             lifter.net.load_state_dict(best)
             lifter.best_epoch = self.state.best_epoch
         lifter.net.eval()
+
+    # -------------------------------------------------- what a sample is
+    def _samples(self, pairs: Pairs, lengths: Sequence[int] | None = None) -> Any:
+        """The training samples of ``pairs`` (``lengths``: its sequences): its frames."""
+        return pairs.batch(self.device)
+
+    def _frames(self, data: Any) -> PoseBatch:
+        """The frames of samples (what the setup fits the statistics and augmentation on)."""
+        return cast(PoseBatch, data)
+
+    def _batch(
+        self, data: Any, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, PoseBatch, PoseBatch]:
+        """Input, target, weights of the samples ``idx``, augmented; their frames before/after."""
+        batch = orig = data.index(idx)
+        for aug in self.augmentation:
+            batch = aug(batch)
+        encoder = self.lifter.encoder
+        y, w = encoder.target(batch.pose_3d, batch.weight_3d)
+        return encoder.encode(batch.pose_2d, batch.valid_2d), y, w, orig, batch
+
+    def _evaluate(self, net: nn.Module, data: Any) -> tuple[float, float]:
+        """Loss and MPJPE of ``net`` on samples (see :func:`evaluate`)."""
+        return evaluate(net, data, self.lifter.encoder, self.options.loss)
 
     def _setup(
         self, data: PoseBatch, stats: Any, ckpt: Path | None
@@ -622,9 +695,9 @@ class TrainingSession:
     # ----------------------------------------------------------------- loop
     def _loop(
         self,
-        train: PoseBatch,
-        val: PoseBatch | None,
-        test: PoseBatch | None,
+        train: Any,
+        val: Any,
+        test: Any,
         best_state: dict[str, torch.Tensor] | None,
         progress: Callable[[int], Any] | None,
     ) -> dict[str, torch.Tensor]:
@@ -641,7 +714,7 @@ class TrainingSession:
         assert optimizer is not None
         n = len(train)
         if n < 2:
-            raise ConfigError(f"need at least 2 training frames, got {n}")
+            raise ConfigError(f"need at least 2 training {self.sample_name}, got {n}")
         dev = self.device
         bs = min(opts.batch_size, n)
         best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
@@ -654,7 +727,7 @@ class TrainingSession:
         dist = self.dist
         min_batch = 2 if dist is None else dist.min_batch  # BatchNorm needs two per rank
         fwd = net if dist is None else dist.wrap(net)
-        amp = devices.use_amp(opts.amp, dev)
+        amp = devices.use_amp(opts.amp, dev) if self.mixed_precision else False
         scaler = torch.amp.GradScaler("cuda") if amp else None
         steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= min_batch)
         total_steps = opts.epochs * steps_per_epoch
@@ -677,11 +750,7 @@ class TrainingSession:
                     state.lr = _lr_at(state.step, opts, total_steps)
                     for group in optimizer.param_groups:
                         group["lr"] = state.lr
-                batch = orig = train.index(idx if dist is None else dist.shard(idx))
-                for aug in self.augmentation:
-                    batch = aug(batch)
-                x = encoder.encode(batch.pose_2d, batch.valid_2d)
-                y, w = encoder.target(batch.pose_3d, batch.weight_3d)
+                x, y, w, orig, batch = self._batch(train, idx if dist is None else dist.shard(idx))
                 with devices.autocast(amp, dev):
                     if net.view is not None:
                         loss = _view_gate_loss(fwd, x, y, w, orig, batch, opts.loss, scale)
@@ -716,11 +785,11 @@ class TrainingSession:
                 for b_e, b in zip(ema_net.buffers(), net.buffers(), strict=True):
                     b_e.copy_(b)
             if val is not None and len(val):
-                _, err_val = evaluate(eval_net, val, encoder, opts.loss)
+                _, err_val = self._evaluate(eval_net, val)
             else:
                 err_val = float("nan")
             if test is not None and len(test):
-                loss_test, err_test = evaluate(eval_net, test, encoder, opts.loss)
+                loss_test, err_test = self._evaluate(eval_net, test)
             else:
                 loss_test = err_test = float("nan")
             if val is None or not len(val):

@@ -22,32 +22,22 @@ chunks that overlap by the window.
 
 from __future__ import annotations
 
-import copy
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import torch
 
-from liftpose_dlc.errors import ConfigError
 from liftpose_dlc.lifter.augmentation import Augmentation, PoseBatch
 from liftpose_dlc.lifter.encoder import InputEncoder
-from liftpose_dlc.lifter.inputs import Structure, from_array, to_array
+from liftpose_dlc.lifter.inputs import Structure
 from liftpose_dlc.lifter.lifter import DEFAULT_MODEL_OPTIONS, Lifter
 from liftpose_dlc.lifter.session import (
-    EpochResult,
     Pairs,
     TrainingSession,
-    _clip_grad_norm,
-    _lr_at,
-    _view_gate_loss,
-    loss_scale,
-    masked_loss,
-    parse_augmentation,
-    resolve_device,
-    validation_mask,
+    kept_lengths,
+    score_batches,
 )
 from liftpose_dlc.lifter.temporal_net import TemporalNet, TemporalOptions
 from liftpose_dlc.lifter.windows import segments, window_index
@@ -68,10 +58,7 @@ class SequencePairs(Pairs):
     def take(self, rows: np.ndarray) -> SequencePairs:
         """The pairs of the frames ``rows`` (bool), with the sequences' lengths that remain."""
         rows = np.asarray(rows, dtype=bool)
-        kept, start = [], 0
-        for n in self.lengths:
-            kept.append(int(rows[start : start + n].sum()))
-            start += n
+        kept = kept_lengths(self.lengths, rows)
         return SequencePairs(self.pose_2d[rows], self.pose_3d[rows], self.mask[rows], kept)
 
 
@@ -146,57 +133,12 @@ class TemporalLifter(Lifter):
         self, poses_2d: Any, poses_3d: Any, keypts: Any, what: str
     ) -> tuple[Pairs, Structure]:
         pairs, struct = super()._pairs(poses_2d, poses_3d, keypts, what)
-        lengths = _lengths(struct, len(pairs.pose_2d))
+        lengths = struct.sequences(len(pairs.pose_2d))
         return SequencePairs(pairs.pose_2d, pairs.pose_3d, pairs.mask, lengths), struct
 
     # --------------------------------------------------------------- predict
-    @torch.no_grad()
-    def predict(
-        self,
-        poses_2d: Any,
-        batch_size: int | None = None,
-        device: str | torch.device | None = None,
-        root_positions: str | np.ndarray = "zero",
-        amp: bool = False,
-        lengths: Sequence[int] | None = None,
-    ) -> Any:
-        """Lift sequences of 2D poses to 3D.
-
-        Parameters
-        ----------
-        poses_2d
-            :class:`~liftpose_dlc.Poses` (each individual one sequence), an array
-            ``(N, J, 2)`` (one sequence, or ``lengths``) or a seed dictionary (each key one
-            sequence); NaN where a point is missing. Not modified.
-        batch_size
-            Frames per forward pass (memory bound only; results do not depend on it);
-            None: 65536.
-        device
-            As in :meth:`fit`; None: CUDA when available, else CPU.
-        root_positions
-            As for :meth:`Lifter.predict <liftpose_dlc.Lifter.predict>`.
-        amp
-            Not used by the temporal network (it runs in float32); accepted so that a
-            temporal lifter is called like a frame lifter.
-        lengths
-            Frame counts of the consecutive sequences of an array (default: its
-            dictionary keys, individuals, or one sequence).
-
-        Returns
-        -------
-        The same container as ``poses_2d``, as :meth:`Lifter.predict
-        <liftpose_dlc.Lifter.predict>` gives.
-        """
-        if not self.is_trained:
-            raise ConfigError("this Lifter is not trained: call fit() or Lifter.load() first")
-        if batch_size is None:
-            batch_size = 65536
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        arr, struct = to_array(poses_2d, 2, self.keypoints, "poses_2d")
-        seq = _lengths(struct, len(arr)) if lengths is None else [int(n) for n in lengths]
-        rel, vis_root = self._predict_rel(arr, batch_size, resolve_device(device), seq)
-        return from_array(self._assemble(rel, vis_root, root_positions), struct)
+    def _default_batch_size(self, dev: torch.device) -> int:
+        return 65536
 
     @torch.no_grad()
     def predict_sequences(
@@ -224,14 +166,19 @@ class TemporalLifter(Lifter):
         )
         return out.reshape(s, n, *out.shape[1:])
 
-    def _predict_rel(  # type: ignore[override]
+    def _predict_rel(
         self,
         arr: np.ndarray,
         batch_size: int,
         dev: torch.device,
+        amp: bool = False,
         lengths: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility."""
+        """Root-relative predictions ``(N, T, 3)`` (NaN in gaps) and root visibility.
+
+        Each segment of each sequence (``lengths``) on its own, edge-padded; ``amp`` is not
+        used (the temporal network runs in float32).
+        """
         net = cast(TemporalNet, self.net.to(dev).eval())
         n = arr.shape[0]
         before, after = self.context_frames
@@ -282,13 +229,6 @@ class TemporalLifter(Lifter):
         pred = self.encoder.decode(out).double().cpu().numpy()
         for (_, _, p, q), start in zip(group, starts, strict=True):
             rel[p:q] = pred[start : start + q - p]
-
-
-def _lengths(struct: Structure, n: int) -> list[int]:
-    """The sequences of a converted input: dictionary keys, individuals or one array."""
-    if struct.kind == "poses" and struct.poses is not None:
-        return [struct.poses.n_frames] * struct.poses.n_individuals
-    return list(struct.lengths) or [n]
 
 
 # ----------------------------------------------------------------------- training
@@ -352,186 +292,53 @@ def _own_frame(batch: PoseBatch, w: int, before: int) -> PoseBatch:
     )
 
 
-@torch.no_grad()
 def evaluate_windows(
     net: TemporalNet, data: _Windows, encoder: InputEncoder, loss_kind: str, before: int
 ) -> tuple[float, float]:
     """Loss and MPJPE of ``net`` on windows (as :func:`~liftpose_dlc.lifter.session.evaluate`)."""
-    net.eval()
-    scale = loss_scale(encoder.tensors(data.index.device))
-    loss_sum = w_sum = err_sum = n_err = 0.0
-    for i in range(0, len(data), 4096):
-        x, y, w, _, _ = _window_batch(data.frames, data.index[i : i + 4096], encoder, before)
-        out = net(x)
-        n_w = float(w.sum()) if loss_kind != "mpjpe" else float(w.sum()) / 3
-        loss_sum += float(masked_loss(out, y, w, loss_kind, scale)) * n_w
-        w_sum += n_w
-        wj = w.reshape(w.shape[0], -1, 3)[..., 0]
-        dist = torch.linalg.vector_norm(encoder.decode(out) - encoder.decode(y), dim=-1)
-        err_sum += float((dist * wj).sum())
-        n_err += float(wj.sum())
-    nan = float("nan")
-    return (loss_sum / w_sum if w_sum else nan, err_sum / n_err if n_err else nan)
+    batches = (
+        _window_batch(data.frames, data.index[i : i + 4096], encoder, before)[:3]
+        for i in range(0, len(data), 4096)
+    )
+    return score_batches(net, batches, encoder, loss_kind, data.index.device)
 
 
 class TemporalSession(TrainingSession):
     """A :class:`~liftpose_dlc.lifter.session.TrainingSession` on windows of frames.
 
-    The same settings, setup (statistics and linear path from the frames, augmentation
-    fitted on them), schedule, checkpoints and log; each sample is the window around a frame
-    that has a 3D target, and the loss is that frame's.
+    The same run (:meth:`~liftpose_dlc.lifter.session.TrainingSession.run`: settings, setup
+    with the statistics and linear path from the frames and the augmentation fitted on them,
+    schedule, ``torchrun``, progress and :func:`~liftpose_dlc.lifter.session.observe_training`,
+    checkpoints and log); only what a sample is differs: the window around a frame that has
+    a 3D target, whose loss is that frame's. It trains in float32 (``amp`` is not used).
     """
 
     lifter: TemporalLifter
+    progress_desc = "training temporal lifter"
+    progress_unit = "window"
+    sample_name = "frames with a 3D target"
+    mixed_precision = False
 
-    def run(
-        self,
-        train: Pairs,
-        lengths: Sequence[int],
-        val: Pairs | None = None,
-        test: Pairs | None = None,
-        stats: Any = None,
-    ) -> None:
-        """Train on the sequences of ``train`` (``lengths``: their frame counts)."""
-        lifter, dev, opts = self.lifter, self.device, self.options
-        ctx = lifter.context_frames
-        seq = SequencePairs(train.pose_2d, train.pose_3d, train.mask, list(lengths))
-        val_w = None if val is None else _windows(val, _pair_lengths(val), ctx, dev)
-        if val is None and opts.val_fraction > 0:
-            is_val = validation_mask(lengths, opts.val_fraction)
-            if is_val.any():
-                part = seq.take(is_val)
-                val_w = _windows(part, part.lengths, ctx, dev)
-                seq = seq.take(~is_val)
-        test_w = None if test is None else _windows(test, _pair_lengths(test), ctx, dev)
-        data = _windows(seq, seq.lengths, ctx, dev)
-        if len(data) < 2:
-            raise ConfigError(f"need at least 2 training frames with a 3D target, got {len(data)}")
-        opts = self.options = opts.resolved(len(data))
-        augs = self.augmentation = parse_augmentation(self._augment)
-        ckpt = self._find_checkpoint()
-        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-            torch.manual_seed(opts.seed)
-            best_state = self._setup(data.frames, stats, ckpt)
-            lifter.train_options = opts.as_dict()
-            lifter.augmentation = [repr(a) for a in augs]
-            self._start_log()
-            if not self.resume:
-                lifter.history = []
-            assert opts.epochs is not None
-            total = max(opts.epochs - self.state.epoch, 0) * len(data)
-            bar = None
-            if self.verbose and total:
-                from tqdm.auto import tqdm
+    def _samples(self, pairs: Pairs, lengths: Sequence[int] | None = None) -> _Windows:
+        """The windows around the frames of ``pairs`` that have a 3D target."""
+        seq = _pair_lengths(pairs) if lengths is None else lengths
+        return _windows(pairs, seq, self.lifter.context_frames, self.device)
 
-                bar = tqdm(total=total, desc="training temporal lifter", unit="window")
-            try:
-                best = self._loop_windows(
-                    data, val_w, test_w, best_state, None if bar is None else bar.update
-                )
-            finally:
-                if bar is not None:
-                    bar.close()
-            lifter.net.load_state_dict(best)
-            lifter.best_epoch = self.state.best_epoch
-        lifter.net.eval()
+    def _frames(self, data: _Windows) -> PoseBatch:
+        return data.frames
 
-    def _loop_windows(
-        self,
-        train: _Windows,
-        val: _Windows | None,
-        test: _Windows | None,
-        best_state: dict[str, torch.Tensor] | None,
-        progress: Callable[[int], Any] | None,
-    ) -> dict[str, torch.Tensor]:
-        """Train from ``state.epoch`` to ``options.epochs``; return the best weights."""
-        net, encoder, state, opts = self.lifter.net, self.lifter.encoder, self.state, self.options
-        optimizer = self.optimizer
-        assert optimizer is not None
-        assert opts.epochs is not None
+    def _batch(
+        self, data: _Windows, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, PoseBatch, PoseBatch]:
+        """The windows ``idx``, each augmented as one pose (see :func:`_window_batch`)."""
+        index = data.index.index_select(0, idx)
         before = self.lifter.context_frames[0]
-        n, dev = len(train), train.index.device
-        bs = min(opts.batch_size, n)
-        best = copy.deepcopy(net.state_dict() if best_state is None else best_state)
-        ema_net = self.ema_net
-        ema_params = [] if ema_net is None else list(ema_net.parameters())
-        net_params = list(net.parameters())
-        eval_net = net if ema_net is None else ema_net
-        scale = loss_scale(encoder.tensors(dev))
-        steps_per_epoch = sum(1 for s in range(0, n, bs) if n - s >= 2)
-        total_steps = opts.epochs * steps_per_epoch
-        cosine = opts.lr_schedule == "cosine"
-        clip = (
-            0.0 if not opts.max_norm else (1.0 if opts.max_norm is True else float(opts.max_norm))
-        )
-        for epoch in range(state.epoch, opts.epochs):
-            net.train()
-            perm = torch.randperm(n, device=dev)
-            loss_sum = w_sum = 0.0
-            for start in range(0, n, bs):
-                idx = perm[start : start + bs]
-                if len(idx) < 2:  # BatchNorm needs two samples
-                    continue
-                state.step += 1
-                if cosine or state.step == 1 or state.step % opts.lr_decay == 0:
-                    state.lr = _lr_at(state.step, opts, total_steps)
-                    for group in optimizer.param_groups:
-                        group["lr"] = state.lr
-                x, y, w, orig, own = _window_batch(
-                    train.frames,
-                    train.index.index_select(0, idx),
-                    encoder,
-                    before,
-                    self.augmentation,
-                )
-                if net.view is not None:
-                    loss = _view_gate_loss(net, x, y, w, orig, own, opts.loss, scale)
-                else:
-                    loss = masked_loss(net(x), y, w, opts.loss, scale)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if clip:
-                    _clip_grad_norm(list[torch.Tensor](net_params), clip)
-                optimizer.step()
-                if ema_net is not None:
-                    with torch.no_grad():
-                        torch._foreach_lerp_(
-                            list[torch.Tensor](ema_params),
-                            list[torch.Tensor](net_params),
-                            1.0 - float(opts.ema),
-                        )
-                ws = float(w.sum())
-                loss_sum += float(loss.detach()) * ws
-                w_sum += ws
-                if progress is not None:
-                    progress(len(idx))
-            loss_train = loss_sum / w_sum if w_sum else float("nan")
-            if ema_net is not None:  # BatchNorm statistics follow the raw network
-                for b_e, b in zip(ema_net.buffers(), net.buffers(), strict=True):
-                    b_e.copy_(b)
-            err_val = float("nan")
-            if val is not None and len(val):
-                _, err_val = evaluate_windows(
-                    cast(TemporalNet, eval_net), val, encoder, opts.loss, before
-                )
-            loss_test = err_test = float("nan")
-            if test is not None and len(test):
-                loss_test, err_test = evaluate_windows(
-                    cast(TemporalNet, eval_net), test, encoder, opts.loss, before
-                )
-            if val is None or not len(val):
-                is_best = True
-            else:
-                is_best = bool(err_val < state.best_err) or not math.isfinite(state.best_err)
-            if is_best:
-                state.best_err = err_val if math.isfinite(err_val) else state.best_err
-                state.best_epoch = epoch + 1
-                best = copy.deepcopy(eval_net.state_dict())
-            state.epoch = epoch + 1
-            self._epoch_end(
-                EpochResult(epoch + 1, state.lr, loss_train, loss_test, err_test, err_val, is_best)
-            )
-        return best
+        return _window_batch(data.frames, index, self.lifter.encoder, before, self.augmentation)
+
+    def _evaluate(self, net: torch.nn.Module, data: _Windows) -> tuple[float, float]:
+        before = self.lifter.context_frames[0]
+        net = cast(TemporalNet, net)
+        return evaluate_windows(net, data, self.lifter.encoder, self.options.loss, before)
 
 
 def _pair_lengths(pairs: Pairs) -> list[int]:

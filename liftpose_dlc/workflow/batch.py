@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from liftpose_dlc.errors import ConfigError
 
-__all__ = ["lift_on_cluster", "open_client", "worker_lifter"]
+__all__ = ["lift_on_cluster", "open_client", "worker_lifter", "ProjectJob"]
 
 #: Lifters loaded by this process as a worker: ``{key: lifter}`` (see :func:`worker_lifter`).
 _WORKER_LIFTERS: dict[Any, Any] = {}
@@ -110,38 +111,47 @@ def worker_lifter(model: Any, bodyparts: list[str], keypoint_map: Any, where: st
     return lifter
 
 
-def _lift_task(
-    analysis: str,
-    dest: str,
-    model: Any,
-    bodyparts: list[str],
-    keypoint_map: Any,
-    where: str,
-    cfg: Mapping[str, Any],
-    options: Mapping[str, Any],
-) -> tuple[str, int, int]:
+@dataclass(frozen=True)
+class ProjectJob:
+    """What the tasks of one project's videos share: how the lifter is adapted, the options.
+
+    Attributes
+    ----------
+    bodyparts, keypoint_map, where
+        How the lifter is adapted to the project's bodyparts
+        (:func:`~liftpose_dlc.pretrained.adapt.adapt_lifter`).
+    cfg
+        The project's config (for the bodyparts check).
+    options
+        Keyword arguments of :func:`~liftpose_dlc.workflow.file_lift.lift_dlc_file`.
+    """
+
+    bodyparts: Sequence[str]
+    keypoint_map: Any
+    where: str
+    cfg: Mapping[str, Any]
+    options: Mapping[str, Any]
+
+
+def _lift_task(analysis: str, dest: str, model: Any, job: ProjectJob) -> tuple[str, int, int]:
     """Lift one video on a worker; return ``(dest, process id, id of the lifter used)``."""
     from liftpose_dlc.io.registry import get_format
     from liftpose_dlc.workflow.dlc_project import _check_bodyparts
     from liftpose_dlc.workflow.file_lift import lift_dlc_file
 
-    lifter = worker_lifter(model, bodyparts, keypoint_map, where)
+    lifter = worker_lifter(model, list(job.bodyparts), job.keypoint_map, job.where)
     # one read of the table's header serves the bodyparts check, the 3D check and the lift
     with get_format("dlc").chunk_reader(analysis) as reader:
-        _check_bodyparts(cfg, Path(analysis), reader.keypoints)
-        lift_dlc_file(analysis, dest, lifter, reader=reader, **options)
+        _check_bodyparts(job.cfg, Path(analysis), reader.keypoints)
+        lift_dlc_file(analysis, dest, lifter, reader=reader, **job.options)
     return dest, os.getpid(), id(lifter)
 
 
 def lift_on_cluster(
     jobs: Mapping[Any, tuple[Path, Path]],
     model: Any,
+    job: ProjectJob,
     *,
-    bodyparts: list[str],
-    keypoint_map: Any,
-    where: str,
-    cfg: Mapping[str, Any],
-    options: Mapping[str, Any],
     scheduler: Any = "local",
     workers: int | None = None,
     progress: Any = None,
@@ -155,12 +165,8 @@ def lift_on_cluster(
     model
         The model file or pretrained name (each worker loads it once), or a lifter
         (sent once to each worker).
-    bodyparts, keypoint_map, where
-        How the lifter is adapted to the project's bodyparts.
-    cfg
-        The project's config (for the bodyparts check).
-    options
-        Keyword arguments of :func:`~liftpose_dlc.workflow.file_lift.lift_dlc_file`.
+    job
+        What every video's task shares (see :class:`ProjectJob`).
     scheduler, workers
         See :func:`open_client`.
     progress
@@ -178,18 +184,7 @@ def lift_on_cluster(
             model = client.scatter(model, broadcast=True)
         futures = {}
         for video, (analysis, dest) in jobs.items():
-            fut = client.submit(
-                _lift_task,
-                str(analysis),
-                str(dest),
-                model,
-                list(bodyparts),
-                keypoint_map,
-                where,
-                dict(cfg),
-                dict(options),
-                pure=False,
-            )
+            fut = client.submit(_lift_task, str(analysis), str(dest), model, job, pure=False)
             futures[fut] = video
         results: dict[Any, tuple[Path | None, BaseException | None, tuple[int, int] | None]]
         results = {}

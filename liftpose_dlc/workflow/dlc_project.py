@@ -18,17 +18,23 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
+from liftpose_dlc._docs import PLACE, PLACEMENT, VIEW, shared_doc
 from liftpose_dlc.errors import MissingFileError
 from liftpose_dlc.poses import Poses
 from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.file_lift import lift_dlc_file
 from liftpose_dlc.workflow.lifting import DEFAULT_CHUNK_SIZE, as_lifter, output_path
 from liftpose_dlc.workflow.training import DEFAULT_ANGLE_RANGES, as_library, train_from_library
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+    from liftpose_dlc.world import PlacementKwargs, PlaceOptions
 
 __all__ = [
     "train_dlc_project",
@@ -306,6 +312,7 @@ def train_dlc_project(
 
 
 # ----------------------------------------------------------------------------- lifting
+@shared_doc(view=VIEW, placement=PLACEMENT, place=PLACE)
 def lift_dlc_project(
     config_path: str | os.PathLike,
     model: Any = None,
@@ -329,11 +336,8 @@ def lift_dlc_project(
     scheduler: Any = None,
     workers: int | None = None,
     view: Any = None,
-    frame: str = "camera",
-    cameras: Any = None,
-    camera: str | None = None,
-    floor: Any = None,
-    root_height: float | None = None,
+    place: PlaceOptions | None = None,
+    **placement: Unpack[PlacementKwargs],
 ) -> ProjectLift:
     """Lift every analysed video of a DeepLabCut project to 3D (after ``analyze_videos``).
 
@@ -389,20 +393,11 @@ def lift_dlc_project(
     keypoint_map
         ``{bodypart: model keypoint}`` corrections (or a YAML file of them) for a
         pretrained model, whose names are matched to the bodyparts automatically.
-    view
-        For a pretrained model, an optional hint of the camera's view: a name of its card's
-        ``views`` (``"top"``), angle ranges or a calibrated camera
-        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
-        when the card has one).
-    frame, cameras, camera, floor, root_height
-        Where the 3D is (:func:`~liftpose_dlc.world.make_placement`): ``frame="world"``
-        with ``cameras`` (a calibration file or :class:`~liftpose_dlc.Camera`; ``camera``
-        names one of several) places each frame's root on its camera ray at its height above
-        the floor (``floor``, default the world's ``z = 0``; ``root_height``, default the
-        lifter's, learned from its 3D library); ``frame="camera"`` with ``cameras`` places
-        it at the depth the pose's size gives; without ``cameras``, each pose is around its
-        own root in the camera's frame (the default). With several cameras and no
+    {view}
+    {placement}
+        With several cameras and no
         ``camera``, each video is lifted with the camera whose name is in its file name.
+    {place}
 
     Returns
     -------
@@ -432,7 +427,9 @@ def lift_dlc_project(
         read_dlc_config,
     )
     from liftpose_dlc.io.registry import get_format
+    from liftpose_dlc.world import PlaceOptions
 
+    place = PlaceOptions.of(place, placement)
     cfg = read_dlc_config(config_path)
     lifter = load_project_lifter(cfg["config_path"]) if model is None else as_lifter(model)
     from liftpose_dlc.pretrained.views import apply_view
@@ -481,6 +478,19 @@ def lift_dlc_project(
         )
     skeleton = config_skeleton(cfg, lifter.keypoints) or _card_skeleton(lifter, match)
     parallel = scheduler is not None or workers is not None
+    # how each analysis file is lifted (lift_dlc_file's options), here or on a cluster
+    file_options = {
+        "pcutoff": pcutoff,
+        "infer_occluded": infer_occluded,
+        "root_positions": root_positions,
+        "chunk_size": chunk_size,
+        "device": device,
+        "overwrite": overwrite,
+        "save_as_csv": save_as_csv,
+        "skeleton": skeleton,
+        "place": place,
+        "model_ref": project_lifter_path(cfg["config_path"]) if model is None else model,
+    }
     jobs: dict[Any, tuple[Path, Path]] = {}
     with progress_bar(verbose, total=len(todo), desc="videos", unit="video") as videos_bar:
         for video, analysis in todo.items():
@@ -507,25 +517,7 @@ def lift_dlc_project(
             ):
                 _check_bodyparts(cfg, analysis, reader.keypoints)
                 lift_dlc_file(
-                    analysis,
-                    dest,
-                    lifter,
-                    pcutoff=pcutoff,
-                    infer_occluded=infer_occluded,
-                    root_positions=root_positions,
-                    chunk_size=chunk_size,
-                    device=device,
-                    overwrite=overwrite,
-                    save_as_csv=save_as_csv,
-                    skeleton=skeleton,
-                    progress=frames_bar,
-                    frame=frame,
-                    cameras=cameras,
-                    camera=camera,
-                    floor=floor,
-                    root_height=root_height,
-                    model_ref=project_lifter_path(cfg["config_path"]) if model is None else model,
-                    reader=reader,
+                    analysis, dest, lifter, progress=frames_bar, reader=reader, **file_options
                 )
             report[video] = VideoLift(
                 Path(video), Path(analysis), dest, csv_dest if save_as_csv else None
@@ -533,33 +525,14 @@ def lift_dlc_project(
             say(f"{video.name}: wrote {dest}", verbose)
             videos_bar.update(1)
         if jobs:
-            from liftpose_dlc.workflow.batch import lift_on_cluster
+            from liftpose_dlc.workflow.batch import ProjectJob, lift_on_cluster
 
-            model_ref = project_lifter_path(cfg["config_path"]) if model is None else model
+            where = f"{cfg['config_path']} bodyparts"
             done = lift_on_cluster(
                 jobs,
                 # a view hint chose the model here: the workers get that lifter itself
-                model_ref if view is None else viewed,
-                bodyparts=config_bodyparts(cfg),
-                keypoint_map=keypoint_map,
-                where=f"{cfg['config_path']} bodyparts",
-                cfg=cfg,
-                options={
-                    "pcutoff": pcutoff,
-                    "infer_occluded": infer_occluded,
-                    "root_positions": root_positions,
-                    "chunk_size": chunk_size,
-                    "device": device,
-                    "overwrite": overwrite,
-                    "save_as_csv": save_as_csv,
-                    "skeleton": skeleton,
-                    "frame": frame,
-                    "cameras": cameras,
-                    "camera": camera,
-                    "floor": floor,
-                    "root_height": root_height,
-                    "model_ref": model_ref,
-                },
+                file_options["model_ref"] if view is None else viewed,
+                ProjectJob(config_bodyparts(cfg), keypoint_map, where, cfg, file_options),
                 scheduler=scheduler,
                 workers=workers,
                 progress=videos_bar,

@@ -24,10 +24,11 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from liftpose_dlc._docs import PLACE, PLACEMENT, VIEW, shared_doc
 from liftpose_dlc._filesystem import check_file, check_overwrite
 from liftpose_dlc.engine import DEFAULT_CHUNK_SIZE, Cancel, LiftEngine, as_lifter
 from liftpose_dlc.errors import FileFormatError
@@ -35,9 +36,15 @@ from liftpose_dlc.io.metadata import lifted_fields
 from liftpose_dlc.workflow._progress import progress_bar, say
 from liftpose_dlc.workflow.lifting import lift_poses, output_path
 
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+    from liftpose_dlc.world import PlacementKwargs, PlaceOptions
+
 __all__ = ["lift_file", "lift_dlc_file", "output_path"]
 
 
+@shared_doc(view=VIEW, placement=PLACEMENT, place=PLACE)
 def lift_file(
     path: str | os.PathLike,
     model: Any,
@@ -54,11 +61,8 @@ def lift_file(
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
     view: Any = None,
-    frame: str = "camera",
-    cameras: Any = None,
-    camera: str | None = None,
-    floor: Any = None,
-    root_height: float | None = None,
+    place: PlaceOptions | None = None,
+    **placement: Unpack[PlacementKwargs],
 ) -> Path:
     """Lift a 2D pose file to 3D and write the 3D beside it.
 
@@ -98,19 +102,9 @@ def lift_file(
     keypoint_map
         ``{your keypoint: model keypoint}`` corrections (or a YAML file of them) for a
         pretrained model (see :func:`~liftpose_dlc.workflow.lifting.lift_poses`).
-    view
-        For a pretrained model, an optional hint of the camera's view: a name of its card's
-        ``views`` (``"top"``), angle ranges or a calibrated camera
-        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
-        when the card has one).
-    frame, cameras, camera, floor, root_height
-        Where the 3D is (:func:`~liftpose_dlc.world.make_placement`): ``frame="world"``
-        with ``cameras`` (a calibration file or :class:`~liftpose_dlc.Camera`; ``camera``
-        names one of several) places each frame's root on its camera ray at its height above
-        the floor (``floor``, default the world's ``z = 0``; ``root_height``, default the
-        lifter's, learned from its 3D library); ``frame="camera"`` with ``cameras`` places
-        it at the depth the pose's size gives; without ``cameras``, each pose is around its
-        own root in the camera's frame (the default).
+    {view}
+    {placement}
+    {place}
 
     Returns
     -------
@@ -134,7 +128,9 @@ def lift_file(
     PosixPath('centered_pair_predictions_3d.h5')
     """
     from liftpose_dlc.io.registry import recognise, require_2d
+    from liftpose_dlc.world import PlaceOptions
 
+    place = PlaceOptions.of(place, placement)
     src = check_file(path, "pose file")
     fmt, probe = recognise(src, dims=2)
     dest = Path(output).expanduser() if output is not None else output_path(src)
@@ -170,13 +166,6 @@ def lift_file(
             "device": device,
             "cancel": cancel,
         }
-        place = {
-            "frame": frame,
-            "cameras": cameras,
-            "camera": camera,
-            "floor": floor,
-            "root_height": root_height,
-        }
         if reader is not None:
             check_overwrite(dest, overwrite)
             with progress_bar(verbose, total=None, desc=src.name) as bar:
@@ -189,19 +178,19 @@ def lift_file(
                     progress=bar,
                     model_ref=model,
                     reader=reader,
+                    place=place,
                     **options,
-                    **place,
                 )
     check_overwrite(dest, overwrite)
     from liftpose_dlc.io import load_poses, save_poses
 
     poses_2d = poses_in if poses_in is not None else load_poses(src, format=fmt.name)
     with progress_bar(verbose, total=poses_2d.n_frames, desc=src.name) as bar:
-        result = lift_poses(poses_2d, lifter, progress=bar.update, **options, **place)
+        result = lift_poses(poses_2d, lifter, progress=bar.update, place=place, **options)
     fields = lifted_fields(lifter, poses_2d.source, model, frame=result.poses.frame or "camera")
     # the engine's placement and confidence records, with the lifter named by ``model``
     fields["provenance"] = {**result.poses.provenance, **fields["provenance"]}
-    placed = result.poses.frame if frame == "world" or cameras is not None else None
+    placed = result.poses.frame if place.placed else None
     return save_poses(
         result.poses.replace(**fields),
         dest,
@@ -231,12 +220,9 @@ def lift_dlc_file(
     progress: Any = None,
     cancel: Cancel | None = None,
     model_ref: Any = None,
-    frame: str = "camera",
-    cameras: Any = None,
-    camera: str | None = None,
-    floor: Any = None,
-    root_height: float | None = None,
     reader: Any = None,
+    place: PlaceOptions | None = None,
+    **placement: Unpack[PlacementKwargs],
 ) -> Path:
     """Stream one DeepLabCut table through a lifter into a DeepLabCut-layout 3D table.
 
@@ -246,7 +232,8 @@ def lift_dlc_file(
     ``model_ref`` (default ``lifter``) is what the file records as the lifter (a model file's
     path names it, see :func:`~liftpose_dlc.io.metadata.describe_lifter`). ``reader`` is
     ``src``'s chunk reader when the caller opened it already (its header, read once, served
-    the caller's checks; it stays open). Other parameters: see :func:`lift_file`. Returns
+    the caller's checks; it stays open). ``place`` or the placement keywords: see
+    :class:`~liftpose_dlc.world.PlaceOptions`. Other parameters: see :func:`lift_file`. Returns
     ``dest``.
 
     Raises
@@ -266,17 +253,9 @@ def lift_dlc_file(
     check_overwrite(dest, overwrite)
     if csv_dest is not None:
         check_overwrite(csv_dest, overwrite)
-    from liftpose_dlc.world import make_placement
+    from liftpose_dlc.world import PlaceOptions
 
-    placement = make_placement(
-        model,
-        frame,
-        cameras,
-        camera=camera,
-        floor=floor,
-        root_height=root_height,
-        hint=src.name,
-    )
+    where = PlaceOptions.of(place, placement).placement(model, hint=src.name)
     with contextlib.nullcontext(reader) if reader is not None else dlc.chunk_reader(src) as reader:
         require_2d(src, reader.n_dims)
         if reader.n_frames == 0:
@@ -296,7 +275,7 @@ def lift_dlc_file(
             fps=fps,
             where=str(src),
             model_ref=lifter if model_ref is None else model_ref,
-            placement=placement,
+            placement=where,
         )
         if progress is not None and hasattr(progress, "total"):
             progress.total = reader.n_frames
@@ -312,7 +291,7 @@ def lift_dlc_file(
             save_as_csv=save_as_csv,
             overwrite=overwrite,
             units=getattr(model, "units", None),  # models other than a Lifter: unknown
-            frame=getattr(model, "frame", None) if placement is None else placement.frame,
+            frame=getattr(model, "frame", None) if where is None else where.frame,
         ) as writer:
             for chunk in engine.chunks(cancel):
                 writer.write(chunk.poses, chunk.inferred)

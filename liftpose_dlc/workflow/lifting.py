@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from liftpose_dlc._docs import PLACE, PLACEMENT, VIEW, shared_doc
 from liftpose_dlc.engine import (
     DEFAULT_CHUNK_SIZE,
     SINGLE,
@@ -31,7 +32,10 @@ from liftpose_dlc.engine import (
 from liftpose_dlc.poses import Poses, require_poses
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
     from liftpose_dlc.lifter.lifter import Lifter
+    from liftpose_dlc.world import PlacementKwargs, PlaceOptions
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 
+@shared_doc(view=VIEW, placement=PLACEMENT, place=PLACE)
 def lift_poses(
     poses_2d: Poses,
     lifter: Lifter | str | os.PathLike,
@@ -60,11 +65,8 @@ def lift_poses(
     cancel: Cancel | None = None,
     keypoint_map: Any = None,
     view: Any = None,
-    frame: str = "camera",
-    cameras: Any = None,
-    camera: str | None = None,
-    floor: Any = None,
-    root_height: float | None = None,
+    place: PlaceOptions | None = None,
+    **placement: Unpack[PlacementKwargs],
 ) -> LiftResult:
     """Lift 2D poses to 3D with a trained lifter (see :mod:`liftpose_dlc.engine` for the rules).
 
@@ -97,11 +99,9 @@ def lift_poses(
         pretrained model, whose names are matched automatically
         (:func:`~liftpose_dlc.pretrained.adapt_lifter`); a tracked subset of its keypoints
         is lifted, and the 3D has your names.
-    view
-        For a pretrained model, an optional hint of the camera's view: a name of its card's
-        ``views`` (``"top"``), angle ranges or a calibrated camera
-        (:func:`~liftpose_dlc.pretrained.views.apply_view`: a model specialised for that view
-        when the card has one).
+    {view}
+    {placement}
+    {place}
 
     Returns
     -------
@@ -132,21 +132,13 @@ def lift_poses(
         keypoint_map,
         where=poses_2d.source.describe(),
     )
-    from liftpose_dlc.world import make_placement
+    from liftpose_dlc.world import PlaceOptions
 
-    placement = make_placement(
-        model,
-        frame,
-        cameras,
-        camera=camera,
-        floor=floor,
-        root_height=root_height,
-        hint=poses_2d.source.path,
-    )
+    where = PlaceOptions.of(place, placement).placement(model, hint=poses_2d.source.path)
     engine = LiftEngine(
         model,
         poses_2d,
-        placement=placement,
+        placement=where,
         pcutoff=pcutoff,
         infer_occluded=infer_occluded,
         root_positions=root_positions,

@@ -1,9 +1,10 @@
 """A small training run, for the DDP tests: in-process, or as a ``torchrun`` script.
 
 ``python -m torch.distributed.run --nproc_per_node=2 tests/lifter/ddp_train.py OUT EPOCHS
-[--resume] [--kill-after S]`` trains on the generated library below and, on rank 0, writes
-``OUT/result.json`` (the loss curve, the final error) and ``OUT/lifter.safetensors``.
-``--kill-after S`` makes rank 1 kill itself (SIGKILL) ``S`` seconds after training starts.
+[--resume] [--kill-after S] [--temporal W]`` trains on the generated library below and, on
+rank 0, writes ``OUT/result.json`` (the loss curve, the final error) and ``OUT/lifter.safetensors``.
+``--kill-after S`` makes rank 1 kill itself (SIGKILL) ``S`` seconds after training starts;
+``--temporal W`` trains a temporal lifter with a ``W``-frame window.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ def library(n: int = 384, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return p2, p3
 
 
-def train(out: Path, epochs: int, resume: bool = False) -> dict:
+def train(out: Path, epochs: int, resume: bool = False, temporal: int | None = None) -> dict:
     """Train (resuming from ``out`` when asked); return the curve and the final error."""
     from liftpose_dlc.lifter.lifter import Lifter
 
     torch.set_num_threads(1)
     p2, p3 = library()
-    lifter = Lifter(KEYPOINTS, ["root"], [KEYPOINTS[1:]], **OPTIONS)
+    window = {} if temporal is None else {"temporal": temporal, "channels": 16}
+    lifter = Lifter(KEYPOINTS, ["root"], [KEYPOINTS[1:]], **OPTIONS, **window)
     lifter.fit(
         p2,
         p3,
@@ -70,7 +72,8 @@ def main(argv: list[str]) -> int:
     if "--kill-after" in argv and os.environ.get("RANK") == "1":
         delay = float(argv[argv.index("--kill-after") + 1])
         threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
-    res = train(out, epochs, resume)
+    temporal = int(argv[argv.index("--temporal") + 1]) if "--temporal" in argv else None
+    res = train(out, epochs, resume, temporal)
     if os.environ.get("RANK", "0") == "0":
         res.pop("lifter").save(out / "lifter.safetensors", overwrite=True)
         (out / "result.json").write_text(json.dumps(res))

@@ -99,6 +99,23 @@ def test_two_processes_match_one_and_resume_across(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_temporal_lifter_trains_on_two_processes_like_one(tmp_path):
+    # the temporal session is the frame session's template: it joins the process group,
+    # shards each batch of windows and writes on rank 0 alone
+    multi = tmp_path / "multi"
+    multi.mkdir()
+    run = _torchrun(multi, "3", "--temporal", "9")
+    assert run.returncode == 0, run.stderr[-3000:]
+    ddp = json.loads((multi / "result.json").read_text())
+    one = ddp_train.train(tmp_path / "single", 3, temporal=9)
+    assert type(one["lifter"]).__name__ == "TemporalLifter"
+    assert ddp["epochs"] == [1, 2, 3]
+    np.testing.assert_allclose(ddp["loss_train"], one["loss_train"], rtol=LOSS_RTOL)
+    assert ddp["err"] == pytest.approx(one["err"], rel=ERR_RTOL)
+    assert len((multi / "train_log.txt").read_text().splitlines()) == 4
+
+
+@pytest.mark.slow
 def test_a_killed_rank_fails_the_run_without_hanging(tmp_path):
     start = time.monotonic()
     run = _torchrun(tmp_path, "100000", "--kill-after", "3", timeout=90)

@@ -204,3 +204,55 @@ def test_a_keypoint_map_keeps_the_temporal_context(trained):
     # lifted frame by frame instead, the output would differ (the window matters)
     frames = np.stack([np.asarray(trained.predict(p2[i : i + 1]))[0] for i in range(5)])
     assert np.abs(frames - direct[:5, 0]).max() > 1e-4
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("temporal", [None, 9])
+def test_training_reports_progress_and_cancels_through_the_observer(temporal):
+    # the napari Train panel's hook (observe_training) sees a temporal lifter's steps as it
+    # sees a frame lifter's, and an exception from it stops training
+    from liftpose_dlc.lifter.session import observe_training
+
+    p2, p3 = walk(100)
+    window = {} if temporal is None else {"temporal": temporal, "channels": 16}
+    seen: list[tuple[int, int]] = []
+    lifter = Lifter(KP, [0], [[1, 2, 3]], linear_size=32, **window)
+    with observe_training(lambda done, total: seen.append((done, total))):
+        lifter.fit(p2, p3, epochs=2, batch_size=32, augment=None, verbose=False)
+    assert type(lifter).__name__ == ("Lifter" if temporal is None else "TemporalLifter")
+    # every frame has its 2D and 3D: 100 samples (frames or windows) an epoch, 32 a step
+    assert seen[-1] == (200, 200)
+    assert [d for d, _ in seen[:4]] == [32, 64, 96, 100]
+    assert len(seen) == 8
+
+    def cancel(done: int, total: int) -> None:
+        if done >= 64:
+            raise _Stop
+
+    again = Lifter(KP, [0], [[1, 2, 3]], linear_size=32, **window)
+    with observe_training(cancel), pytest.raises(_Stop):
+        again.fit(p2, p3, epochs=2, batch_size=32, augment=None, verbose=False)
+    assert not again.history  # stopped in the first epoch
+
+
+def test_training_windows_stay_within_each_individual(monkeypatch):
+    # each individual of a Poses is one sequence in training too (as in predict)
+    from liftpose_dlc.lifter.temporal import TemporalSession
+
+    seen: list[list[int]] = []
+    samples = TemporalSession._samples
+
+    def spy(self, pairs, lengths=None):
+        seen.append(list(lengths) if lengths is not None else None)
+        return samples(self, pairs, lengths)
+
+    monkeypatch.setattr(TemporalSession, "_samples", spy)
+    (a2, a3), (b2, b3) = walk(60, seed=1), walk(60, seed=2)
+    p2 = Poses(np.stack([a2, b2], 1), keypoints=KP, individuals=["a", "b"])
+    p3 = Poses(np.stack([a3, b3], 1), keypoints=KP, individuals=["a", "b"])
+    lifter = Lifter(KP, [0], [[1, 2, 3]], temporal=9, linear_size=32, channels=16)
+    lifter.fit(p2, p3, epochs=1, augment=None, verbose=False, val=0.1)
+    assert seen == [[6, 6], [54, 54]]  # validation: the last 10% of each; training: the rest

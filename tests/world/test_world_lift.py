@@ -88,6 +88,26 @@ def test_world_lift_puts_the_root_on_its_ray_at_its_height(setup, tmp_path):
     np.testing.assert_allclose(rel, cam @ top.R, atol=1e-6)
 
 
+def test_place_options_are_the_keywords_as_one_object(setup, tmp_path):
+    from liftpose_dlc.errors import ConfigError
+    from liftpose_dlc.world import PlaceOptions
+
+    src, toml, _ = setup
+    keywords = {"frame": "world", "cameras": toml, "camera": "top", "root_height": 20.0}
+    by_keywords = lift_file(src, MOUSE, output=tmp_path / "k_3d.h5", verbose=False, **keywords)
+    place = PlaceOptions(**keywords)
+    assert place.placed
+    by_object = lift_file(src, MOUSE, output=tmp_path / "o_3d.h5", verbose=False, place=place)
+    a, b = load_dlc(by_keywords), load_dlc(by_object)
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.provenance["placement"] == b.provenance["placement"]
+    with pytest.raises(ConfigError, match="not both"):
+        lift_file(src, MOUSE, output=tmp_path / "x_3d.h5", place=place, frame="world")
+    with pytest.raises(TypeError, match="rooot_height"):
+        lift_file(src, MOUSE, output=tmp_path / "y_3d.h5", rooot_height=1.0)
+    assert not PlaceOptions().placed
+
+
 def test_camera_frame_with_intrinsics_gives_an_absolute_depth(setup, tmp_path):
     src, toml, top = setup
     out = lift_file(
