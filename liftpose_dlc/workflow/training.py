@@ -18,7 +18,6 @@ import contextlib
 import datetime as _dt
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,14 @@ import numpy as np
 import yaml
 
 from liftpose_dlc._boundary import check_writable
-from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import (
+    atomic_path,
+    check_file,
+    check_overwrite,
+    remove_stale_temp_dirs,
+    remove_stale_temps,
+    staging_dir,
+)
 from liftpose_dlc.errors import ConfigError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -319,6 +325,9 @@ def train_from_library(
     if not is_main_process():  # torchrun: rank 0 alone writes the log, model and record
         resume_dir = train_dir if fit_opts.get("resume") else None
         return lifter.fit(pairs_2d, pairs_3d, out_dir=resume_dir, verbose=False, **fit_opts)
+    _remove_killed_runs(
+        [model_path, record_path, *([card_path] if init is not None else [])], train_dir
+    )
     with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
         lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
         lifter.units = units
@@ -435,6 +444,25 @@ def _init_name(base: Any, init: Any) -> str:
     return str(init) if isinstance(init, (str, os.PathLike)) else "a Lifter"
 
 
+def _remove_killed_runs(files: Sequence[Path], train_dir: Path) -> list[Path]:
+    """Remove what an earlier training killed on its way to these outputs left behind.
+
+    ``SIGKILL`` (or a power cut) leaves the run's hidden training folder
+    (:func:`_training_run`) and hidden temporary files of the model, record, card and
+    checkpoints. Only ours for these very outputs, of writers that have exited, older than
+    this process, are removed (:func:`~liftpose_dlc._filesystem.remove_stale_temps`,
+    :func:`~liftpose_dlc._filesystem.remove_stale_temp_dirs`); a folder holding anything
+    but a run's log and checkpoints is kept.
+    """
+    from liftpose_dlc.lifter.session import CKPT_BEST, CKPT_LAST, LOG_FILE
+
+    run_files = (LOG_FILE, CKPT_BEST, CKPT_LAST)
+    removed = [p for f in files for p in remove_stale_temps(f)]
+    removed += remove_stale_temp_dirs(train_dir, run_files)
+    removed += [p for f in run_files for p in remove_stale_temps(train_dir / f)]  # resume
+    return removed
+
+
 @contextlib.contextmanager
 def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
     """The folder a run writes its log and checkpoints to, committed only if it succeeds.
@@ -447,8 +475,7 @@ def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
     if resume:
         yield train_dir
         return
-    train_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{train_dir.name}.", dir=train_dir.parent))
+    staging = staging_dir(train_dir)
     try:
         yield staging
     except BaseException:
