@@ -384,7 +384,7 @@ def train_from_library(
         monitor = _validation_monitor(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
-    from liftpose_dlc.lifter.distributed import is_main_process
+    from liftpose_dlc.lifter.distributed import is_main_process, world_size
 
     if not is_main_process():  # torchrun: rank 0 alone writes the log, model and record
         resume_dir = train_dir if fit_opts.get("resume") else None
@@ -448,6 +448,7 @@ def train_from_library(
             "noise_px": float(noise_px),
             "distorted_2d": bool(distorted),
             "seed": int(seed),
+            "processes": world_size(),
             "model_options": lifter.lifter_options,
             "train_options": lifter.train_options,
             "augmentation": lifter.augmentation,
