@@ -446,6 +446,7 @@ def fit_error_model_on_sequences(
     *,
     calibration: float = 0.3,
     seed: int = 0,
+    max_poses: int | None = 30_000,
     **options: Any,
 ) -> ErrorModel:
     """Fit an :class:`ErrorModel` on held-out sequences, calibrated on the last frames of each.
@@ -467,6 +468,9 @@ def fit_error_model_on_sequences(
         Fraction of each sequence's frames (its last) that calibrate.
     seed
         Seed of the fit.
+    max_poses
+        At most about this many poses are used (every k-th frame of each sequence): the
+        regression is full-batch. None: all.
     **options
         Other options of :func:`fit_error_model` (``drop``, ``copies``, ``hidden``,
         ``epochs``, ...).
@@ -492,6 +496,10 @@ def fit_error_model_on_sequences(
     ]
     if not seqs:
         raise ConfigError("an error model needs held-out pairs; none were given")
+    total = sum(len(a) for a, _ in seqs)
+    if max_poses is not None and total > max_poses:
+        step = math.ceil(total / max_poses)
+        seqs = [(a[::step], b[::step]) for a, b in seqs]
     is_cal = validation_mask([len(a) for a, _ in seqs], calibration)
     a2 = np.concatenate([a for a, _ in seqs])
     a3 = np.concatenate([b for _, b in seqs])

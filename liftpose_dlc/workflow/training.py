@@ -166,6 +166,10 @@ def _fit_confidence(
 
     if wanted is False:
         return {"fitted": False, "reason": "turned off (error_model=False)"}
+    if hasattr(lifter, "predict_sequences"):  # its features are a frame lifter's
+        if wanted:
+            raise ConfigError("the 3D confidence (error model) is for frame lifters")
+        return {"fitted": False, "reason": "a temporal lifter has no error model"}
     if not held_out:
         return {
             "fitted": False,
