@@ -9,7 +9,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from liftpose_dlc.errors import LiftPoseError, MissingFileError, OutputExistsError, WriteError
@@ -23,6 +23,8 @@ __all__ = [
     "fsync_path",
     "replace_atomic",
     "remove_stale_temps",
+    "remove_stale_temp_dirs",
+    "staging_dir",
     "write_error",
 ]
 
@@ -195,6 +197,95 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
         except OSError:
             continue
         removed.append(candidate)
+    return removed
+
+
+def staging_dir(path: str | os.PathLike) -> Path:
+    """Create the hidden folder in which a folder ``path`` is written before it is committed.
+
+    Named ``.NAME.PID-XXXXXXXX`` beside ``path`` (the writer's process id and 8 random
+    characters, as :func:`atomic_path`'s files), so that :func:`remove_stale_temp_dirs` can
+    tell the folder of a killed writer from one still at work, and from the user's folders.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), dir=dest.parent))
+
+
+def _stale_dir_pattern(dest: Path) -> re.Pattern[str]:
+    """Names of :func:`staging_dir`'s folders for ``dest`` (pid or not, ``.old`` or not)."""
+    name = re.escape(dest.name)
+    return re.compile(rf"\.{name}\.(?:(\d+)-)?[a-z0-9_]{{8}}(?:\.old)?")
+
+
+def _only_ours(folder: Path, names: Collection[str]) -> bool:
+    """Whether ``folder`` holds only plain files of ``names`` (or their temporary files).
+
+    Neither the folder nor a file in it may have been modified since this process started.
+    """
+    patterns = [_stale_temp_pattern(folder / n) for n in names]
+    try:
+        if os.lstat(folder).st_mtime >= _STARTED:
+            return False
+        for entry in os.scandir(folder):
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime >= _STARTED:
+                return False
+            if entry.name not in names and not any(p.fullmatch(entry.name) for p in patterns):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temp_dirs(path: str | os.PathLike, contents: Collection[str]) -> list[Path]:
+    """Remove the hidden folders that an earlier, killed writer of folder ``path`` left.
+
+    The folder counterpart of :func:`remove_stale_temps`, for folders written whole in a
+    :func:`staging_dir` and renamed into place (a training run's log and checkpoints). A
+    writer killed by ``SIGKILL`` leaves its ``.NAME.PID-XXXXXXXX`` folder (or, killed
+    while replacing ``path``, the previous ``path`` as ``….old``). Removed here are only
+    folders named as ours for this very ``path``, whose writer (``PID``) is no longer
+    running, that hold nothing but plain files named in ``contents`` (and their
+    temporary files) and where nothing was modified since this process started. A folder
+    holding anything else (a file of the user's, a subfolder, a link) is kept whole.
+    Errors are ignored.
+
+    Parameters
+    ----------
+    path
+        The folder the killed writer was writing.
+    contents
+        The names of the files such a folder may hold.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    dest = Path(path)
+    pattern = _stale_dir_pattern(dest)
+    allowed = frozenset(contents)
+    removed: list[Path] = []
+    try:
+        names = [n for n in os.listdir(dest.parent) if n.startswith(f".{dest.name}.")]
+    except OSError:
+        return removed
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or (m.group(1) is not None and _running(int(m.group(1)))):
+            continue
+        candidate = dest.parent / name
+        try:
+            if not stat.S_ISDIR(os.lstat(candidate).st_mode):
+                continue
+        except OSError:
+            continue
+        if not _only_ours(candidate, allowed):
+            continue
+        shutil.rmtree(candidate, ignore_errors=True)
+        if not candidate.exists():
+            removed.append(candidate)
     return removed
 
 

@@ -131,6 +131,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         "dropout": "dropout",
         "norm_2d": "norm_2d",
         "device": "device",
+        "amp": "amp",
     }
     return {
         key: getattr(args, attr) for key, attr in names.items() if getattr(args, attr) is not None
@@ -148,6 +149,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if len(modes) > 1:
         raise UsageError("give --config (a DeepLabCut project) or --data (arrays), not both")
     training = _training_options(args)
+    from liftpose_dlc.lifter.distributed import world_size
+
+    if world_size() > 1:
+        _say(args, f"data-parallel training on {world_size()} processes (torchrun)")
     if args.data and args.init:
         raise UsageError("--init fine-tunes on a 3D --library, not on --data arrays")
     if args.data:
@@ -180,6 +185,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "overwrite": args.overwrite,
         "verbose": not args.quiet,
+        **({} if args.error_model is None else {"error_model": args.error_model}),
         **training,
     }
     if args.init:
@@ -192,8 +198,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         if args.out:
             raise UsageError("--out is not used with --config: the lifter goes in the project")
-        train_dlc_project(args.config, library, cameras, bodyparts=args.keypoints, **common)
+        lifter = train_dlc_project(
+            args.config, library, cameras, bodyparts=args.keypoints, **common
+        )
         _say(args, f"lifter saved to {project_lifter_path(args.config)}")
+        _say_confidence(args, lifter)
         return 0
     if not args.out:
         raise UsageError("give --config (a DeepLabCut project) or --out MODEL.safetensors")
@@ -202,9 +211,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".safetensors":
         out = out / "lifter.safetensors"
-    train_from_library(library, cameras, model_path=out, keypoints=args.keypoints, **common)
+    lifter = train_from_library(
+        library, cameras, model_path=out, keypoints=args.keypoints, **common
+    )
     _say(args, f"lifter saved to {out} (how it was trained: {record_path_for(out)})")
+    _say_confidence(args, lifter)
     return 0
+
+
+def _say_confidence(args: argparse.Namespace, lifter: Any) -> None:
+    """Whether the lifter has a 3D confidence (its error model), and if not, why."""
+    model = getattr(lifter, "error_model", None)
+    if model is not None:
+        unit = f" {model.units}" if model.units else ""
+        info = model.info
+        poses = (info["fit_pairs"] + info["calibration_pairs"]) // max(1, info["copies"])
+        _say(
+            args,
+            f"3D confidence: fitted and calibrated on {poses} validation poses; a likelihood "
+            f"of 0.5 is an error of {model.tolerance:.3g}{unit}",
+        )
+    elif args.error_model is None:
+        _say(
+            args,
+            "no 3D confidence (the likelihood column of lifted 3D): it is fitted on "
+            "validation poses; train with --val FRACTION (e.g. --val 0.2) to have one"
+            + (" (too few validation poses)" if args.val else ""),
+        )
 
 
 def _load_pairs(path: str) -> dict[str, Any]:
@@ -333,6 +366,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- lift
 def _cmd_lift(args: argparse.Namespace) -> int:
+    from liftpose_dlc.lifter.devices import mixed_precision
+
+    if args.amp and (args.workers or args.scheduler):
+        raise UsageError(
+            "--amp is not passed on to Dask workers: lift without --workers/--scheduler, "
+            "or without --amp"
+        )
+    with mixed_precision(args.amp):  # every prediction of the lift (on CUDA; else a warning)
+        return _lift_targets(args)
+
+
+def _lift_targets(args: argparse.Namespace) -> int:
     if args.pretrained is not None:
         if args.model is not None:
             raise UsageError("give --model FILE or --pretrained NAME, not both")
@@ -777,7 +822,22 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="normalise each 2D pose's scale (default: on with virtual cameras)",
     )
     g.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
+    g.add_argument(
+        "--amp",
+        action="store_true",
+        default=None,
+        help="mixed precision (float16) on a CUDA GPU: faster, about as exact; ignored with a "
+        "warning on the CPU",
+    )
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument(
+        "--no-error-model",
+        dest="error_model",
+        action="store_false",
+        default=None,
+        help="do not fit the 3D confidence (the likelihood column of lifted 3D), which is "
+        "fitted on the --val frames when there are some",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -922,6 +982,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames lifted at a time (default: {code:chunk_size})",
     )
     li.add_argument("--device", help="cpu, cuda, ...")
+    li.add_argument(
+        "--amp",
+        action="store_true",
+        help="mixed precision (float16) on a CUDA GPU: faster, about as exact; ignored with a "
+        "warning on the CPU and by temporal lifters",
+    )
     wo = li.add_argument_group("where the animal is (absolute 3D)")
     wo.add_argument(
         "--frame",
@@ -1053,6 +1119,8 @@ CLI_OPTIONS: dict[str, str] = {
     "pcutoff": "--pcutoff P",
     "angle_ranges": "--angle-ranges ZLO ZHI YLO YHI XLO XHI",
     "cameras": "--cameras NAME...",
+    "amp": "--amp",
+    "val": "--val FRACTION",
 }
 _VALUE = r"""(?:\[[^\]]*\]|\{[^}]*\}|<[^>]*>|'[^']*'|"[^"]*"|\.\.\.|[^\s,;)]+)"""
 _PYTHON_ONLY = " (an option of the Python API, not of the command line)"

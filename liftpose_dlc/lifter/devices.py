@@ -3,11 +3,16 @@
 Nothing here needs a GPU: on the CPU the batch size is the CPU's, copies are plain, and
 ``amp=True`` is ignored with a warning (mixed precision is a CUDA feature here: on the
 CPU, ``bfloat16`` is slower than ``float32`` for these small networks and less exact).
+
+Mixed precision is asked for per call (``Lifter.predict(..., amp=True)``, ``Lifter.fit(...,
+amp=True)``), or for everything run inside :func:`mixed_precision` (what ``liftpose-dlc lift
+--amp`` does: the lifting functions need no option of their own).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import warnings
 from collections.abc import Iterator
 
@@ -21,6 +26,7 @@ __all__ = [
     "to_device",
     "use_amp",
     "autocast",
+    "mixed_precision",
     "AmpIgnoredWarning",
 ]
 
@@ -56,9 +62,36 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return host.pin_memory().to(device, non_blocking=True)
 
 
+#: Whether :func:`mixed_precision` is in effect (in this thread or task).
+_AMP: contextvars.ContextVar[bool] = contextvars.ContextVar("liftpose_amp", default=False)
+
+
+@contextlib.contextmanager
+def mixed_precision(enabled: bool = True) -> Iterator[None]:
+    """Compute in mixed precision (as ``amp=True``) in every predict and fit run inside.
+
+    For callers that do not pass ``amp`` on themselves (the lifting workflow, the engine):
+    :func:`use_amp` is True inside on CUDA, and warns and is False on other devices. It
+    holds in the current thread (a :mod:`contextvars` variable), not in worker processes.
+
+    Examples
+    --------
+    >>> with mixed_precision():  # doctest: +SKIP
+    ...     lp.lift_dlc_project("project/config.yaml", device="cuda")
+    """
+    token = _AMP.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _AMP.reset(token)
+
+
 def use_amp(amp: bool, device: torch.device) -> bool:
-    """Whether mixed precision is used: ``amp`` on CUDA; on other devices a warning, False."""
-    if not amp:
+    """Whether mixed precision is used: ``amp`` on CUDA; on other devices a warning, False.
+
+    ``amp`` is True also inside :func:`mixed_precision`.
+    """
+    if not (amp or _AMP.get()):
         return False
     if device.type == "cuda":
         return True

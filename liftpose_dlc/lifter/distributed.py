@@ -40,6 +40,7 @@ __all__ = [
     "DistContext",
     "from_env",
     "is_main_process",
+    "world_size",
     "epoch_order",
     "rank_seed",
     "TIMEOUT_ENV",
@@ -65,6 +66,12 @@ def is_main_process() -> bool:
     """True unless this process is a rank other than 0 of a ``torchrun`` launch."""
     rank = _env_int("RANK")
     return rank is None or rank == 0
+
+
+def world_size() -> int:
+    """The number of processes of a ``torchrun`` launch (``WORLD_SIZE``); 1 outside one."""
+    n = _env_int("WORLD_SIZE")
+    return 1 if n is None else max(1, n)
 
 
 def rank_seed(seed: int, rank: int, step: int) -> int:

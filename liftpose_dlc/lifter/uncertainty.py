@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "ErrorModel",
     "fit_error_model",
+    "fit_error_model_on_sequences",
     "bounds_from_confidence",
     "calibration_curve",
     "LEVELS",
@@ -437,6 +438,79 @@ def fit_error_model(
         q50 = np.interp(0.5, model.levels, model.quantiles)
         print(f"error model: tolerance {model.tolerance:.4g}, q50 {q50:.3g}")
     return model
+
+
+def fit_error_model_on_sequences(
+    lifter: Lifter,
+    held_out: Sequence[tuple[Any, Any]],
+    *,
+    calibration: float = 0.3,
+    seed: int = 0,
+    max_poses: int | None = 30_000,
+    **options: Any,
+) -> ErrorModel:
+    """Fit an :class:`ErrorModel` on held-out sequences, calibrated on the last frames of each.
+
+    What training does with its validation frames
+    (:func:`~liftpose_dlc.workflow.training.train_from_library`): every sequence (a camera's
+    view of a recording) gives its first frames to the regression and its last
+    ``calibration`` to the split-conformal calibration
+    (:func:`~liftpose_dlc.lifter.session.validation_mask`), so both parts see every view and
+    the calibration frames follow the fitted ones in time, as the frames to lift do.
+
+    Parameters
+    ----------
+    lifter
+        The trained lifter.
+    held_out
+        ``(poses_2d, poses_3d)`` pairs of each held-out sequence, none trained on.
+    calibration
+        Fraction of each sequence's frames (its last) that calibrate.
+    seed
+        Seed of the fit.
+    max_poses
+        At most about this many poses are used (every k-th frame of each sequence): the
+        regression is full-batch. None: all.
+    **options
+        Other options of :func:`fit_error_model` (``drop``, ``copies``, ``hidden``,
+        ``epochs``, ...).
+
+    Returns
+    -------
+    ErrorModel
+
+    Raises
+    ------
+    ConfigError
+        If there are too few held-out pairs (see :func:`fit_error_model`).
+    """
+    from liftpose_dlc.lifter.inputs import to_array
+    from liftpose_dlc.lifter.session import validation_mask
+
+    seqs = [
+        (
+            to_array(p2, 2, lifter.keypoints, "held-out 2D")[0],
+            to_array(p3, 3, lifter.keypoints, "held-out 3D")[0],
+        )
+        for p2, p3 in held_out
+    ]
+    if not seqs:
+        raise ConfigError("an error model needs held-out pairs; none were given")
+    total = sum(len(a) for a, _ in seqs)
+    if max_poses is not None and total > max_poses:
+        step = math.ceil(total / max_poses)
+        seqs = [(a[::step], b[::step]) for a, b in seqs]
+    is_cal = validation_mask([len(a) for a, _ in seqs], calibration)
+    a2 = np.concatenate([a for a, _ in seqs])
+    a3 = np.concatenate([b for _, b in seqs])
+    return fit_error_model(
+        lifter,
+        a2[~is_cal],
+        a3[~is_cal],
+        calibration=(a2[is_cal], a3[is_cal]),
+        seed=seed,
+        **options,
+    )
 
 
 # --------------------------------------------------------------------------- checks

@@ -256,7 +256,9 @@ def train_dlc_project(
     **training
         Lifter and training options: ``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ... (see
-        :meth:`~liftpose_dlc.Lifter.fit`).
+        :meth:`~liftpose_dlc.Lifter.fit`), and ``error_model`` (with ``val``, the 3D
+        confidence is fitted on the validation frames; see
+        :func:`~liftpose_dlc.workflow.training.train_from_library`).
 
     Returns
     -------

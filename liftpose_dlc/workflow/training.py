@@ -18,7 +18,6 @@ import contextlib
 import datetime as _dt
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,14 @@ import numpy as np
 import yaml
 
 from liftpose_dlc._boundary import check_writable
-from liftpose_dlc._filesystem import atomic_path, check_file, check_overwrite
+from liftpose_dlc._filesystem import (
+    atomic_path,
+    check_file,
+    check_overwrite,
+    remove_stale_temp_dirs,
+    remove_stale_temps,
+    staging_dir,
+)
 from liftpose_dlc.errors import ConfigError, PosesValidationError
 from liftpose_dlc.poses import Poses
 
@@ -134,6 +140,59 @@ def _validation_monitor(
     return all_2d[is_val], all_3d[is_val]
 
 
+def _held_out(
+    pairs_2d: dict[str, np.ndarray], pairs_3d: dict[str, np.ndarray], val: Any
+) -> list[tuple[Any, Any]]:
+    """The validation frames of each sequence (``val``: a fraction), or the pair ``val``."""
+    from liftpose_dlc.lifter.session import validation_mask
+
+    if isinstance(val, (tuple, list)) and len(val) == 2:
+        return [(val[0], val[1])]
+    if not isinstance(val, (int, float)) or isinstance(val, bool) or not 0 < val < 1:
+        return []
+    out = []
+    for key, p2 in pairs_2d.items():
+        is_val = validation_mask([len(p2)], float(val))
+        if is_val.any():
+            out.append((p2[is_val], pairs_3d[key][is_val]))
+    return out
+
+
+def _fit_confidence(
+    lifter: Any, held_out: list[tuple[Any, Any]], wanted: bool | None, seed: int, val: Any
+) -> dict[str, Any]:
+    """Fit ``lifter.error_model`` on the held-out frames when asked; what the record says."""
+    from liftpose_dlc.lifter.uncertainty import fit_error_model_on_sequences
+
+    if wanted is False:
+        return {"fitted": False, "reason": "turned off (error_model=False)"}
+    if hasattr(lifter, "predict_sequences"):  # its features are a frame lifter's
+        if wanted:
+            raise ConfigError("the 3D confidence (error model) is for frame lifters")
+        return {"fitted": False, "reason": "a temporal lifter has no error model"}
+    if not held_out:
+        return {
+            "fitted": False,
+            "reason": "no validation frames to calibrate it on: train with val > 0 (e.g. "
+            "val=0.2) to give 3D outputs a likelihood",
+        }
+    try:
+        model = fit_error_model_on_sequences(lifter, held_out, seed=seed)
+    except ConfigError as exc:
+        if wanted:
+            raise
+        return {"fitted": False, "reason": str(exc)}
+    lifter.error_model = model
+    return {
+        "fitted": True,
+        "held_out": "the validation frames"
+        + (f" (the last {val:.0%} of each sequence)" if isinstance(val, float) else ""),
+        "tolerance": model.tolerance,
+        "units": model.units,
+        **model.info,
+    }
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -171,6 +230,7 @@ def train_from_library(
     init: Any = None,
     init_keypoint_map: Mapping[str, str | None] | None = None,
     floor: Any = None,
+    error_model: bool | None = None,
     **training: Any,
 ) -> Any:
     """Train a lifter on a 3D library seen by cameras; save it with a record of its training.
@@ -231,6 +291,14 @@ def train_from_library(
         None for the world's ``z = 0``, a plane (:func:`~liftpose_dlc.world.as_floor`), or
         ``"fit"`` to fit it to the library's lowest points
         (:func:`~liftpose_dlc.world.fit_floor`, oriented by the calibrated cameras).
+    error_model
+        Fit the 3D confidence (:class:`~liftpose_dlc.lifter.uncertainty.ErrorModel`, saved
+        with the lifter: lifts write it as the ``likelihood`` column) on the validation
+        frames (``val``), which training holds out (see
+        :func:`~liftpose_dlc.lifter.uncertainty.fit_error_model_on_sequences`). None
+        (default): when there are validation frames, else the record says why there is
+        none; False: never; True: always, raising
+        :class:`~liftpose_dlc.errors.ConfigError` (before training) without ``val``.
     **training
         Lifter and training options (``epochs``, ``batch_size``, ``lr``, ``linear_size``,
         ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ``init``
@@ -308,17 +376,26 @@ def train_from_library(
         assert target_sets is not None  # filled in above when there is no init
         lifter = Lifter(names, roots_, target_sets, **encoder_opts, **model_opts)
     fit_opts.setdefault("seed", seed)
+    val = fit_opts.get("val", fit_opts.get("val_fraction"))
+    held_out = _held_out(pairs_2d, pairs_3d, val)
+    if error_model and not held_out:
+        raise ConfigError(
+            "error_model=True fits the 3D confidence on validation frames: give val (e.g. "
+            "val=0.2, the last fifth of each sequence held out)"
+        )
     monitor = None
     if "test" not in fit_opts:
-        val = fit_opts.get("val", fit_opts.get("val_fraction"))
         monitor = _validation_monitor(pairs_2d, pairs_3d, val)
         if monitor is not None:
             fit_opts["test"] = monitor
-    from liftpose_dlc.lifter.distributed import is_main_process
+    from liftpose_dlc.lifter.distributed import is_main_process, world_size
 
     if not is_main_process():  # torchrun: rank 0 alone writes the log, model and record
         resume_dir = train_dir if fit_opts.get("resume") else None
         return lifter.fit(pairs_2d, pairs_3d, out_dir=resume_dir, verbose=False, **fit_opts)
+    _remove_killed_runs(
+        [model_path, record_path, *([card_path] if init is not None else [])], train_dir
+    )
     with _training_run(train_dir, resume=bool(fit_opts.get("resume"))) as run_dir:
         lifter.fit(pairs_2d, pairs_3d, out_dir=run_dir, verbose=verbose, **fit_opts)
         lifter.units = units
@@ -326,6 +403,7 @@ def train_from_library(
         lifter.root_heights, lifter.floor_clearance = _root_heights(
             library, lifter, keypoint_map, floor, cams
         )
+        confidence = _fit_confidence(lifter, held_out, error_model, int(fit_opts["seed"]), val)
         model_path.parent.mkdir(parents=True, exist_ok=True)
         lifter.save(model_path, overwrite=overwrite)
         if tune is not None:
@@ -374,12 +452,14 @@ def train_from_library(
             "noise_px": float(noise_px),
             "distorted_2d": bool(distorted),
             "seed": int(seed),
+            "processes": world_size(),
             "model_options": lifter.lifter_options,
             "train_options": lifter.train_options,
             "augmentation": lifter.augmentation,
             "best_epoch": lifter.best_epoch,
             "root_heights": lifter.root_heights,
             "floor_clearance": lifter.floor_clearance,
+            "error_model": confidence,
             "output": "3D of each target set relative to its root, in the library's units, in "
             "the frame of the camera the 2D is seen from",
             "training_log": f"{_relative(train_dir, model_path.parent)}/train_log.txt"
@@ -435,6 +515,25 @@ def _init_name(base: Any, init: Any) -> str:
     return str(init) if isinstance(init, (str, os.PathLike)) else "a Lifter"
 
 
+def _remove_killed_runs(files: Sequence[Path], train_dir: Path) -> list[Path]:
+    """Remove what an earlier training killed on its way to these outputs left behind.
+
+    ``SIGKILL`` (or a power cut) leaves the run's hidden training folder
+    (:func:`_training_run`) and hidden temporary files of the model, record, card and
+    checkpoints. Only ours for these very outputs, of writers that have exited, older than
+    this process, are removed (:func:`~liftpose_dlc._filesystem.remove_stale_temps`,
+    :func:`~liftpose_dlc._filesystem.remove_stale_temp_dirs`); a folder holding anything
+    but a run's log and checkpoints is kept.
+    """
+    from liftpose_dlc.lifter.session import CKPT_BEST, CKPT_LAST, LOG_FILE
+
+    run_files = (LOG_FILE, CKPT_BEST, CKPT_LAST)
+    removed = [p for f in files for p in remove_stale_temps(f)]
+    removed += remove_stale_temp_dirs(train_dir, run_files)
+    removed += [p for f in run_files for p in remove_stale_temps(train_dir / f)]  # resume
+    return removed
+
+
 @contextlib.contextmanager
 def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
     """The folder a run writes its log and checkpoints to, committed only if it succeeds.
@@ -447,8 +546,7 @@ def _training_run(train_dir: Path, *, resume: bool) -> Iterator[Path]:
     if resume:
         yield train_dir
         return
-    train_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{train_dir.name}.", dir=train_dir.parent))
+    staging = staging_dir(train_dir)
     try:
         yield staging
     except BaseException:

@@ -149,10 +149,13 @@ def test_a_killed_training_keeps_the_previous_lifter_and_its_log(workdir: Path, 
     env = _env()
     subprocess.run([*train, "--epochs", "1"], check=True, env=env, timeout=600)
     kept = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    for sig in (signal.SIGKILL, signal.SIGINT):
+    for sig in (signal.SIGINT, signal.SIGKILL):
         stray = _stray(tmp_path)
         proc = _start([*train, "--epochs", "100000", "--overwrite"])
         assert _wait_for(tmp_path, ".m_training.", proc, 300), "training never started"
+        end = time.monotonic() + 300
+        while not list(tmp_path.glob(".m_training.*/train_log.txt")) and time.monotonic() < end:
+            time.sleep(0.01)
         time.sleep(0.5)  # training, writing its log and checkpoints
         assert proc.poll() is None
         proc.send_signal(sig)
@@ -162,10 +165,26 @@ def test_a_killed_training_keeps_the_previous_lifter_and_its_log(workdir: Path, 
         assert visible == kept  # model, record, log and checkpoints of the kept lifter
         if sig == signal.SIGINT:
             assert _stray(tmp_path) == stray  # Ctrl-C removes the run's folder
+    # SIGKILL left the run's hidden folder (its pid in the name) with its log in it
+    (left,) = [tmp_path / n for n in set(_stray(tmp_path)) - set(stray)]
+    assert left.name.startswith(f".m_training.{proc.pid}-")
+    assert (left / "train_log.txt").exists()
+    # look-alikes of the user's, which the next run must keep
+    mine = tmp_path / ".m_training.q1w2e3r4"  # our name, but it holds the user's notes
+    mine.mkdir()
+    (mine / "train_log.txt").write_text("my own log")
+    (mine / "notes.txt").write_text("the user's")
+    (tmp_path / ".m_training.mine").write_text("a file of the user's")
     # training is seeded (the same call gives the same bytes): two epochs make a new lifter
     rerun = subprocess.run([*train, "--epochs", "2", "--overwrite"], env=env, timeout=600)
     assert rerun.returncode == 0
     assert model.read_bytes() != kept[Path("m.safetensors")]
+    assert not left.exists()  # the next run to the same output removed the killed run's folder
+    assert _stray(tmp_path) == [".m_training.mine", ".m_training.q1w2e3r4"]
+    assert (mine / "notes.txt").read_text() == "the user's"
+    assert (mine / "train_log.txt").read_text() == "my own log"
+    log = (tmp_path / "m_training" / "train_log.txt").read_text().splitlines()
+    assert [row.split("\t")[0] for row in log[1:]] == ["1", "2"]  # the rerun's own log
 
 
 def test_two_lifts_of_one_project_at_once(workdir: Path, tmp_path: Path):

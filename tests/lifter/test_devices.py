@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +96,66 @@ def test_cuda_fit_matches_cpu_within_tolerance():
         errs.append(np.linalg.norm(pred[:, 1:] - (p3[:, 1:] - p3[:, :1]), axis=-1).mean())
     assert errs[1] == pytest.approx(errs[0], rel=0.1)
     assert errs[2] == pytest.approx(errs[0], rel=0.1)
+
+
+def test_mixed_precision_asks_for_amp_in_every_call_inside(trained):
+    lifter, p2, _ = trained
+    cpu = torch.device("cpu")
+    plain = lifter.predict(p2)
+    with devices.mixed_precision():
+        with pytest.warns(devices.AmpIgnoredWarning, match="ignored on 'cpu'"):
+            assert devices.use_amp(False, cpu) is False
+        with pytest.warns(devices.AmpIgnoredWarning):
+            np.testing.assert_array_equal(lifter.predict(p2), plain)
+        with devices.mixed_precision(False):  # nested: off again
+            assert devices.use_amp(False, cpu) is False
+    assert devices.use_amp(False, cpu) is False  # outside: off
+
+
+@cuda
+def test_mixed_precision_on_cuda_is_amp(trained):
+    lifter, p2, _ = trained
+    with devices.mixed_precision():
+        assert devices.use_amp(False, torch.device("cuda")) is True
+        inside = lifter.predict(p2, device="cuda")
+    np.testing.assert_array_equal(inside, lifter.predict(p2, device="cuda", amp=True))
+
+
+OPENFIELD = "dlc/openfield/videos/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
+MOUSE = Path(__file__).resolve().parents[1] / "data" / "lifters" / "mouse_engine.safetensors"
+
+
+def test_cli_amp_on_the_cpu_warns_and_computes_in_float32(shared_data, tmp_path, capsys):
+    """``--amp`` on a machine without CUDA: a warning, and the float32 result."""
+    from realdata import shared_file
+
+    from liftpose_dlc.cli import main
+    from liftpose_dlc.io.dlc import load_dlc
+
+    src = tmp_path / Path(OPENFIELD).name
+    src.symlink_to(shared_file(shared_data, OPENFIELD))
+    lift = ["lift", str(src), "--model", str(MOUSE), "--device", "cpu", "-q"]
+    assert main(lift) == 0
+    out = tmp_path / (src.stem + "_3d.h5")
+    plain = load_dlc(out).data
+    assert main([*lift, "--amp", "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --amp (mixed precision) is used on CUDA only; ignored on 'cpu'" in err
+    np.testing.assert_array_equal(load_dlc(out).data, plain)
+    assert plain.shape == (2330, 1, 4, 3)
+    # Dask workers do not get it: said before anything is lifted
+    assert main([*lift, "--amp", "--workers", "2"]) == 2
+    assert "--amp is not passed on to Dask workers" in capsys.readouterr().err
+
+    # train --amp: the same lifter as without
+    p2, p3 = _data(128)
+    library = tmp_path / "library.npy"
+    np.save(library, p3)
+    train = ["train", "--library", str(library), "--library-keypoints", *KP, "--epochs", "1"]
+    train += ["--linear-size", "8", "--device", "cpu", "--n-cameras", "2", "-q"]
+    assert main([*train, "--out", str(tmp_path / "a.safetensors")]) == 0
+    assert main([*train, "--out", str(tmp_path / "b.safetensors"), "--amp"]) == 0
+    assert "--amp (mixed precision) is used on CUDA only" in capsys.readouterr().err
+    a, b = (Lifter.load(tmp_path / f"{n}.safetensors") for n in "ab")
+    assert b.train_options["amp"] is True
+    np.testing.assert_array_equal(a.predict(p2), b.predict(p2))

@@ -125,3 +125,79 @@ def test_a_killed_rank_fails_the_run_without_hanging(tmp_path):
     assert not (tmp_path / "result.json").exists()
     assert not (tmp_path / "lifter.safetensors").exists()
     assert took < 90
+
+
+_PREFLIGHT = """
+import torch.distributed as dist, torch
+dist.init_process_group("gloo")
+t = torch.ones(1)
+dist.all_reduce(t)
+assert t.item() == dist.get_world_size() == 2
+dist.destroy_process_group()
+"""
+
+
+def _log(folder: Path) -> dict[str, list[float]]:
+    rows = [r.split("\t") for r in (folder / "train_log.txt").read_text().splitlines()]
+    return {k: [float(r[i]) for r in rows[1:]] for i, k in enumerate(rows[0])}
+
+
+@pytest.mark.slow
+def test_torchrun_runs_the_command_line_train_on_two_processes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env[distributed.TIMEOUT_ENV] = "60"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    check = tmp_path / "preflight.py"
+    check.write_text(_PREFLIGHT)
+    pre = subprocess.run([*torchrun, str(check)], env=env, capture_output=True, text=True)
+    if pre.returncode != 0:
+        pytest.skip(f"torchrun cannot start 2 gloo processes here: {pre.stderr[-500:]}")
+    _, p3 = ddp_train.library()
+    library = tmp_path / "library.npy"
+    np.save(library, p3)
+    args = ["train", "--library", str(library), "--library-keypoints", *ddp_train.KEYPOINTS]
+    args += ["--angle-ranges", "-180", "180", "-20", "20", "-20", "20", "--n-cameras", "2"]
+    args += ["--epochs", "3", "--batch-size", "64", "--linear-size", "32", "--dropout", "0"]
+    args += ["--val", "0.2"]
+    two, one = tmp_path / "two", tmp_path / "one"
+    run = subprocess.run(
+        [*torchrun, "-m", "liftpose_dlc.cli", *args, "--out", str(two / "m.safetensors")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    # rank 0 alone speaks and writes: one model, its record, its training folder
+    assert run.stdout.count("data-parallel training on 2 processes (torchrun)") == 1
+    assert run.stdout.count("lifter saved to") == 1
+    assert sorted(p.name for p in two.iterdir()) == ["m.safetensors", "m.yaml", "m_training"]
+    assert sorted(p.name for p in (two / "m_training").iterdir()) == [
+        "ckpt_best.safetensors",
+        "ckpt_last.safetensors",
+        "train_log.txt",
+    ]
+    record = (two / "m.yaml").read_text()
+    assert "processes: 2" in record
+    from liftpose_dlc import Lifter
+
+    lifter = Lifter.load(two / "m.safetensors")
+    assert lifter.keypoints == ddp_train.KEYPOINTS
+    assert lifter.error_model is not None  # fitted on rank 0 on the validation frames
+    p2, _ = ddp_train.library(seed=1)
+    assert np.isfinite(lifter.predict(p2)).all()
+    # the same training as one process with the same global batch
+    alone = subprocess.run(
+        [sys.executable, "-m", "liftpose_dlc.cli", *args, "--out", str(one / "m.safetensors")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "data-parallel" not in alone.stdout
+    assert "processes: 1" in (one / "m.yaml").read_text()
+    log2, log1 = _log(two / "m_training"), _log(one / "m_training")
+    assert log2["epoch"] == log1["epoch"] == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(log2["loss_train"], log1["loss_train"], rtol=LOSS_RTOL)
+    assert log2["err_test"][-1] == pytest.approx(log1["err_test"][-1], rel=ERR_RTOL)

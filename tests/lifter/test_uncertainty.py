@@ -136,3 +136,19 @@ def test_too_little_held_out_data_and_bad_tables_raise(fly, tmp_path):
 
     with pytest.raises(ModelFileError, match="not increasing"):
         ErrorModel.from_saved(meta, model.to_tensors())
+
+
+def test_fit_on_sequences_calibrates_on_the_last_frames_of_each(fly):
+    from liftpose_dlc.lifter.uncertainty import fit_error_model_on_sequences
+
+    lifter, _, full = fly
+    p2, p3 = full["train_2d"], full["train_3d"]
+    held = [(p2[640:720], p3[640:720]), (p2[720:800], p3[720:800])]
+    model = fit_error_model_on_sequences(lifter, held, seed=0)
+    # 80 frames each: the last 24 of each calibrate, 3 copies with dropped points
+    assert model.info["calibration_pairs"] == 2 * 24 * 3
+    assert model.info["fit_pairs"] == 2 * 56 * 3
+    few = fit_error_model_on_sequences(lifter, held, seed=0, max_poses=80)  # every 2nd frame
+    assert few.info["calibration_pairs"] == 2 * 12 * 3
+    with pytest.raises(ConfigError, match="none were given"):
+        fit_error_model_on_sequences(lifter, [])
