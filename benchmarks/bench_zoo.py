@@ -368,7 +368,7 @@ def markdown(results: dict) -> str:
 def time_models(results: dict) -> None:
     """File size and lifting time per 100k frames of each shipped model."""
     results["models"] = {}
-    for f in sorted(MODELS_DIR.glob("*.safetensors")):
+    for f in sorted(c.with_suffix(".safetensors") for c in MODELS_DIR.glob("*.yaml")):
         lifter = Lifter.load(f)
         x = np.random.default_rng(0).normal(size=(100_000, len(lifter.keypoints), 2))
         lifter.predict(x[:1000])

@@ -181,7 +181,7 @@ def test_specialist_beats_the_general_model_on_the_sleap_anipose_mouse(shared_da
     general = lp.load_pretrained("mouse")
     first = lp.load_poses(folder / "top" / "minimal_top_proofread.analysis.h5")
     special = specialise("mouse", first, ANIPOSE_MAP)
-    assert len(special.specialised_for) == 8
+    assert len(special.specialised_for) == 9  # 8 of the model's keypoints and the tail base
     err: dict[str, list[float]] = {"general": [], "specialist": []}
     for view in ("top", "back", "mid"):
         poses = lp.load_poses(folder / view / f"minimal_{view}_proofread.analysis.h5")
@@ -198,5 +198,7 @@ def test_specialist_beats_the_general_model_on_the_sleap_anipose_mouse(shared_da
             pred = lifted.data[:, 0][:, [lifted.keypoints.index(k) for k in used]]
             err[label].append(float(np.nanmean(np.linalg.norm(pred - gt, axis=-1))))
     g, s = np.mean(err["general"]), np.mean(err["specialist"])
-    # measured when written: general 28 mm, specialist SPEC_MM
-    assert s < 0.9 * g, err
+    # measured when written: general 27.6 mm (top 24.4, back 19.2, mid 39.1), specialist
+    # 16.9 mm (15.9, 13.9, 21.0)
+    assert s < 0.8 * g, err
+    assert s < 25.0, err
