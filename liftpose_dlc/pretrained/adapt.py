@@ -352,6 +352,34 @@ def adapt_lifter(
     return mapped, match
 
 
+def describe_map(lifter: Any, match: KeypointMatch) -> str:
+    """The map as the workflows print it, with a hint to specialise when few keypoints match.
+
+    The hint appears when ``lifter`` (from :func:`adapt_lifter`) is a general pretrained
+    model seen through a subset of its keypoints and the model can be specialised
+    (its card has a ``pose_library``).
+    """
+    text = match.describe()
+    if not isinstance(lifter, MappedLifter):
+        return text
+    base = lifter.base
+    card = getattr(base, "card", None)
+    n_used = len(set(match.mapping.values()))
+    if (
+        card is None
+        or not card.pose_library
+        or getattr(base, "specialised_for", None) is not None
+        or n_used >= len(base.keypoints)
+    ):
+        return text
+    return (
+        f"{text}\n  you track {n_used} of the model's {len(base.keypoints)} keypoints: "
+        "`--specialise` (Python: liftpose_dlc.specialise) trains the model for exactly these "
+        "once (about a minute, cached); with few keypoints that was 10-50% more accurate in "
+        "the benchmarks (benchmarks/RESULTS.md)"
+    )
+
+
 def _read_map(keypoint_map: Any) -> Mapping[str, str | None] | None:
     if isinstance(keypoint_map, (str, os.PathLike)):
         from liftpose_dlc.keypoint_names import read_keypoint_map

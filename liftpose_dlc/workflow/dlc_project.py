@@ -439,13 +439,13 @@ def lift_dlc_project(
     lifter = apply_view(lifter, view)
     viewed = lifter
     from liftpose_dlc.io.dlc_config import config_bodyparts
-    from liftpose_dlc.pretrained.adapt import adapt_lifter
+    from liftpose_dlc.pretrained.adapt import adapt_lifter, describe_map
 
     lifter, match = adapt_lifter(
         lifter, config_bodyparts(cfg), keypoint_map, where=f"{cfg['config_path']} bodyparts"
     )
     if match is not None and not match.is_identity:
-        say(match.describe(), verbose)
+        say(describe_map(lifter, match), verbose)
     if pcutoff is None:
         pcutoff = config_pcutoff(cfg)
     outputs = find_analysis_outputs(

@@ -144,7 +144,7 @@ def lift_file(
 
         lifter = apply_view(as_lifter(model), view)
         poses_in = None
-        from liftpose_dlc.pretrained.adapt import adapt_lifter, needs_adapting
+        from liftpose_dlc.pretrained.adapt import adapt_lifter, describe_map, needs_adapting
 
         if needs_adapting(lifter, keypoint_map):
             if reader is not None:
@@ -157,7 +157,7 @@ def lift_file(
             # a MappedLifter lifts like a Lifter (keypoints, roots, target_sets, predict)
             lifter, match = adapt_lifter(lifter, names, keypoint_map, where=str(src))
             if match is not None and not match.is_identity:
-                say(f"{src.name}: {match.describe()}", verbose)
+                say(f"{src.name}: {describe_map(lifter, match)}", verbose)
         options = {
             "pcutoff": pcutoff,
             "infer_occluded": infer_occluded,

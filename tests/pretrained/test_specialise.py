@@ -202,3 +202,14 @@ def test_specialist_beats_the_general_model_on_the_sleap_anipose_mouse(shared_da
     # 16.9 mm (15.9, 13.9, 21.0)
     assert s < 0.8 * g, err
     assert s < 25.0, err
+
+
+def test_the_map_printed_for_a_subset_suggests_specialising(openfield, capsys):
+    h5 = openfield.parent / "videos" / OPENFIELD_H5
+    lp.lift_file(h5, model="mouse", output=openfield.parent / "general_3d.h5", verbose=True)
+    printed = capsys.readouterr()
+    assert "you track 4 of the model's 22 keypoints: `--specialise`" in printed.out + printed.err
+    lifter = specialise("mouse", openfield, steps=10)
+    lp.lift_file(h5, model=lifter, output=openfield.parent / "special_3d.h5", verbose=True)
+    printed = capsys.readouterr()
+    assert "--specialise" not in printed.out + printed.err
