@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "load_pretrained": "liftpose_dlc.pretrained",
     "list_models": "liftpose_dlc.pretrained",
     "specialise": "liftpose_dlc.pretrained",
+    "rescale_to_length": "liftpose_dlc.scale",
     "propose_keypoint_map": "liftpose_dlc.keypoint_names",
 }
 _SUBMODULES = {
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from liftpose_dlc.params import load_params
     from liftpose_dlc.poses import Poses, Source, poses_to_dict
     from liftpose_dlc.pretrained import list_models, load_pretrained, specialise
+    from liftpose_dlc.scale import rescale_to_length
     from liftpose_dlc.seed_api import load_test_results, test, train
     from liftpose_dlc.skeleton import Skeleton
     from liftpose_dlc.training_pairs import make_training_pairs
