@@ -149,15 +149,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         results = json.loads(RESULTS_JSON.read_text())
     else:
+        old = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
         results = {
             "machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, 1 thread, load "
             f"average {os.getloadavg()[0]:.1f} at the start",
-            "splits": [],
+            "splits": [s for s in old.get("splits", []) if s["species"] not in args.species],
         }
         for species in args.species:
             for test, train in SPLITS[species]:
                 results["splits"].append(run_split(species, test, train, args.seed))
                 RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
+        order = list(SPLITS)
+        results["splits"].sort(key=lambda s: order.index(s["species"]))
+        RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
     md = markdown(results)
     write_section(HEADING, md + "\n")
     print(md)

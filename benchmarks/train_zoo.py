@@ -54,7 +54,9 @@ ZOO_MODEL_OPTIONS: dict[str, Any] = {
     "set_size": 64,
     "set_stage": 1,
 }
-ZOO_TRAIN = {"batch_size": 256, "min_steps": 1200}
+#: min_steps rules, whatever the library's size (the default caps the epochs of small data
+#: sets, which would cut the one-animal rat's 1200 steps to 640)
+ZOO_TRAIN = {"batch_size": 256, "min_steps": 1200, "max_auto_epochs": 100_000}
 #: Augmentation settings (see virtual_views), per species: rodent users often track few
 #: keypoints (e.g. snout, ears, tail base), so more training poses are random subsets.
 ZOO_AUG: dict[str, dict[str, Any]] = {

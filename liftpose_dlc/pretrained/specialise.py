@@ -200,7 +200,8 @@ def _cache_key(card: ModelCard, model_path: Path, tracked: Sequence[str], steps,
     h = hashlib.sha256()
     for part in (model_path, _library_path(card)):
         h.update(Path(part).read_bytes())
-    h.update(repr((sorted(tracked), steps, seed, RECIPE_VERSION)).encode())
+    recipe = {k: v for k, v in card.pose_library.items() if k != "frames"}
+    h.update(repr((sorted(tracked), steps, seed, RECIPE_VERSION, recipe)).encode())
     return h.hexdigest()[:16]
 
 
