@@ -99,6 +99,23 @@ def run_split(species: str, test: str, train: list[str], seed: int) -> dict:
     return {"species": species, "test": test, "train": train, "views": rows}
 
 
+NOTES = """What this says (Procrustes errors do not change: they remove the scale):
+
+* **A known length helps where the held-out animal's size differs from the training
+  animals'**: the STAC mouse (119 mm along the spine against 96 for the training mouse) 19.4 ->
+  17.4 mm (-10%), the DANNCE mouse (94 against 117) 21.0 -> 17.8 (-15%); the rat 15.2 -> 14.1
+  (-7%; the same animal, so this is the network's own error in size); the flygym fly -4%.
+* **It does not help, or hurts, where the sizes agree or the length is uncertain**: the
+  DeepFly3D fly -1% (2.35 against 2.36 mm), the sleap-anipose mouse +10% (104 against 106 mm:
+  its lifted spine is distorted by depth errors more than it is mis-sized), the NeuroMechFly
+  fly +18% (its leg lengths come from a triangulation in a rig whose scale, 1.504 units/mm,
+  is assumed).
+* **Size is not most of the gap to (c)**: with the length known, the zoo is still 2.2-4.1x
+  the within-animal reference (sleap-anipose 7.8x). What remains is posture and shape (the
+  Procrustes column of the zoo table is 2-3x (c)'s too) and the depth ambiguity of one view.
+  An earlier note here called size most of the gap; this measurement corrects it."""
+
+
 def markdown(results: dict) -> str:
     """The RESULTS.md section."""
     zoo = {}
@@ -163,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         results["splits"].sort(key=lambda s: order.index(s["species"]))
         RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
     md = markdown(results)
-    write_section(HEADING, md + "\n")
+    write_section(HEADING, md + "\n\n" + NOTES + "\n")
     print(md)
     return 0
 

@@ -46,6 +46,8 @@ def openfield(shared_data, tmp_path):
     (dst / "videos").mkdir(parents=True)
     shutil.copy(src / "config.yaml", dst / "config.yaml")
     shutil.copy(src / "videos" / OPENFIELD_H5, dst / "videos" / OPENFIELD_H5)
+    for video in (src / "videos").glob("*.mp4"):
+        (dst / "videos" / video.name).symlink_to(video)
     return dst / "config.yaml"
 
 
