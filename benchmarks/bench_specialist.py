@@ -60,7 +60,7 @@ INTRO = (
 #: Read off the tables when they were measured (kept with the generated section).
 NOTES = """What the tables say:
 
-* **A specialist beats the general zoo model on every subset measured** (20 of 20 rows: 0.60-0.93x
+* **A specialist beats the general zoo model on every subset measured** (20 of 20 rows: 0.47-0.94x
   its error, median 0.82x), on every species, with real detector 2D too (sleap-anipose rows, the
   NeuroMechFly fly's real DeepFly3D 2D). One network for every subset pays for its generality
   most where few keypoints are tracked (the open-field snout, ears and tail base: 33 vs 49 mm on
