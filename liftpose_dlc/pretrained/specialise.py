@@ -279,7 +279,8 @@ def specialise(
     if len(tracked) == len(card.keypoints):
         logger.info("you track every keypoint of model %r: no specialist needed", card.name)
         return base
-    steps = int(steps if steps is not None else card.pose_library["train_options"]["min_steps"])
+    recipe_steps = (card.pose_library.get("train_options") or {}).get("min_steps", 1200)
+    steps = int(steps if steps is not None else recipe_steps)
     model_path = card.path.with_suffix(".safetensors") if card.path else None
     if model_path is None or not model_path.is_file():
         model_path = find_model(card.name).model_path
