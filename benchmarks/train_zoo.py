@@ -73,7 +73,8 @@ DESCRIPTIONS = {
     "mouse": "Mouse (DANNCE mouse22 keypoints), everything relative to the tail base. "
     "Trained on two mice (DANNCE and STAC-MJX rigs) over top, side, bottom and oblique views; "
     "takes any subset that includes the tail base (e.g. snout, ears, tail base), with "
-    "larger errors for few keypoints (see metrics).",
+    "larger errors for few keypoints (see metrics); `specialise` trains it again for "
+    "exactly your keypoints from the poses it ships.",
     "rat": "Rat (DANNCE rat23 keypoints), everything relative to the tail base. Trained on "
     "one rat (STAC-MJX / DANNCE) over top, side, bottom and oblique views.",
 }
