@@ -957,7 +957,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--specialise",
         action="store_true",
         help="train the pretrained model again for exactly the keypoints you track (from the "
-        "3D poses it ships; about a minute on one CPU core, cached in LIFTPOSE_DLC_CACHE or "
+        "3D poses it ships; about a minute on one CPU core, cached in LIFTPOSE_DLC_CACHE_DIR or "
         "~/.cache/liftpose-dlc): better 3D when you track few of its keypoints",
     )
     li.add_argument(

@@ -15,31 +15,26 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from liftpose_dlc._cache import CACHE_ENV, cache_root
 from liftpose_dlc.errors import LiftPoseError
 
 if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.demo import DemoProject
     from napari_liftpose.layers import LayerData
 
-__all__ = ["sample_cache_dir", "demo_project", "demo_sample_layers", "demo_fly_sample"]
+__all__ = ["CACHE_ENV", "sample_cache_dir", "demo_project", "demo_sample_layers", "demo_fly_sample"]
 
-#: Environment variable naming another cache folder (e.g. for tests or shared machines).
-CACHE_ENV = "LIFTPOSE_DLC_CACHE_DIR"
 GROUND_TRUTH = " (ground truth)"
 
 
 def sample_cache_dir() -> Path:
-    """Where the sample project is generated: ``$LIFTPOSE_DLC_CACHE_DIR`` or the user cache.
+    """Where the sample project is generated: ``napari-sample`` in the user cache folder.
 
-    The user cache is platformdirs' ``user_cache_dir("liftpose-dlc")`` (e.g.
-    ``~/.cache/liftpose-dlc`` on Linux), with a ``napari-sample`` subfolder.
+    That is ``$LIFTPOSE_DLC_CACHE_DIR`` when set, else platformdirs'
+    ``user_cache_dir("liftpose-dlc")`` (e.g. ``~/.cache/liftpose-dlc`` on Linux): see
+    :func:`liftpose_dlc._cache.cache_root`.
     """
-    custom = os.environ.get(CACHE_ENV)
-    if custom:
-        return Path(custom).expanduser() / "napari-sample"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("liftpose-dlc")) / "napari-sample"
+    return cache_root() / "napari-sample"
 
 
 def demo_project(cache_dir: str | os.PathLike | None = None) -> DemoProject:

@@ -10,8 +10,9 @@ The zoo models that ship their 3D pose library (card key ``pose_library``: the p
 were trained on, with their licences in the card's ``training_data``) can be specialised
 on the user's machine in a minute or two of CPU, with the model's own recipe (the same
 virtual views, body variation and detector-like 2D error), the 2D input restricted to the
-tracked keypoints and the loss to them. The result is cached (``LIFTPOSE_DLC_CACHE``, by
-default ``~/.cache/liftpose-dlc``), so that the next lift with the same keypoints loads it.
+tracked keypoints and the loss to them. The result is cached (``LIFTPOSE_DLC_CACHE_DIR``,
+by default the user cache, ``~/.cache/liftpose-dlc`` on Linux), so that the next lift with
+the same keypoints loads it.
 
 >>> import liftpose_dlc as lp
 >>> lifter = lp.specialise("mouse", ["snout", "leftear", "rightear", "tailbase"])  # doctest: +SKIP
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from liftpose_dlc._cache import CACHE_ENV, cache_root
 from liftpose_dlc.errors import ConfigError, LiftPoseError, ModelFileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.pretrained.card import ModelCard
 
 __all__ = [
-    "CACHE_ENV",
+    "CACHE_ENV",  # re-exported from liftpose_dlc._cache
     "cache_folder",
     "load_pose_library",
     "fit_on_library",
@@ -47,22 +50,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Environment variable naming the folder where specialists are cached.
-CACHE_ENV = "LIFTPOSE_DLC_CACHE"
 #: Bumped when the training of specialists changes (old cached files are then not reused).
 RECIPE_VERSION = 1
 
 
 def cache_folder() -> Path:
-    """Where specialists are cached: ``$LIFTPOSE_DLC_CACHE/specialists``.
+    """Where specialists are cached: ``specialists`` in the user cache folder.
 
-    Default: ``$XDG_CACHE_HOME/liftpose-dlc`` or ``~/.cache/liftpose-dlc``.
+    That is ``$LIFTPOSE_DLC_CACHE_DIR`` when set, else the platform's user cache
+    (``~/.cache/liftpose-dlc`` on Linux): see :func:`liftpose_dlc._cache.cache_root`.
     """
-    base = os.environ.get(CACHE_ENV)
-    if base:
-        return Path(base).expanduser() / "specialists"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser() / "liftpose-dlc" / "specialists"
+    return cache_root() / "specialists"
 
 
 def _library_path(card: ModelCard) -> Path:
@@ -134,7 +132,8 @@ def fit_on_library(
     views
         Views to train over instead of the card's.
     steps
-        Training steps of batch ``train_options["batch_size"]`` (default: the recipe's).
+        Training steps of batch ``train_options["batch_size"]``, rounded up to whole epochs
+        (default: the recipe's ``min_steps``, at least 30 epochs).
     seed
         Seeds the weights, the sampling and the virtual views.
     verbose
@@ -165,8 +164,12 @@ def fit_on_library(
         **aug_options,
     )
     train = dict(recipe.get("train_options") or {})
-    if steps is not None:
-        train["min_steps"] = int(steps)
+    if steps is not None:  # exactly these steps (the recipe's epochs are at least 30)
+        n = sum(len(v) for v in bodies.values())
+        batch = int(train.get("batch_size", 256))
+        per_epoch = max(1, math.ceil(n / min(batch, max(n, 2))))
+        train["epochs"] = max(1, math.ceil(int(steps) / per_epoch))
+        train.pop("min_steps", None)
     two = {k: np.asarray(v)[..., :2].copy() for k, v in bodies.items()}
     three = {k: np.asarray(v, dtype=np.float64) for k, v in bodies.items()}
     torch.manual_seed(seed)  # virtual_views draws from torch's generator
@@ -235,7 +238,7 @@ def specialise(
         Seeds the training; the same seed gives the same specialist.
     cache
         Reuse a specialist trained before for the same model, keypoints, steps and seed,
-        and save a new one (``LIFTPOSE_DLC_CACHE``; a cache that cannot be written is
+        and save a new one (``LIFTPOSE_DLC_CACHE_DIR``; a cache that cannot be written is
         skipped with a warning).
     verbose
         Show a progress bar while training.
@@ -279,8 +282,9 @@ def specialise(
     if len(tracked) == len(card.keypoints):
         logger.info("you track every keypoint of model %r: no specialist needed", card.name)
         return base
+    given = None if steps is None else int(steps)
     recipe_steps = (card.pose_library.get("train_options") or {}).get("min_steps", 1200)
-    steps = int(steps if steps is not None else recipe_steps)
+    steps = given if given is not None else int(recipe_steps)
     model_path = card.path.with_suffix(".safetensors") if card.path else None
     if model_path is None or not model_path.is_file():
         model_path = find_model(card.name).model_path
@@ -306,7 +310,7 @@ def specialise(
             target.parent,
         )
         lifter = fit_on_library(
-            card, load_pose_library(card), tracked, steps=steps, seed=seed, verbose=verbose
+            card, load_pose_library(card), tracked, steps=given, seed=seed, verbose=verbose
         )
         if cache:
             try:

@@ -199,6 +199,9 @@ def apply_view(lifter: Any, view: Any) -> Any:
         )
     match = resolve_view(card, view)
     path = view_model_path(card, match.view)
+    base = lifter.base if isinstance(lifter, MappedLifter) else lifter
+    if getattr(base, "specialised_for", None) is not None:
+        path = None  # a specialist for the user's keypoints is kept (it was trained on all views)
     if path is not None:
         from liftpose_dlc.pretrained.registry import _load_with_card
 
