@@ -27,6 +27,7 @@ are shown as napari error notifications with their message; the viewer carries o
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -149,6 +150,7 @@ class LiftPoseWidget(QWidget):
         self._lift_worker: Any = None
         self._progress: Any = None
         self._cancel_requested = False
+        self._cancel_training = threading.Event()  # stops a specialist's training
         self._specialist_note = ""  # how the last run's lifter was specialised
         self.specialise_steps: int | None = None
         self._filled: dict[str, str] = {}  # field -> value we filled in (not the user)
@@ -482,7 +484,12 @@ class LiftPoseWidget(QWidget):
         except LiftPoseError as exc:
             self._error(str(exc))
             return
-        steps = run_lift(request) if special is None else run_specialised_lift(request, special)
+        self._cancel_training = threading.Event()
+        steps: Generator[Any, None, Any]
+        if special is None:
+            steps = run_lift(request)
+        else:  # the worker's quit() does not close the generator: the event stops training
+            steps = run_specialised_lift(request, special, self._cancel_training)
         worker = create_worker(_guarded_lift, steps, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_lifted)
@@ -504,6 +511,7 @@ class LiftPoseWidget(QWidget):
         """Stop the running lift after its current chunk of frames; nothing is added."""
         if self._lift_worker is not None:
             self._cancel_requested = True
+            self._cancel_training.set()
             self._lift_worker.quit()
             self._set_status("Cancelling…")
 
@@ -665,5 +673,6 @@ class LiftPoseWidget(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
         """Stop a running lift when the widget closes."""
         if self._lift_worker is not None:
+            self._cancel_training.set()
             self._lift_worker.quit()
         super().closeEvent(event)

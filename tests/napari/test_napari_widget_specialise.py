@@ -4,6 +4,8 @@ mouse model for the openfield keypoints, then lift; the cache; Cancel while trai
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,10 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def specialist_threads():
+    return [t for t in threading.enumerate() if t.name == "liftpose-specialise"]
 
 
 def open_with_mouse(viewer, qtbot, project):
@@ -114,6 +120,8 @@ def test_cancel_while_training_adds_and_caches_nothing(
     assert widget._progress.total > 0  # the bar counts the training samples
     widget.cancel_button.click()
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    # the training thread stops too (not minutes later, caching what it trained)
+    qtbot.waitUntil(lambda: not specialist_threads(), timeout=10_000)
     assert widget.status.text() == "Cancelled: nothing was added."
     assert widget.outcome is None
     assert len(viewer.layers) == 0
