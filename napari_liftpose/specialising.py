@@ -9,9 +9,9 @@ the cost of about a minute of CPU once (the specialist is cached). The widget
 - :func:`can_specialise`: whether the picked lifter is such a model (the checkbox shows);
 - :func:`run_specialise`: a generator for napari's ``thread_worker``: training runs in a
   helper thread (:func:`run_observed`) and the generator yields a :class:`SpecialiseStep`
-  (the status text and the samples done) as it goes; closing it (the worker's ``quit()``,
-  Cancel) stops training at its next step and nothing is cached. It returns a
-  :class:`Specialist`;
+  (the status text and the samples done) as it goes; setting its ``cancel`` event (the
+  widget's Cancel: superqt's ``quit()`` leaves a generator open) or closing it stops
+  training at its next step, and nothing is cached. It returns a :class:`Specialist`;
 - :func:`run_specialised_lift`: that, then :func:`~napari_liftpose.actions.run_lift` with
   the specialist (its ``(done, total)`` steps), returning the
   :class:`~napari_liftpose.actions.LiftOutcome`.

@@ -159,7 +159,7 @@ def test_closing_the_steps_stops_training_and_caches_nothing():
         if step.total:  # training has started
             break
     assert step.done < step.total
-    steps.close()  # what napari's worker.quit() does at a yield
+    steps.close()  # e.g. the generator is garbage-collected
     assert not specialist_threads()
     assert not list(cache_folder().glob("*.safetensors"))
     # the cancel event stops it too, with an error saying so
