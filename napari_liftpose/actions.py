@@ -9,7 +9,7 @@ The widget (:mod:`napari_liftpose.widget`) only wires these to buttons and threa
 - :func:`pretrained_choices`, :func:`prepare_lifter`: the lifter picker's pretrained models
   (the zoo, and a lab's folders), and a model matched to the tracking's keypoint names;
   :func:`keypoint_map_rows` / :func:`rows_to_keypoint_map` the map as a table to correct,
-  :func:`view_choices` the model's views (the view hint).
+  :func:`view_choices` the model's views (the view hint), :func:`pretrained_card` its card.
 - :func:`individual_choices`, :func:`default_individuals`, :func:`select_individuals`: the
   individual selector of multi-animal data (SLEAP's track fragments included).
 - :func:`run_lift`: load the lifter and the video, lift in chunks of frames through the
@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from liftpose_dlc.engine import LiftResult
     from liftpose_dlc.lifter.lifter import Lifter
     from liftpose_dlc.pretrained.adapt import MappedLifter
+    from liftpose_dlc.pretrained.card import ModelCard
     from napari_liftpose.layers import LayerData
     from napari_liftpose.video import VideoArray
 
@@ -61,6 +62,7 @@ __all__ = [
     "project_lifter",
     "pretrained_choices",
     "view_choices",
+    "pretrained_card",
     "keypoint_map_rows",
     "rows_to_keypoint_map",
     "prepare_lifter",
@@ -398,18 +400,26 @@ def view_choices(model: Any) -> list[str]:
     >>> view_choices("mouse")  # doctest: +SKIP
     ['top', 'side', 'bottom', 'oblique']
     """
-    from liftpose_dlc.errors import LiftPoseError
+    card = pretrained_card(model)
+    return [] if card is None else [str(v) for v in card.views]
+
+
+def pretrained_card(model: Any) -> ModelCard | None:
+    """The card of a pretrained model's name, or of a model file with a card; else None.
+
+    >>> pretrained_card("mouse").species  # doctest: +SKIP
+    'Mus musculus'
+    """
     from liftpose_dlc.pretrained.registry import card_for_model_file, find_model
 
     text = str(model).strip()
     if not text:
-        return []
+        return None
     try:
         path = Path(text).expanduser()
-        card = card_for_model_file(path) if path.is_file() else find_model(text).card
+        return card_for_model_file(path) if path.is_file() else find_model(text).card
     except LiftPoseError:
-        return []
-    return [] if card is None else [str(v) for v in card.views]
+        return None
 
 
 def keypoint_map_rows(

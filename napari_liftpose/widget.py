@@ -12,6 +12,11 @@ This module only wires Qt to the plain functions of :mod:`napari_liftpose.action
   replaces the layers of the previous run
   (:meth:`~napari_liftpose.actions.LiftOutcome.layer_data`,
   :func:`~napari_liftpose.scene.add_layers`);
+- with "Specialise for my keypoints" checked (shown for a pretrained model that ships its
+  pose library), the worker runs
+  :func:`~napari_liftpose.specialising.run_specialised_lift` instead: it first trains (or
+  loads from the cache) the model specialised for the tracked keypoints, its steps in the
+  status and the progress bar, Cancel stopping the training too;
 - Save writes the lifted 3D (:func:`~napari_liftpose.actions.save_lifted`), asking before
   replacing a file.
 
@@ -22,6 +27,7 @@ are shown as napari error notifications with their message; the viewer carries o
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -43,7 +49,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from liftpose_dlc.errors import LiftPoseError
+from liftpose_dlc.errors import ConfigError, LiftPoseError
 from napari_liftpose.actions import (
     LiftOutcome,
     LiftRequest,
@@ -61,6 +67,13 @@ from napari_liftpose.actions import (
     view_choices,
 )
 from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
+from napari_liftpose.specialising import (
+    SpecialiseRequest,
+    SpecialiseStep,
+    can_specialise,
+    run_specialised_lift,
+    specialise_tooltip,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -93,9 +106,9 @@ def _guarded_call(func: Callable[..., Any], *args: Any) -> Any:
         return Failed(str(exc))
 
 
-def _guarded_lift(request: LiftRequest) -> Generator[tuple[int, int], None, Any]:
+def _guarded_lift(steps: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
     try:
-        return (yield from run_lift(request))
+        return (yield from steps)
     except EXPECTED_ERRORS as exc:
         return Failed(str(exc))
 
@@ -123,6 +136,8 @@ class LiftPoseWidget(QWidget):
     -----
     The fields can also be set from code (``widget.tracking.setText(path)`` then
     ``widget.inspect()``; ``widget.run()``; ``widget.save(path)``), which the tests do.
+    ``widget.specialise_steps`` sets the training steps of a specialist (None: the
+    model's recipe).
     """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
@@ -135,6 +150,9 @@ class LiftPoseWidget(QWidget):
         self._lift_worker: Any = None
         self._progress: Any = None
         self._cancel_requested = False
+        self._cancel_training = threading.Event()  # stops a specialist's training
+        self._specialist_note = ""  # how the last run's lifter was specialised
+        self.specialise_steps: int | None = None
         self._filled: dict[str, str] = {}  # field -> value we filled in (not the user)
         self._build()
 
@@ -186,6 +204,9 @@ class LiftPoseWidget(QWidget):
         )
         self.keypoint_map.setMaximumHeight(160)
         self.keypoint_map.setVisible(False)
+        self.specialise = QCheckBox("Specialise for my keypoints")
+        self.specialise.setToolTip(specialise_tooltip())
+        self.specialise.setVisible(False)
         self.lifter.edit.editingFinished.connect(self._lifter_changed)
         self.pcutoff = QDoubleSpinBox()
         self.pcutoff.setRange(0.0, 1.0)
@@ -219,6 +240,7 @@ class LiftPoseWidget(QWidget):
             ("", self.pretrained),
             ("View", self.view),
             ("Keypoint map", self.keypoint_map),
+            ("", self.specialise),
             ("pcutoff", self.pcutoff),
             ("Individuals", self.individuals),
             ("", self.infer_occluded),
@@ -333,6 +355,7 @@ class LiftPoseWidget(QWidget):
         self.view.addItem("any view", None)
         for name in view_choices(model):
             self.view.addItem(name, name)
+        self.specialise.setVisible(can_specialise(model))
         self.show_keypoint_map()
 
     def show_keypoint_map(self) -> None:
@@ -395,6 +418,20 @@ class LiftPoseWidget(QWidget):
         return out
 
     # ---------------------------------------------------------------- lifting
+    def specialise_request(self) -> SpecialiseRequest | None:
+        """The specialist to train before lifting, or None (the box is hidden or unchecked)."""
+        if self.specialise.isHidden() or not self.specialise.isChecked():
+            return None
+        if self.info is None:
+            raise ConfigError("read the tracking file first: its keypoints choose the specialist")
+        return SpecialiseRequest(
+            model=self.lifter.text().strip(),
+            keypoints=list(self.info.poses.keypoints),
+            keypoint_map=self.keypoint_map_value(),
+            view=self.view.currentData(),
+            steps=self.specialise_steps,
+        )
+
     def request(self) -> LiftRequest:
         """The lift the fields describe."""
         path = self.tracking.text()
@@ -442,17 +479,25 @@ class LiftPoseWidget(QWidget):
             self._error("check at least one individual to lift")
             return
         try:
-            request = self.request()
+            request = self.request()  # checks the keypoint map before any training
+            special = self.specialise_request()
         except LiftPoseError as exc:
             self._error(str(exc))
             return
-        worker = create_worker(_guarded_lift, request, _start_thread=False, _ignore_errors=True)
+        self._cancel_training = threading.Event()
+        steps: Generator[Any, None, Any]
+        if special is None:
+            steps = run_lift(request)
+        else:  # the worker's quit() does not close the generator: the event stops training
+            steps = run_specialised_lift(request, special, self._cancel_training)
+        worker = create_worker(_guarded_lift, steps, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_lifted)
         worker.errored.connect(self._on_crashed)
         worker.finished.connect(self._on_lift_finished)
         self._lift_worker = worker
         self._cancel_requested = False
+        self._specialist_note = ""
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._set_status("Loading…")
@@ -466,20 +511,31 @@ class LiftPoseWidget(QWidget):
         """Stop the running lift after its current chunk of frames; nothing is added."""
         if self._lift_worker is not None:
             self._cancel_requested = True
+            self._cancel_training.set()
             self._lift_worker.quit()
             self._set_status("Cancelling…")
 
-    def _on_progress(self, step: tuple[int, int]) -> None:
+    def _on_progress(self, step: tuple[int, int] | SpecialiseStep) -> None:
         if self._cancel_requested or self._lift_worker is None:
             return  # a step made before the worker saw the request, or after its result
+        if isinstance(step, SpecialiseStep):
+            if step.specialist is not None:
+                self._specialist_note = step.specialist.describe()
+            self._set_status(step.text)
+            if step.total:
+                self._advance(step.done, step.total, "LiftPose3D: training a specialist")
+            return
         done, total = step
         # the status first: updating the bar runs Qt events, which may deliver the result
         self._set_status(f"Lifting: {done}/{total} frames")
+        self._advance(done, total, "LiftPose3D: lifting")
+
+    def _advance(self, done: int, total: int, description: str) -> None:
         bar = self._progress
         if bar is not None:
             if bar.total != total:
                 bar.total = total
-                bar.set_description("LiftPose3D: lifting")
+                bar.set_description(description)
             bar.update(done - bar.n)
 
     def _on_lifted(self, result: Any) -> None:
@@ -529,9 +585,10 @@ class LiftPoseWidget(QWidget):
         if self.outcome is None:
             return "Nothing was lifted."
         poses = self.outcome.poses_3d
+        how = f" with {self._specialist_note}" if self._specialist_note else ""
         return (
             f"Lifted {poses.n_frames} frames of {', '.join(poses.individuals)} "
-            f"({poses.n_keypoints} joints)."
+            f"({poses.n_keypoints} joints){how}."
         )
 
     def _remove_layers(self) -> None:
@@ -616,5 +673,6 @@ class LiftPoseWidget(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
         """Stop a running lift when the widget closes."""
         if self._lift_worker is not None:
+            self._cancel_training.set()
             self._lift_worker.quit()
         super().closeEvent(event)
