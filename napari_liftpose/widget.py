@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-from napari.utils import cancelable_progress
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -60,7 +59,13 @@ from napari_liftpose.actions import (
     save_lifted,
     view_choices,
 )
-from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
+from napari_liftpose.fields import (
+    LIFTER_FILTER,
+    PanelProgress,
+    PathField,
+    panel_layout,
+    status_label,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -98,16 +103,6 @@ def _guarded_lift(request: LiftRequest) -> Generator[tuple[int, int], None, Any]
         return (yield from run_lift(request))
     except EXPECTED_ERRORS as exc:
         return Failed(str(exc))
-
-
-class LiftProgress(cancelable_progress):
-    """The lift's progress bar in the viewer's activity dock; its Cancel button cancels."""
-
-    def cancel(self) -> None:
-        """Cancel the lift (napari's button calls this)."""
-        super().cancel()
-        if self.cancel_callback is not None:
-            self.cancel_callback()
 
 
 class LiftPoseWidget(QWidget):
@@ -457,7 +452,7 @@ class LiftPoseWidget(QWidget):
         self.cancel_button.setEnabled(True)
         self._set_status("Loading…")
         # made here, not in a yield handler: making it runs Qt events (the next yields)
-        self._progress = LiftProgress(
+        self._progress = PanelProgress(
             total=0, desc="LiftPose3D: loading", cancel_callback=self.cancel
         )
         worker.start()
