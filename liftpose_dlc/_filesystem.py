@@ -162,6 +162,25 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _stale_candidates(dest: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """The entries beside ``dest`` named as ours (``pattern``) whose writer is not running.
+
+    ``pattern`` is :func:`_stale_temp_pattern` or :func:`_stale_dir_pattern` of ``dest``
+    (group 1: the writer's process id, absent in older names). None in an unreadable folder.
+    """
+    try:
+        names = [n for n in os.listdir(dest.parent) if n.startswith(f".{dest.name}.")]
+    except OSError:
+        return []
+    stale = []
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or (m.group(1) is not None and _running(int(m.group(1)))):
+            continue
+        stale.append(dest.parent / name)
+    return stale
+
+
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     """Remove the temporary files that an earlier, killed writer left beside ``path``.
 
@@ -178,17 +197,8 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
         The files removed.
     """
     dest = Path(path)
-    pattern = _stale_temp_pattern(dest)
     removed: list[Path] = []
-    try:
-        names = [n for n in os.listdir(dest.parent) if n.startswith(f".{dest.name}.")]
-    except OSError:
-        return removed
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m is None or (m.group(1) is not None and _running(int(m.group(1)))):
-            continue
-        candidate = dest.parent / name
+    for candidate in _stale_candidates(dest, _stale_temp_pattern(dest)):
         try:
             info = os.lstat(candidate)
             if not stat.S_ISREG(info.st_mode) or info.st_mtime >= _STARTED:
@@ -264,18 +274,9 @@ def remove_stale_temp_dirs(path: str | os.PathLike, contents: Collection[str]) -
         The folders removed.
     """
     dest = Path(path)
-    pattern = _stale_dir_pattern(dest)
     allowed = frozenset(contents)
     removed: list[Path] = []
-    try:
-        names = [n for n in os.listdir(dest.parent) if n.startswith(f".{dest.name}.")]
-    except OSError:
-        return removed
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m is None or (m.group(1) is not None and _running(int(m.group(1)))):
-            continue
-        candidate = dest.parent / name
+    for candidate in _stale_candidates(dest, _stale_dir_pattern(dest)):
         try:
             if not stat.S_ISDIR(os.lstat(candidate).st_mode):
                 continue

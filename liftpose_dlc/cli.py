@@ -779,6 +779,19 @@ def _common(debug_default: Any) -> argparse.ArgumentParser:
     return common
 
 
+def _command(
+    sub: argparse._SubParsersAction, name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, with the common options and the help formatter."""
+    return sub.add_parser(
+        name,
+        parents=[_common(argparse.SUPPRESS)],
+        help=summary,
+        description=description,
+        formatter_class=_Formatter,
+    )
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network and training")
     g.add_argument(
@@ -850,14 +863,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = _common(argparse.SUPPRESS)
 
     # train
-    tr = sub.add_parser(
+    tr = _command(
+        sub,
         "train",
-        parents=[common],
-        help="train a lifter",
-        description=(
+        "train a lifter",
+        (
             "Train a lifter. Three ways: (1) --config CONFIG.yaml --library 3D_FILE...: for a "
             "DeepLabCut project, saved in <project>/liftpose/; (2) --library 3D_FILE... --out "
             "MODEL.safetensors: for the keypoints you name; (3) --data PAIRS.npz --out DIR: "
@@ -865,7 +877,6 @@ def build_parser() -> argparse.ArgumentParser:
             "arrays or dictionaries stored as train_2d/<key>). With --library, give the cameras "
             "with --calibration, or virtual cameras with --angle-ranges."
         ),
-        formatter_class=_Formatter,
     )
     src = tr.add_argument_group("what to train on")
     src.add_argument("--config", help="a DeepLabCut project's config.yaml")
@@ -921,11 +932,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_cmd_train)
 
     # lift
-    li = sub.add_parser(
+    li = _command(
+        sub,
         "lift",
-        parents=[common],
-        help="lift 2D tracking to 3D",
-        description=(
+        "lift 2D tracking to 3D",
+        (
             "Lift 2D tracking to 3D. Give a DeepLabCut config.yaml (every analysed video is "
             "lifted to <analysis>_3d.h5 beside its output, with the project's lifter unless "
             "--model or --pretrained), or 2D files (DeepLabCut .h5/.csv, SLEAP "
@@ -933,7 +944,6 @@ def build_parser() -> argparse.ArgumentParser:
             "are matched to yours by name (the map is printed; correct it with --keypoint-map). "
             "Missing or low-likelihood 2D points get NaN in 3D unless --infer-occluded."
         ),
-        formatter_class=_Formatter,
     )
     li.add_argument("targets", nargs="+", metavar="CONFIG_OR_FILE")
     li.add_argument("--model", help="lifter model file (.safetensors) or pretrained name")
@@ -1030,17 +1040,16 @@ def build_parser() -> argparse.ArgumentParser:
     li.set_defaults(func=_cmd_lift)
 
     # evaluate
-    ev = sub.add_parser(
+    ev = _command(
+        sub,
         "evaluate",
-        parents=[common],
-        help="errors and figures against known 3D",
-        description=(
+        "errors and figures against known 3D",
+        (
             "Compare lifted 3D with known 3D: errors (root-relative with --model or --roots, "
             "Procrustes-aligned), a violin of the error per keypoint, a 3D pose beside its 2D "
             "and an animation. PREDICTION is a lifted 3D file (with --truth) or a training "
             "folder of `train --data` (its test set is used; the loss curves are drawn too)."
         ),
-        formatter_class=_Formatter,
     )
     ev.add_argument("prediction", metavar="PREDICTION")
     ev.add_argument("--truth", help="the known 3D (any 3D file load_poses_3d reads)")
@@ -1058,17 +1067,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
 
     # models
-    mo = sub.add_parser(
+    mo = _command(
+        sub,
         "models",
-        parents=[common],
-        help="list the pretrained lifters, or show one's card",
-        description=(
+        "list the pretrained lifters, or show one's card",
+        (
             "List the pretrained lifters (built in, and a lab's own in the folders named by "
             "LIFTPOSE_DLC_MODELS): name, species, number of keypoints, source and the licences "
             "of their training data. With NAME, show that model's card: keypoints, target "
             "sets, units, frame, views, training data with licences and citations."
         ),
-        formatter_class=_Formatter,
     )
     mo.add_argument("name", nargs="?", metavar="NAME")
     mo.add_argument(
@@ -1081,18 +1089,17 @@ def build_parser() -> argparse.ArgumentParser:
     mo.set_defaults(func=_cmd_models)
 
     # demo
-    de = sub.add_parser(
+    de = _command(
+        sub,
         "demo",
-        parents=[common],
-        help="the whole job on generated data",
-        description=(
+        "the whole job on generated data",
+        (
             "Generate a sample DeepLabCut project of a walking fly (config.yaml, a rendered "
             "video, analysis .h5; all GENERATED, no real animal), train a lifter on a separate "
             "generated 3D library, lift the project with lift_dlc_project, and write figures "
             "and a summary with the error against the known 3D. Replaces its own earlier "
             "outputs in DIR."
         ),
-        formatter_class=_Formatter,
     )
     de.add_argument("--out", default="liftpose_demo", metavar="DIR", help="output folder")
     de.add_argument("--seed", type=int, default=0, help="seed of the generated data")

@@ -1,4 +1,4 @@
-"""The pieces the dock widgets are built of: a path field with "Browse…" and a panel layout.
+"""The pieces the dock widgets are built of: path field, panel layout, cancelling progress bar.
 
 Shared by :mod:`napari_liftpose.widget` (Lift) and :mod:`napari_liftpose.train_widget`
 (Train), so that both panels look and behave alike.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from napari.utils import cancelable_progress
 from qtpy.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -20,7 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["PathField", "LIFTER_FILTER", "panel_layout", "status_label"]
+__all__ = ["PathField", "LIFTER_FILTER", "PanelProgress", "panel_layout", "status_label"]
 
 LIFTER_FILTER = "Lifter model (*.safetensors);;All files (*)"
 
@@ -58,6 +59,20 @@ class PathField(QWidget):
             self.edit.setText(path)
             if self.browsed is not None:
                 self.browsed(path)
+
+
+class PanelProgress(cancelable_progress):
+    """A panel's progress bar in the viewer's activity dock; its Cancel button cancels.
+
+    Napari's button calls :meth:`cancel`, which calls ``cancel_callback`` (the panel's own
+    ``cancel``: stop the lift or the training).
+    """
+
+    def cancel(self) -> None:
+        """Cancel the panel's run (napari's button calls this)."""
+        super().cancel()
+        if self.cancel_callback is not None:
+            self.cancel_callback()
 
 
 def status_label(text: str) -> QLabel:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from napari.utils import cancelable_progress
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +23,13 @@ from qtpy.QtWidgets import (
 
 from liftpose_dlc.errors import LiftPoseError
 from napari_liftpose.actions import pretrained_choices
-from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
+from napari_liftpose.fields import (
+    LIFTER_FILTER,
+    PanelProgress,
+    PathField,
+    panel_layout,
+    status_label,
+)
 from napari_liftpose.training import (
     TrainingCancelled,
     TrainOutcome,
@@ -147,7 +152,7 @@ class TrainPanel(QWidget):
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Reading the library and making training pairs…")
-        self._progress = _TrainProgress(
+        self._progress = PanelProgress(
             total=0, desc="LiftPose3D: training", cancel_callback=self.cancel
         )
         worker.start()
@@ -199,13 +204,3 @@ class TrainPanel(QWidget):
         """Stop a running training when the panel closes."""
         self.cancel()
         super().closeEvent(event)
-
-
-class _TrainProgress(cancelable_progress):
-    """The training's progress bar in the activity dock; its Cancel button cancels."""
-
-    def cancel(self) -> None:
-        """Cancel the training (napari's button calls this)."""
-        super().cancel()
-        if self.cancel_callback is not None:
-            self.cancel_callback()

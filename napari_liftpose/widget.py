@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-from napari.utils import cancelable_progress
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -66,7 +65,13 @@ from napari_liftpose.actions import (
     save_lifted,
     view_choices,
 )
-from napari_liftpose.fields import LIFTER_FILTER, PathField, panel_layout, status_label
+from napari_liftpose.fields import (
+    LIFTER_FILTER,
+    PanelProgress,
+    PathField,
+    panel_layout,
+    status_label,
+)
 from napari_liftpose.specialising import (
     SpecialiseRequest,
     SpecialiseStep,
@@ -111,16 +116,6 @@ def _guarded_lift(steps: Generator[Any, None, Any]) -> Generator[Any, None, Any]
         return (yield from steps)
     except EXPECTED_ERRORS as exc:
         return Failed(str(exc))
-
-
-class LiftProgress(cancelable_progress):
-    """The lift's progress bar in the viewer's activity dock; its Cancel button cancels."""
-
-    def cancel(self) -> None:
-        """Cancel the lift (napari's button calls this)."""
-        super().cancel()
-        if self.cancel_callback is not None:
-            self.cancel_callback()
 
 
 class LiftPoseWidget(QWidget):
@@ -502,7 +497,7 @@ class LiftPoseWidget(QWidget):
         self.cancel_button.setEnabled(True)
         self._set_status("Loading…")
         # made here, not in a yield handler: making it runs Qt events (the next yields)
-        self._progress = LiftProgress(
+        self._progress = PanelProgress(
             total=0, desc="LiftPose3D: loading", cancel_callback=self.cancel
         )
         worker.start()

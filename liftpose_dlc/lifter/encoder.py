@@ -596,10 +596,8 @@ def make_target(
     A coordinate's weight is 0 when the joint or its root is NaN or excluded by
     ``weight_3d``; its target value is then 0 (it never reaches the loss).
     """
-    rel = anchor(poses_3d, layout)
-    t, r = _indices(layout, poses_3d.device)
-    w = weight_3d.index_select(1, t) & weight_3d.index_select(1, r)
-    w = (w & torch.isfinite(rel).all(-1))[..., None]
+    rel, w_joint = _anchored_3d(poses_3d, weight_3d, layout)
+    w = w_joint[..., None]
     b = rel.shape[0]
     scale, shift = _affine(stats, "target", "mean_3d", "std_3d", False)
     z = torch.addcmul(shift.view(-1, 3), rel, scale.view(-1, 3))

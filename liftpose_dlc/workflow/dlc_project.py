@@ -177,20 +177,7 @@ def train_dlc_project(
     *,
     keypoint_map: Mapping[str, str] | None = None,
     bodyparts: Sequence[str] | None = None,
-    roots: Sequence[int | str] | None = None,
-    target_sets: Sequence[Sequence[int | str]] | Sequence[int | str] | None = None,
-    angle_ranges: Sequence[Sequence[float]] | None = None,
-    n_virtual_cameras: int = 8,
-    camera_distance: float | None = None,
-    noise_px: float = 0.0,
-    distorted: bool = True,
-    units: str | None = None,
-    seed: int = 0,
-    overwrite: bool = False,
-    verbose: bool = True,
-    init: Any = None,
-    init_keypoint_map: Any = None,
-    **training: Any,
+    **options: Any,
 ) -> Any:
     """Train a lifter for a DeepLabCut project's bodyparts and save it inside the project.
 
@@ -200,7 +187,8 @@ def train_dlc_project(
     units. It is saved as ``<project>/liftpose/lifter.safetensors`` with
     ``<project>/liftpose/lifter.yaml`` recording how it was trained, and the training log
     and checkpoints in ``<project>/liftpose/training/``. DeepLabCut's ``config.yaml`` is
-    only read.
+    only read. The training is :func:`~liftpose_dlc.workflow.training.train_from_library`'s,
+    for the project's bodyparts.
 
     Parameters
     ----------
@@ -222,43 +210,33 @@ def train_dlc_project(
     bodyparts
         The bodyparts to lift (default: the project's; for multi-animal projects the
         animals' bodyparts plus the unique bodyparts the library has).
-    roots, target_sets
-        Root keypoints and the keypoints predicted relative to each (names or indices into
-        ``bodyparts``). Default: the first bodypart is the root of all others.
-    angle_ranges
-        Three ``[low, high]`` ranges in degrees (axes ``zyx``) for virtual cameras; default
-        :data:`~liftpose_dlc.workflow.training.DEFAULT_ANGLE_RANGES` (every direction).
-        Narrow them to the views your camera can have for a more accurate lifter.
-    n_virtual_cameras, camera_distance
-        Number of virtual cameras and their distance to the animal (None: orthographic).
-    noise_px
-        Gaussian noise added once to the projected 2D (2D units).
-    distorted
-        Apply the cameras' lens distortion to the projected 2D (default): DeepLabCut tracks
-        the raw video.
-    units
-        The library's units (e.g. ``"mm"``), recorded in ``lifter.yaml``.
-    seed
-        Seed of the virtual cameras, the noise and the training.
-    overwrite
-        Replace a lifter the project already has; otherwise
-        :class:`~liftpose_dlc.errors.OutputExistsError` (raised before training).
-    verbose
-        Show the training progress bar.
-    init
-        Fine-tune a pretrained model (``"mouse"``, a model file or a Lifter) on the library
-        instead of training from scratch: the bodyparts are mapped onto its keypoints
-        (corrections: ``init_keypoint_map``), it keeps its network and target sets, and a
-        short schedule is used (see
-        :func:`~liftpose_dlc.workflow.training.train_from_library`).
-    init_keypoint_map
-        ``{bodypart: model keypoint}`` corrections of the automatic map (with ``init``).
-    **training
-        Lifter and training options: ``epochs``, ``batch_size``, ``lr``, ``linear_size``,
-        ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``, ``device``, ... (see
-        :meth:`~liftpose_dlc.Lifter.fit`), and ``error_model`` (with ``val``, the 3D
-        confidence is fitted on the validation frames; see
-        :func:`~liftpose_dlc.workflow.training.train_from_library`).
+    **options
+        Any keyword of :func:`~liftpose_dlc.workflow.training.train_from_library` but
+        ``model_path``, ``keypoints``, ``training_dir`` and ``record`` (the project sets
+        them), with its defaults:
+
+        - ``roots``, ``target_sets``: root keypoints and the keypoints predicted relative
+          to each (names or indices into ``bodyparts``); default: the first bodypart is
+          the root of all others.
+        - ``angle_ranges``, ``n_virtual_cameras``, ``camera_distance``: the virtual
+          cameras; the default ranges
+          (:data:`~liftpose_dlc.workflow.training.DEFAULT_ANGLE_RANGES`) are every
+          direction: narrow them to the views your camera can have for a more accurate
+          lifter.
+        - ``noise_px``, ``distorted``: noise added to the projected 2D, and the cameras'
+          lens distortion applied to it (default: DeepLabCut tracks the raw video).
+        - ``units`` (recorded in ``lifter.yaml``), ``seed``, ``verbose``.
+        - ``overwrite``: replace a lifter the project already has; otherwise
+          :class:`~liftpose_dlc.errors.OutputExistsError` (raised before training).
+        - ``init``, ``init_keypoint_map``: fine-tune a pretrained model (``"mouse"``, a
+          model file or a Lifter) instead of training from scratch: the bodyparts are
+          mapped onto its keypoints (corrections: ``init_keypoint_map``), it keeps its
+          network and target sets, and a short schedule is used.
+        - ``floor``, ``error_model``: the floor the roots' heights are learned from, and
+          the 3D confidence (fitted on the validation frames of ``val``).
+        - The lifter and training options: ``epochs``, ``batch_size``, ``lr``,
+          ``linear_size``, ``num_stage``, ``dropout``, ``norm_2d``, ``augment``, ``val``,
+          ``device``, ... (see :meth:`~liftpose_dlc.Lifter.fit`).
 
     Returns
     -------
@@ -295,21 +273,8 @@ def train_dlc_project(
         training_dir=model_dir / TRAINING_DIR,
         keypoints=names,
         keypoint_map=keypoint_map,
-        roots=roots,
-        target_sets=target_sets,
-        angle_ranges=angle_ranges,
-        n_virtual_cameras=n_virtual_cameras,
-        camera_distance=camera_distance,
-        noise_px=noise_px,
-        distorted=distorted,
-        units=units,
-        seed=seed,
         record={"project_config": str(cfg["config_path"])},
-        overwrite=overwrite,
-        verbose=verbose,
-        init=init,
-        init_keypoint_map=init_keypoint_map,
-        **training,
+        **options,
     )
 
 
