@@ -69,6 +69,17 @@ def test_shipped_models_carry_their_pose_library():
         assert "pose library" in card.describe()
 
 
+def test_the_pose_libraries_ship_with_their_licences():
+    text = (model_card("mouse").path.parent / "DATA_LICENSES.txt").read_text(encoding="utf-8")
+    for name in ("fly", "mouse", "rat"):
+        card = model_card(name)
+        assert f"{name}.library.safetensors" in text
+        for licence in card.licences:
+            assert licence.split(" ")[0] in text, (name, licence)
+    assert "Copyright (c) 2023, Talmo Lab at the Salk Institute" in text  # BSD-3: the notice
+    assert "Copyright (c) 2020 Timothy Dunn" in text  # MIT: the notice
+
+
 def test_virtual_views_hide_and_leave_out_untracked_keypoints():
     card = model_card("mouse")
     lib = load_pose_library(card)["dannce"][:256]
