@@ -8,7 +8,8 @@ the cost of about a minute of CPU once (the specialist is cached). The widget
 
 - :func:`can_specialise`: whether the picked lifter is such a model (the checkbox shows);
 - :func:`run_specialise`: a generator for napari's ``thread_worker``: training runs in a
-  helper thread (:func:`run_observed`) and the generator yields a :class:`SpecialiseStep`
+  helper thread (:func:`~napari_liftpose.training.run_observed`) and the generator
+  yields a :class:`SpecialiseStep`
   (the status text and the samples done) as it goes; setting its ``cancel`` event (the
   widget's Cancel: superqt's ``quit()`` leaves a generator open) or closing it stops
   training at its next step, and nothing is cached. It returns a :class:`Specialist`;
@@ -19,14 +20,14 @@ the cost of about a minute of CPU once (the specialist is cached). The widget
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from liftpose_dlc.errors import LiftPoseError
+from napari_liftpose.training import run_observed
 
 __all__ = [
     "SpecialiseRequest",
@@ -35,12 +36,9 @@ __all__ = [
     "SpecialiseCancelled",
     "can_specialise",
     "specialise_tooltip",
-    "run_observed",
     "run_specialise",
     "run_specialised_lift",
 ]
-
-T = TypeVar("T")
 
 
 class SpecialiseCancelled(LiftPoseError):
@@ -152,75 +150,6 @@ class SpecialiseStep:
     specialist: Specialist | None = None
 
 
-def run_observed(
-    func: Callable[[], T], cancel: threading.Event | None = None, *, poll_s: float = 0.2
-) -> Generator[tuple[int, int], None, T]:
-    """Run ``func()`` in a helper thread; yield its training's ``(samples done, total)``.
-
-    Training in ``func`` reports each step (:func:`~liftpose_dlc.lifter.session.observe_training`);
-    the generator yields the latest ``(done, total)`` every ``poll_s`` seconds (``(0, 0)``
-    before the first step, so that a napari worker can stop it at any time) and returns
-    what ``func`` returned.
-
-    Parameters
-    ----------
-    func
-        What to run.
-    cancel
-        Set it to stop training at its next step: the generator then raises
-        :class:`SpecialiseCancelled`. Closing the generator sets it too (and waits for the
-        helper thread).
-    poll_s
-        Seconds between yields while nothing progresses.
-
-    Raises
-    ------
-    SpecialiseCancelled
-        When ``cancel`` was set.
-    Exception
-        What ``func`` raised.
-    """
-    from liftpose_dlc.lifter.session import observe_training
-
-    cancel = cancel if cancel is not None else threading.Event()
-    steps: queue.Queue[tuple[int, int]] = queue.Queue()
-    result: dict[str, Any] = {}
-
-    def observe(done: int, total: int) -> None:
-        if cancel.is_set():
-            raise SpecialiseCancelled("training the specialist was cancelled: nothing was cached")
-        steps.put((done, total))
-
-    def target() -> None:
-        try:
-            with observe_training(observe):
-                result["value"] = func()
-        except BaseException as exc:  # noqa: BLE001 - handed to the generator's thread
-            result["error"] = exc
-
-    thread = threading.Thread(target=target, name="liftpose-specialise", daemon=True)
-    thread.start()
-    try:
-        last = (0, 0)
-        while thread.is_alive() or not steps.empty():
-            try:
-                last = steps.get(timeout=poll_s)
-                while not steps.empty():  # only the latest matters
-                    last = steps.get_nowait()
-            except queue.Empty:
-                pass
-            yield last
-    finally:
-        if thread.is_alive():  # the generator was closed (worker quit): stop training
-            cancel.set()
-            thread.join()
-    if "error" in result:
-        raise result["error"]
-    if cancel.is_set():
-        raise SpecialiseCancelled("training the specialist was cancelled: nothing was cached")
-    return result["value"]
-
-
 def run_specialise(
     request: SpecialiseRequest,
     cancel: threading.Event | None = None,
@@ -239,7 +168,7 @@ def run_specialise(
     request
         The model, the tracking's keypoint names and the user's map.
     cancel
-        See :func:`run_observed` (closing the generator cancels too).
+        See :func:`~napari_liftpose.training.run_observed` (closing the generator cancels too).
     poll_s
         Seconds between yields while nothing progresses.
 
@@ -274,7 +203,15 @@ def run_specialise(
             verbose=False,
         )
 
-    steps = run_observed(train, cancel, poll_s=poll_s)
+    steps = run_observed(
+        train,
+        cancel,
+        poll_s=poll_s,
+        cancelled=lambda: SpecialiseCancelled(
+            "training the specialist was cancelled: nothing was cached"
+        ),
+        name="liftpose-specialise",
+    )
     try:
         while True:
             try:
@@ -318,7 +255,7 @@ def run_specialised_lift(
     request
         The specialist to train.
     cancel
-        See :func:`run_observed`.
+        See :func:`~napari_liftpose.training.run_observed`.
     chunk
         Frames per chunk of the lift (see :func:`~napari_liftpose.actions.run_lift`).
 

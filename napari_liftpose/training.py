@@ -21,15 +21,24 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from liftpose_dlc.errors import ConfigError, LiftPoseError
 
-__all__ = ["TrainRequest", "TrainOutcome", "TrainingCancelled", "run_train", "train_summary"]
+__all__ = [
+    "TrainRequest",
+    "TrainOutcome",
+    "TrainingCancelled",
+    "run_train",
+    "run_observed",
+    "train_summary",
+]
+
+T = TypeVar("T")
 
 
 class TrainingCancelled(LiftPoseError):
@@ -155,26 +164,75 @@ def run_train(
         Bad input (a library that cannot be read, keypoints the library lacks, an
         existing lifter without ``overwrite``), as the training functions raise it.
     """
+    _check(request)
+    return (
+        yield from run_observed(
+            lambda: _train(request),
+            cancel,
+            poll_s=poll_s,
+            cancelled=lambda: TrainingCancelled("training was cancelled: nothing was saved"),
+            name="liftpose-train",
+        )
+    )
+
+
+def run_observed(
+    func: Callable[[], T],
+    cancel: threading.Event | None = None,
+    *,
+    poll_s: float = 0.2,
+    cancelled: Callable[[], BaseException] = lambda: TrainingCancelled(
+        "training was cancelled: nothing was saved"
+    ),
+    name: str = "liftpose-train",
+) -> Generator[tuple[int, int], None, T]:
+    """Run ``func()`` in a helper thread; yield its training's ``(samples done, total)``.
+
+    Training in ``func`` reports each step (:func:`~liftpose_dlc.lifter.session.observe_training`);
+    the generator yields the latest ``(done, total)`` every ``poll_s`` seconds (``(0, 0)``
+    before the first step, so that a napari worker can stop it at any time) and returns
+    what ``func`` returned. The Train panel's training and the Lift panel's specialist
+    both run through it.
+
+    Parameters
+    ----------
+    func
+        What to run.
+    cancel
+        Set it to stop training at its next step: the generator then raises
+        ``cancelled()``. Closing the generator sets it too (and waits for the helper
+        thread).
+    poll_s
+        Seconds between yields while nothing progresses.
+    cancelled
+        Makes the exception raised on cancelling (default: :class:`TrainingCancelled`).
+    name
+        The helper thread's name.
+
+    Raises
+    ------
+    Exception
+        ``cancelled()`` when ``cancel`` was set; what ``func`` raised.
+    """
     from liftpose_dlc.lifter.session import observe_training
 
-    _check(request)
     cancel = cancel if cancel is not None else threading.Event()
     steps: queue.Queue[tuple[int, int]] = queue.Queue()
     result: dict[str, Any] = {}
 
     def observe(done: int, total: int) -> None:
         if cancel.is_set():
-            raise TrainingCancelled("training was cancelled: nothing was saved")
+            raise cancelled()
         steps.put((done, total))
 
     def target() -> None:
         try:
             with observe_training(observe):
-                result["outcome"] = _train(request)
+                result["value"] = func()
         except BaseException as exc:  # noqa: BLE001 - handed to the generator's thread
             result["error"] = exc
 
-    thread = threading.Thread(target=target, name="liftpose-train", daemon=True)
+    thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     try:
         last = (0, 0)
@@ -193,8 +251,8 @@ def run_train(
     if "error" in result:
         raise result["error"]
     if cancel.is_set():
-        raise TrainingCancelled("training was cancelled: nothing was saved")
-    return result["outcome"]
+        raise cancelled()
+    return result["value"]
 
 
 def train_summary(outcome: TrainOutcome) -> str:
