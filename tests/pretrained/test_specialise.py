@@ -16,7 +16,7 @@ import pytest
 import torch
 import yaml
 from realdata import shared_file
-from zoo_helpers import lab_folder, one_thread
+from zoo_helpers import ANIPOSE_MAP, OPENFIELD_H5, lab_folder, one_thread
 
 import liftpose_dlc as lp
 import liftpose_dlc.pretrained.specialise as spec_mod
@@ -27,9 +27,7 @@ from liftpose_dlc.lifter.virtual_views import virtual_views
 from liftpose_dlc.pretrained import MODELS_ENV, load_pose_library, model_card, read_card
 from liftpose_dlc.pretrained.specialise import CACHE_ENV, cache_folder, specialise
 
-OPENFIELD_H5 = "m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 OPENFIELD_MODEL = ["EarL", "EarR", "Snout", "TailBase"]
-ANIPOSE_MAP = {"TTI": "TailBase", "Tail_0": None, "Neck": "SpineF", "Trunk": "SpineM"}
 
 
 @pytest.fixture(autouse=True)
@@ -37,18 +35,6 @@ def _one_thread_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     with one_thread():
         yield
-
-
-@pytest.fixture
-def openfield(shared_data, tmp_path):
-    src = shared_file(shared_data, "dlc/openfield")
-    dst = tmp_path / "openfield"
-    (dst / "videos").mkdir(parents=True)
-    shutil.copy(src / "config.yaml", dst / "config.yaml")
-    shutil.copy(src / "videos" / OPENFIELD_H5, dst / "videos" / OPENFIELD_H5)
-    for video in (src / "videos").glob("*.mp4"):
-        (dst / "videos" / video.name).symlink_to(video)
-    return dst / "config.yaml"
 
 
 def test_shipped_models_carry_their_pose_library():

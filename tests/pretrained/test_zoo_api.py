@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from realdata import shared_file
-from zoo_helpers import lab_folder, one_thread, tiny_mouse
+from zoo_helpers import OPENFIELD_H5, lab_folder, one_thread, tiny_mouse
 
 import liftpose_dlc as lp
 from liftpose_dlc.cameras import camera_from_euler
@@ -30,7 +30,6 @@ from liftpose_dlc.pretrained import (
 )
 from liftpose_dlc.workflow import LiftSkippedWarning
 
-OPENFIELD_H5 = "m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 OPENFIELD_PAIRS = {"snout": "Snout", "leftear": "EarL", "rightear": "EarR", "tailbase": "TailBase"}
 SLEAP = "sleap/centered_pair_predictions.slp"
@@ -40,18 +39,6 @@ SLEAP = "sleap/centered_pair_predictions.slp"
 def _one_thread():
     with one_thread():
         yield
-
-
-@pytest.fixture
-def openfield(shared_data, tmp_path):
-    src = shared_file(shared_data, "dlc/openfield")
-    dst = tmp_path / "openfield"
-    (dst / "videos").mkdir(parents=True)
-    shutil.copy(src / "config.yaml", dst / "config.yaml")
-    shutil.copy(src / "videos" / OPENFIELD_H5, dst / "videos" / OPENFIELD_H5)
-    for video in (src / "videos").glob("*.mp4"):
-        (dst / "videos" / video.name).symlink_to(video)
-    return dst / "config.yaml"
 
 
 @pytest.fixture

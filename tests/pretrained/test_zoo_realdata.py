@@ -30,14 +30,12 @@ import h5py
 import numpy as np
 import pytest
 from realdata import shared_file
-from zoo_helpers import one_thread
+from zoo_helpers import ANIPOSE_MAP, one_thread
 
 import liftpose_dlc as lp
 from liftpose_dlc.metrics import procrustes_mpjpe
 from liftpose_dlc.pretrained import KeypointSubsetWarning
 
-#: the user's corrections for the sleap-anipose names (the rest is matched automatically)
-ANIPOSE_MAP = {"TTI": "TailBase", "Tail_0": None, "Neck": "SpineF", "Trunk": "SpineM"}
 MEAN_POSE_MARGIN = 0.75
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from realdata import shared_file
-from zoo_helpers import MOUSE_KEYPOINTS, lab_folder, mouse_poses, one_thread
+from zoo_helpers import MOUSE_KEYPOINTS, OPENFIELD_H5, lab_folder, mouse_poses, one_thread
 
 from liftpose_dlc import Poses, lift_dlc_project, lift_file, load_dlc, train_dlc_project
 from liftpose_dlc.cli import main
@@ -21,8 +21,6 @@ from liftpose_dlc.io.sleap import load_sleap_3d
 from liftpose_dlc.pretrained import MODELS_ENV, KeypointSubsetWarning, load_pretrained
 from liftpose_dlc.workflow import LiftSkippedWarning, load_project_lifter
 
-OPENFIELD = "dlc/openfield"
-OPENFIELD_H5 = "m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
 SLEAP = "sleap/centered_pair_predictions.slp"
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 
@@ -38,18 +36,6 @@ def lab(tmp_path_factory, monkeypatch):
     folder = lab_folder(tmp_path_factory.mktemp("lab_models"))
     monkeypatch.setenv(MODELS_ENV, str(folder))
     return folder
-
-
-@pytest.fixture
-def openfield(shared_data, tmp_path):
-    src = shared_file(shared_data, OPENFIELD)
-    dst = tmp_path / "openfield"
-    (dst / "videos").mkdir(parents=True)
-    shutil.copy(src / "config.yaml", dst / "config.yaml")
-    shutil.copy(src / "videos" / OPENFIELD_H5, dst / "videos" / OPENFIELD_H5)
-    for video in (src / "videos").glob("*.mp4"):
-        (dst / "videos" / video.name).symlink_to(video)
-    return dst / "config.yaml"
 
 
 def test_lift_file_with_a_zoo_name(lab, openfield):

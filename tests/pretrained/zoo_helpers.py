@@ -18,6 +18,11 @@ import yaml
 
 from liftpose_dlc import Lifter
 
+#: the real openfield DeepLabCut project's analysis file (../shared/data/dlc/openfield/videos)
+OPENFIELD_H5 = "m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
+#: the user's corrections for the sleap-anipose mouse's names (the rest is matched automatically)
+ANIPOSE_MAP = {"TTI": "TailBase", "Tail_0": None, "Neck": "SpineF", "Trunk": "SpineM"}
+
 #: mouse22-style names (DANNCE), a subset
 MOUSE_KEYPOINTS = ["Snout", "EarL", "EarR", "SpineF", "SpineM", "Tail(base)"]
 MOUSE_KEYPOINTS += ["ForepawL", "ForepawR"]
